@@ -1,0 +1,69 @@
+// The `chainrule` command: dispatches to one module per subcommand, loaded on demand so
+// `chainrule explain` never pays for the training stack.
+
+import { ChainruleError } from '../errors.js';
+
+const commands: Record<
+  string,
+  { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }
+> = {
+  explain: {
+    summary: 'walk the chain rule through an expression, both ways',
+    load: () => import('./explain.js'),
+  },
+  train: {
+    summary: 'train a network (backprop, Forward-Forward or forward gradients)',
+    load: () => import('./train.js'),
+  },
+  eval: {
+    summary: 'accuracy, per-class accuracy and confusion matrix of a checkpoint',
+    load: () => import('./eval.js'),
+  },
+  predict: { summary: 'classify a 28x28 grey PNG with a checkpoint', load: () => import('./predict.js') },
+  compare: {
+    summary: 'train bp, ff and fg on one budget and compare them',
+    load: () => import('./compare.js'),
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    'usage: chainrule <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `chainrule <command> --help` for its options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`chainrule: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const module = await command.load();
+    return await module.run(rest);
+  } catch (err) {
+    // Errors users can act on print as one line; anything else is a bug and keeps its stack.
+    if (err instanceof ChainruleError || isUsageError(err)) {
+      process.stderr.write(`chainrule ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+/** node:util parseArgs rejects unknown or malformed flags with these codes. */
+function isUsageError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}

@@ -1,0 +1,45 @@
+// The op library: importing it attaches the arithmetic methods to Tensor.
+
+import { registerTangentArithmetic } from './dispatch.js';
+import { add, binaryOps, unaryOps, whereOp } from './elementwise.js';
+import { matmulOp } from './linalg.js';
+import { maxOp, sumOp } from './reduce.js';
+import { broadcastTo, broadcastToOp, castOp, concatOp, permuteOp, reshapeOp, sliceOp } from './shape.js';
+
+registerTangentArithmetic({ add, broadcastTo });
+
+/** Every primitive, by name: the table the gradient checks iterate over. */
+export const primitives = {
+  ...unaryOps,
+  ...binaryOps,
+  where: whereOp,
+  sum: sumOp,
+  max: maxOp,
+  matmul: matmulOp,
+  reshape: reshapeOp,
+  permute: permuteOp,
+  broadcastTo: broadcastToOp,
+  slice: sliceOp,
+  concat: concatOp,
+  cast: castOp,
+};
+
+export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from './dispatch.js';
+export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from './elementwise.js';
+export { matmul, mm } from './linalg.js';
+export { crossEntropy, logSoftmax, mseLoss, softmax } from './nn.js';
+export { argmax, logsumexp, max, mean, sum, variance } from './reduce.js';
+export {
+  broadcastTo,
+  cast,
+  concat,
+  gather,
+  oneHot,
+  permute,
+  reshape,
+  slice,
+  squeeze,
+  stack,
+  transpose,
+  unsqueeze,
+} from './shape.js';

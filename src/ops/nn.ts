@@ -1,0 +1,52 @@
+// Composite functions of neural networks, written from primitives: their derivatives in
+// both modes follow from the chain rule over the primitives' rules.
+
+import { ShapeError } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { mean, sum } from './reduce.js';
+import { oneHot } from './shape.js';
+
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return x.sub(x.logsumexp(axis, true)).exp();
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return x.sub(x.logsumexp(axis, true));
+}
+
+/**
+ * Mean cross-entropy between logits [batch, classes] and integer class labels [batch]:
+ * -mean(log softmax(logits)[i, label_i]).
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | readonly number[]): Tensor {
+  if (logits.ndim !== 2) {
+    throw new ShapeError(`crossEntropy: logits must be [batch, classes], got [${logits.shape.join(', ')}]`);
+  }
+  const count = labels instanceof Tensor ? labels.size : labels.length;
+  if (count !== logits.shape[0]) {
+    throw new ShapeError(`crossEntropy: ${logits.shape[0]} rows of logits but ${count} labels`);
+  }
+  const target = oneHot(labels, logits.shape[1], logits.dtype);
+  return mean(sum(logSoftmax(logits).mul(target), 1)).neg();
+}
+
+/** Mean squared error. */
+export function mseLoss(prediction: Tensor, target: Tensor): Tensor {
+  return prediction.sub(target).square().mean();
+}
+
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
+  }
+}
+
+Object.assign(Tensor.prototype, {
+  softmax(this: Tensor, axis?: number) {
+    return softmax(this, axis);
+  },
+  logSoftmax(this: Tensor, axis?: number) {
+    return logSoftmax(this, axis);
+  },
+});
