@@ -1,0 +1,48 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight
+// decay: torch.optim.SGD's algorithm and defaults.
+
+import { ChainruleError } from '../errors.js';
+import { type Tensor, zeros } from '../tensor/tensor.js';
+import { checkRange, floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
+import { type SGDHyperparameters, sgdUpdate } from './update-rules.js';
+
+export type SGDOptions = Pick<SGDHyperparameters, 'lr'> & Partial<Omit<SGDHyperparameters, 'lr'>>;
+
+/** The momentum buffer appears with the first step that uses momentum. */
+export interface SGDState extends Partial<ParamState> {
+  momentumBuffer?: Tensor;
+}
+
+export class SGD extends Optimizer<SGDHyperparameters, SGDState> {
+  constructor(params: ParamsInput<SGDHyperparameters>, options: SGDOptions) {
+    const defaults: SGDHyperparameters = {
+      momentum: 0,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+      ...options,
+    };
+    super('SGD', params, defaults, checkSgd);
+  }
+
+  protected initialState(): SGDState {
+    return {};
+  }
+
+  protected update(param: Tensor, grad: Tensor, state: SGDState, group: SGDHyperparameters): void {
+    const firstStep = group.momentum !== 0 && !state.momentumBuffer;
+    if (firstStep) state.momentumBuffer = zeros(param.shape, { dtype: param.dtype });
+    const buffer = group.momentum !== 0 ? floatData(state.momentumBuffer!) : null;
+    sgdUpdate(floatData(param), floatData(grad), buffer, firstStep, group);
+  }
+}
+
+function checkSgd(group: SGDHyperparameters): void {
+  checkRange('SGD', 'lr', group.lr, 0);
+  checkRange('SGD', 'momentum', group.momentum, 0);
+  checkRange('SGD', 'dampening', group.dampening, 0);
+  checkRange('SGD', 'weightDecay', group.weightDecay, 0);
+  if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
+    throw new ChainruleError('SGD: nesterov needs momentum > 0 and dampening 0');
+  }
+}
