@@ -5,7 +5,7 @@
 
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
-import { enableGrad, noGrad, releaseNode } from '../ops/dispatch.js';
+import { enableGrad, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
 import type { Node } from '../tensor/node.js';
 import { ones, Tensor, zeros } from '../tensor/tensor.js';
 
@@ -20,7 +20,10 @@ export interface BackwardStep {
 }
 
 export interface BackwardOptions {
-  /** Keep the graph so backward can run again over it (and it can be inspected). */
+  /**
+   * Keep the graph so backward can run again over it (and it can be inspected). Defaults to
+   * createGraph, since a recorded gradient refers back to the graph it came from.
+   */
   retainGraph?: boolean;
   /** Record the backward computation itself, for higher derivatives. */
   createGraph?: boolean;
@@ -66,16 +69,25 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
         'pass a cotangent of that shape, or reduce it first (e.g. .sum() or .mean())',
     );
   }
-  const seed = cotangent ?? ones(root.shape, { dtype: root.dtype });
+  const given = cotangent ?? ones(root.shape, { dtype: root.dtype });
+  const seed = given.dtype === root.dtype ? given : given.to(root.dtype);
   if (!sameShape(seed.shape, root.shape)) {
     throw new ShapeError(
       `backward(): cotangent shape ${formatShape(seed.shape)} does not match output shape ${formatShape(root.shape)}`,
     );
   }
+  const retainGraph = options.retainGraph ?? options.createGraph ?? false;
+  const order = topologicalOrder(root);
+  const freed = order.find((t) => isReleased(t.node!));
+  if (freed) {
+    throw new ChainruleError(
+      `backward(): the graph through ${freed.node!.op.name} (node ${freed.node!.id}) was already freed by an ` +
+        'earlier backward pass; pass { retainGraph: true } to the first backward() to run backward over it again',
+    );
+  }
   const run = options.createGraph ? enableGrad : noGrad;
   run(() => {
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    const order = topologicalOrder(root);
     if (!order.length) accumulateLeaf(root, seed);
     for (let i = order.length - 1; i >= 0; i--) {
       const out = order[i];
@@ -100,7 +112,7 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
         });
         options.onStep?.({ node, out, outGrad, inputGrads });
       }
-      if (!options.retainGraph) releaseNode(node);
+      if (!retainGraph) releaseNode(node);
     }
   });
 }
@@ -117,9 +129,20 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
 
 type Fn = (...args: Tensor[]) => Tensor;
 
-/** Fresh leaves holding the primals' values, so user tensors' .grad is never touched. */
-function leavesOf(primals: readonly Tensor[]): Tensor[] {
-  return primals.map((p) => p.detach().requireGrad());
+/** f evaluated on fresh leaves holding the primals' values, so user tensors' .grad is never touched. */
+function trace(f: Fn, primals: readonly Tensor[]): { leaves: Tensor[]; out: Tensor } {
+  const leaves = primals.map((p) => p.detach().requireGrad());
+  return { leaves, out: enableGrad(() => f(...leaves)) };
+}
+
+function pullBack(
+  leaves: readonly Tensor[],
+  out: Tensor,
+  cotangent?: Tensor,
+): { out: Tensor; grads: Tensor[] } {
+  if (out.node || out.requiresGrad) backward(out, cotangent);
+  const grads = leaves.map((l) => l.grad ?? zeros(l.shape, { dtype: l.dtype }));
+  return { out: out.detach(), grads };
 }
 
 /**
@@ -127,23 +150,21 @@ function leavesOf(primals: readonly Tensor[]): Tensor[] {
  * (cotangent)ᵀ · J_f. The cotangent defaults to 1 for a scalar output.
  */
 export function vjp(f: Fn, primals: readonly Tensor[], cotangent?: Tensor): { out: Tensor; grads: Tensor[] } {
-  const leaves = leavesOf(primals);
-  const out = enableGrad(() => f(...leaves));
-  if (out.node || out.requiresGrad) backward(out, cotangent);
-  const grads = leaves.map((l) => l.grad ?? zeros(l.shape, { dtype: l.dtype }));
-  return { out: out.detach(), grads };
+  const { leaves, out } = trace(f, primals);
+  return pullBack(leaves, out, cotangent);
 }
 
 /** f's value and its gradient with respect to every argument (f must return a scalar). */
 export function valueAndGrad(f: Fn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...args) => {
-    const { out, grads } = vjp(f, args);
+    const { leaves, out } = trace(f, args);
     if (out.size !== 1) {
       throw new ShapeError(
         `valueAndGrad: f must return a scalar, got shape ${formatShape(out.shape)}; use vjp for other outputs`,
       );
     }
-    return { value: out, grads };
+    const { out: value, grads } = pullBack(leaves, out);
+    return { value, grads };
   };
 }
 

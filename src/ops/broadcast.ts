@@ -53,7 +53,9 @@ export function normalizeAxes(
   const out = list.map((a) => {
     const r = a < 0 ? a + rank : a;
     if (!Number.isInteger(r) || r < 0 || r >= rank) {
-      throw new ShapeError(`${op}: axis ${a} is out of range for a tensor of rank ${rank}`);
+      throw new ShapeError(
+        `${op}: axis ${a} is out of range for a tensor of rank ${rank}; use an axis from ${-rank} to ${rank - 1}`,
+      );
     }
     return r;
   });
@@ -64,7 +66,7 @@ export function normalizeAxes(
 export function lift(value: Tensor | number, like: Tensor): Tensor {
   if (value instanceof Tensor) return value;
   if (like.dtype === 'int32')
-    throw new ChainruleError('arithmetic on int32 tensors is not supported; cast with .to("float32")');
+    throw new ChainruleError("arithmetic on int32 tensors is not supported; cast with .to('float32')");
   const data = like.dtype === 'float64' ? new Float64Array([value]) : new Float32Array([value]);
   return new Tensor(data, []);
 }

@@ -60,6 +60,11 @@ export function releaseNode(node: Node): void {
   if (ledger) settle(ledger);
 }
 
+/** True once releaseNode freed the node (every op takes at least one input). */
+export function isReleased(node: Node): boolean {
+  return node.inputs.length === 0;
+}
+
 function record(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void {
   const bytes = out.data.byteLength;
   const node: Node = { id: nextNodeId++, op, inputs, attrs, bytes };

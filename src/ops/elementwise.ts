@@ -4,7 +4,7 @@
 
 import { getBackend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
-import type { Op, OpContext } from '../tensor/node.js';
+import type { Op } from '../tensor/node.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastView, checkFloat, lift, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
@@ -33,7 +33,6 @@ function unaryOp(
   };
 }
 
-/** t times a local derivative; the constants 1 and -1 skip the multiply. */
 /** t times a local derivative; the constants 1 and -1 skip the multiply. */
 function scale(t: Tensor, by: Tensor | number): Tensor {
   if (by === 1) return t;
@@ -103,16 +102,16 @@ export const unaryOps = {
 
 // ---- binary --------------------------------------------------------------------------------
 
-/** d(out)/da and d(out)/db; a number stands for a constant (1 and -1 skip the multiply). */
-type Partials = (a: Tensor, b: Tensor, out: Tensor) => [Tensor | number | null, Tensor | number | null];
+/** One input's local derivative; a number stands for a constant (1 and -1 skip the multiply). */
+type Partial = (a: Tensor, b: Tensor, out: Tensor) => Tensor | number;
+/** d(out)/da and d(out)/db, separate so each is computed only when its input needs it. */
+type Partials = readonly [Partial, Partial];
 
 function binaryOp(
   name: BinaryOp,
   partials: Partials | null,
   symbolic?: (a: string, b: string, out: string) => [string, string],
 ): Op {
-  const local = ({ inputs: [a, b], out }: OpContext<undefined>, i: 0 | 1) =>
-    partials ? partials(a, b, out)[i] : null;
   return {
     name,
     forward([a, b]) {
@@ -128,16 +127,12 @@ function binaryOp(
       getBackend().binary(name, broadcastView(a, shape), broadcastView(b, shape), out.data, shape);
       return out;
     },
-    vjp: (g, ctx) =>
-      ([0, 1] as const).map((i) => {
-        const d = local(ctx, i);
-        return d === null ? null : () => sumTo(scale(g, d), ctx.inputs[i].shape);
-      }),
-    jvp: (ctx) =>
-      ([0, 1] as const).map((i) => {
-        const d = local(ctx, i);
-        return d === null ? null : (t: Tensor) => scale(t, d);
-      }),
+    vjp: (g, { inputs, out }) =>
+      partials
+        ? partials.map((d, i) => () => sumTo(scale(g, d(inputs[0], inputs[1], out)), inputs[i].shape))
+        : [null, null],
+    jvp: ({ inputs, out }) =>
+      partials ? partials.map((d) => (t: Tensor) => scale(t, d(inputs[0], inputs[1], out))) : [null, null],
     symbolic: symbolic && (([a, b], out) => symbolic(a, b, out)),
   };
 }
@@ -145,34 +140,20 @@ function binaryOp(
 const comparison = (name: BinaryOp) => binaryOp(name, null);
 
 export const binaryOps = {
-  add: binaryOp(
-    'add',
-    () => [1, 1],
-    () => ['1', '1'],
-  ),
-  sub: binaryOp(
-    'sub',
-    () => [1, -1],
-    () => ['1', '-1'],
-  ),
-  mul: binaryOp(
-    'mul',
-    (a, b) => [b, a],
-    (a, b) => [b, a],
-  ),
-  div: binaryOp(
-    'div',
-    (_a, b, out) => [b.reciprocal(), out.div(b).neg()],
-    (a, b) => [`1/${b}`, `-${a}/${b}^2`],
-  ),
-  pow: binaryOp(
-    'pow',
-    (a, b, out) => [b.mul(a.pow(b.sub(1))), out.mul(a.log())],
-    (a, b, out) => [`${b}*${a}^(${b} - 1)`, `${out}*log(${a})`],
-  ),
+  add: binaryOp('add', [() => 1, () => 1], () => ['1', '1']),
+  sub: binaryOp('sub', [() => 1, () => -1], () => ['1', '-1']),
+  mul: binaryOp('mul', [(_a, b) => b, (a) => a], (a, b) => [b, a]),
+  div: binaryOp('div', [(_a, b) => b.reciprocal(), (_a, b, out) => out.div(b).neg()], (a, b) => [
+    `1/${b}`,
+    `-${a}/${b}^2`,
+  ]),
+  pow: binaryOp('pow', [(a, b) => b.mul(a.pow(b.sub(1))), (a, _b, out) => out.mul(a.log())], (a, b, out) => [
+    `${b}*${a}^(${b} - 1)`,
+    `${out}*log(${a})`,
+  ]),
   // Ties send the whole gradient to the first argument, as a subgradient must pick one.
-  maximum: binaryOp('maximum', (a, b) => [a.ge(b), a.lt(b)]),
-  minimum: binaryOp('minimum', (a, b) => [a.le(b), a.gt(b)]),
+  maximum: binaryOp('maximum', [(a, b) => a.ge(b), (a, b) => a.lt(b)]),
+  minimum: binaryOp('minimum', [(a, b) => a.le(b), (a, b) => a.gt(b)]),
   gt: comparison('gt'),
   ge: comparison('ge'),
   lt: comparison('lt'),

@@ -9,6 +9,7 @@ import { allocate, sizeOf, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, checkFloat, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
 import { sumTo } from './elementwise.js';
+import { broadcastToOp } from './shape.js';
 
 export interface MatmulAttrs {
   transA: boolean;
@@ -34,13 +35,20 @@ function matmulForward(a: Tensor, b: Tensor, { transA, transB }: MatmulAttrs): T
         'the last axis of the first must equal the second-to-last of the second',
     );
   }
-  const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batchShape = broadcastShapes(
+    `matmul of ${formatShape(a.shape)} and ${formatShape(b.shape)}: batch dimensions`,
+    a.shape.slice(0, -2),
+    b.shape.slice(0, -2),
+  );
   const batch = sizeOf(batchShape);
   // A matrix shared by every batch entry is read with stride 0; a partially broadcast batch is expanded.
   const operand = (t: Tensor) => {
     const own = t.shape.slice(0, -2);
     if (sizeOf(own) === 1) return { data: t.data, stride: 0 };
-    const full = sameShape(own, batchShape) ? t : t.broadcastTo([...batchShape, ...t.shape.slice(-2)]);
+    // The op's forward, not broadcastTo(): a kernel-level copy must not be recorded as a node.
+    const full = sameShape(own, batchShape)
+      ? t
+      : broadcastToOp.forward([t], { shape: [...batchShape, ...t.shape.slice(-2)] });
     return { data: full.data, stride: t.shape.at(-1)! * t.shape.at(-2)! };
   };
   const A = operand(a);

@@ -235,12 +235,16 @@ export function oneHot(
   dtype: DType = 'float32',
 ): Tensor {
   const values = labels instanceof Tensor ? labels.data : labels;
-  const ints = values instanceof Int32Array ? values : Int32Array.from(values);
-  for (const v of ints) {
+  // Checked before the conversion to int32, which would truncate 1.5 to 1 silently.
+  for (const v of values) {
     if (!Number.isInteger(v) || v < 0 || v >= depth) {
-      throw new ShapeError(`oneHot: label ${v} is outside [0, ${depth - 1}]`);
+      throw new ShapeError(
+        `oneHot: label ${v} is not a class index in [0, ${depth - 1}]; ` +
+          `labels must be integers below the number of classes (${depth})`,
+      );
     }
   }
+  const ints = values instanceof Int32Array ? values : Int32Array.from(values);
   const out = allocate(dtype, ints.length * depth);
   getBackend().oneHot(ints, depth, out);
   const batch = labels instanceof Tensor ? labels.shape : [ints.length];
