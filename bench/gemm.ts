@@ -1,0 +1,255 @@
+// GEMM throughput of chainrule's WebAssembly backend (one and two threads) against the
+// reference backend, TensorFlow.js (wasm and cpu backends) and PyTorch when the system Python
+// has it, on square sizes and the shapes an MNIST MLP's training step multiplies.
+//
+//   node dist/bench/gemm.js
+//
+// Each figure is the best of many timed runs after warm-up: the development VM shares its
+// host's cores, so a second thread sometimes gets no core of its own for seconds at a time
+// and medians wander by tens of percent. Medians are kept in the rows for comparison.
+
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import type { Kernels, MatmulSpec } from '../src/backend/kernels.js';
+import { ReferenceKernels } from '../src/backend/reference/index.js';
+import { createWasmKernels } from '../src/backend/wasm/index.js';
+
+export interface GemmShape {
+  label: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+export interface GemmBenchRow extends GemmShape {
+  backend: string;
+  /** From the best run. */
+  gflops: number;
+  medianGflops: number;
+  bestMs: number;
+}
+
+const square = (size: number): GemmShape => ({
+  label: `${size}³`,
+  m: size,
+  n: size,
+  k: size,
+  transA: false,
+  transB: false,
+});
+
+/** Squares, then the forward and both gradient products of a 784-1024-10 MLP at batch 128. */
+export const GEMM_SHAPES: readonly GemmShape[] = [
+  square(256),
+  square(512),
+  square(1024),
+  { label: '128x784 · 784x1024', m: 128, n: 1024, k: 784, transA: false, transB: false },
+  { label: '(784x128)ᵀ · 128x1024', m: 784, n: 1024, k: 128, transA: true, transB: false },
+  { label: '128x1024 · (784x1024)ᵀ', m: 128, n: 784, k: 1024, transA: false, transB: true },
+  { label: '128x1024 · 1024x10', m: 128, n: 10, k: 1024, transA: false, transB: false },
+  { label: '(1024x128)ᵀ · 128x10', m: 1024, n: 10, k: 128, transA: true, transB: false },
+  { label: '128x10 · (1024x10)ᵀ', m: 128, n: 1024, k: 10, transA: false, transB: true },
+];
+
+const flops = (s: GemmShape): number => 2 * s.m * s.n * s.k;
+
+/** The reference backend runs at well under 1 GFLOP/s: only problems up to this size. */
+const REFERENCE_MAX_FLOPS = 40e6;
+const WARMUP_MS = 300;
+/**
+ * Timing is spread over rounds that each visit every shape and backend, so that all of them
+ * sample the same stretch of time on a machine whose load changes by the second.
+ */
+const ROUNDS = 3;
+const ROUND_MS = 300;
+const MIN_RUNS_PER_ROUND = 3;
+
+function random(length: number, seed: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 31 - 1;
+  });
+}
+
+/** Stored operand shapes: A is [k, m] when transposed, B is [n, k] when transposed. */
+function operandShapes(s: GemmShape): { a: [number, number]; b: [number, number] } {
+  return { a: s.transA ? [s.k, s.m] : [s.m, s.k], b: s.transB ? [s.n, s.k] : [s.k, s.n] };
+}
+
+/** A backend ready to multiply one shape's operands. */
+interface Session {
+  run(): void;
+  stop(): void;
+}
+
+interface Contender {
+  backend: string;
+  start(shape: GemmShape): Promise<Session>;
+}
+
+function kernelsContender(backend: string, kernels: Kernels): Contender {
+  return {
+    backend,
+    start: async (shape) => {
+      const { a, b } = operandShapes(shape);
+      const left = random(a[0] * a[1], 1);
+      const right = random(b[0] * b[1], 2);
+      const out = new Float32Array(shape.m * shape.n);
+      const spec: MatmulSpec = { batch: 1, aBatchStride: 0, bBatchStride: 0, ...shape };
+      return { run: () => kernels.matmul(left, right, out, spec), stop: () => {} };
+    },
+  };
+}
+
+function tfjsContender(backend: 'wasm' | 'cpu'): Contender {
+  return {
+    backend: `tfjs-${backend}`,
+    start: async (shape) => {
+      await tf.setBackend(backend);
+      await tf.ready();
+      const { a, b } = operandShapes(shape);
+      const left = tf.tensor2d(random(a[0] * a[1], 1), a);
+      const right = tf.tensor2d(random(b[0] * b[1], 2), b);
+      return {
+        run: () => {
+          const product = tf.matMul(left, right, shape.transA, shape.transB);
+          product.dataSync();
+          product.dispose();
+        },
+        stop: () => {
+          left.dispose();
+          right.dispose();
+        },
+      };
+    },
+  };
+}
+
+function timeFor(run: () => void, ms: number, minRuns: number): number[] {
+  const times: number[] = [];
+  const end = performance.now() + ms;
+  while (times.length < minRuns || performance.now() < end) {
+    const start = performance.now();
+    run();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+function row(shape: GemmShape, backend: string, times: number[]): GemmBenchRow {
+  const sorted = [...times].sort((x, y) => x - y);
+  const best = sorted[0];
+  const median = sorted[sorted.length >> 1];
+  return {
+    ...shape,
+    backend,
+    gflops: flops(shape) / best / 1e6,
+    medianGflops: flops(shape) / median / 1e6,
+    bestMs: best,
+  };
+}
+
+// Timed inside Python with the same rounds; torch keeps its default threading.
+const TORCH_SCRIPT = `
+import json, sys, time, torch
+shapes = json.loads(sys.argv[1])
+warmup, rounds, round_s, min_runs = ${WARMUP_MS / 1000}, ${ROUNDS}, ${ROUND_MS / 1000}, ${MIN_RUNS_PER_ROUND}
+times = [[] for _ in shapes]
+for r in range(rounds):
+    for i, s in enumerate(shapes):
+        a = torch.rand(*((s['k'], s['m']) if s['transA'] else (s['m'], s['k']))) * 2 - 1
+        b = torch.rand(*((s['n'], s['k']) if s['transB'] else (s['k'], s['n']))) * 2 - 1
+        run = lambda: torch.matmul(a.t() if s['transA'] else a, b.t() if s['transB'] else b)
+        end = time.perf_counter() + (warmup if r == 0 else 0)
+        while time.perf_counter() < end: run()
+        end = time.perf_counter() + round_s
+        count = 0
+        while count < min_runs or time.perf_counter() < end:
+            t = time.perf_counter(); run(); times[i].append((time.perf_counter() - t) * 1000); count += 1
+print(json.dumps(times))
+`;
+
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+function benchTorch(shapes: readonly GemmShape[]): GemmBenchRow[] {
+  if (spawnSync(SYSTEM_PYTHON, ['-c', 'import torch']).status !== 0) return [];
+  const result = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(shapes)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`PyTorch benchmark failed: ${result.stderr}`);
+  const times: number[][] = JSON.parse(result.stdout);
+  return shapes.map((shape, i) => row(shape, 'torch', times[i]));
+}
+
+/** Measures every shape on every available backend. */
+export async function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES): Promise<GemmBenchRow[]> {
+  const single = await createWasmKernels({ threads: 1 });
+  const double = await createWasmKernels({ threads: 2 });
+  const reference = kernelsContender('chainrule-reference', new ReferenceKernels());
+  const contenders = [
+    kernelsContender('chainrule-wasm-1t', single),
+    kernelsContender('chainrule-wasm-2t', double),
+    reference,
+    tfjsContender('wasm'),
+    tfjsContender('cpu'),
+  ];
+  const runs = shapes.flatMap((shape) =>
+    contenders
+      .filter((c) => c !== reference || flops(shape) <= REFERENCE_MAX_FLOPS)
+      .map((contender) => ({ shape, contender, times: [] as number[] })),
+  );
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const { shape, contender, times } of runs) {
+        const session = await contender.start(shape);
+        if (round === 0) timeFor(session.run, WARMUP_MS, 1);
+        times.push(...timeFor(session.run, ROUND_MS, MIN_RUNS_PER_ROUND));
+        session.stop();
+      }
+    }
+  } finally {
+    await single.close();
+    await double.close();
+  }
+  return [
+    ...runs.map(({ shape, contender, times }) => row(shape, contender.backend, times)),
+    ...benchTorch(shapes),
+  ];
+}
+
+const OURS = 'chainrule-wasm-2t';
+
+/** One line per shape: GFLOP/s per backend, then chainrule (2 threads) over each peer. */
+export function formatGemmTable(rows: readonly GemmBenchRow[]): string {
+  const backends = [...new Set(rows.map((r) => r.backend))];
+  const peers = backends.filter((b) => b !== OURS);
+  const labels = [...new Set(rows.map((r) => r.label))];
+  const find = (label: string, backend: string) =>
+    rows.find((r) => r.label === label && r.backend === backend);
+  const header = ['shape', ...backends, ...peers.map((p) => `2t/${p.replace('chainrule-', '')}`)];
+  const lines = labels.map((label) => {
+    const ours = find(label, OURS)?.gflops;
+    const figures = backends.map((b) => find(label, b)?.gflops.toFixed(1) ?? '-');
+    const ratios = peers.map((p) => {
+      const theirs = find(label, p)?.gflops;
+      return ours && theirs ? `${(ours / theirs).toFixed(2)}x` : '-';
+    });
+    return [label, ...figures, ...ratios];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    'GEMM, float32, GFLOP/s (best of several runs); ratios are chainrule wasm with 2 threads over each peer',
+    format(header),
+    ...lines.map(format),
+  ].join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(formatGemmTable(await runGemmBench()));
+}

@@ -1,0 +1,658 @@
+// chainrule's WebAssembly SIMD kernels, compiled by scripts/build-wasm.sh.
+//
+// Every exported kernel has the signature task(args, thread, threads): `args` points at a
+// small struct of 32-bit fields that the TypeScript side writes into linear memory, and the
+// kernel runs as thread `thread` of `threads` that all enter it for the same job. The same
+// entry point therefore serves the single-threaded path (0, 1) and each worker of a pool.
+// Only GEMM is split across threads so far; the other kernels always run as (0, 1).
+//
+// The code must never use the C stack in linear memory: with a shared memory every worker
+// instance would start its __stack_pointer at the same address. Scratch space comes from
+// the caller instead, and the build (-Wframe-larger-than=0) rejects any stack frame.
+//
+// Buffers handed in by the TypeScript side are 64-byte aligned and followed by at least 16
+// bytes of padding, so contiguous loops may run whole 4-lane vectors past their logical end.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+typedef int32_t i32;
+
+static inline i32 min_i32(i32 a, i32 b) { return a < b ? a : b; }
+
+// ---------------------------------------------------------------------------------------
+// GEMM: C = op(A) · op(B), float32.
+//
+// Goto/BLIS structure: B is packed one KC x NC block at a time into NR-wide micro-panels,
+// A one MC x KC block at a time into MR-tall micro-panels, and a register-blocked MR x NR
+// micro-kernel walks them. Packing also absorbs both transposes, so all layouts share one
+// micro-kernel whose inner loop reads unit-stride memory only.
+//
+// MR x NR = 4 x 8: V8 gives WebAssembly 15 usable xmm registers and has no fused
+// multiply-add without relaxed SIMD, so the kernel needs its accumulators plus the B row,
+// the A broadcast and a product temporary live at once. 4 x 8 (8 accumulators) is the
+// largest tile that fits without spills; measured in isolation it runs at ~52 GFLOP/s on
+// one Zen core against ~40 for 4 x 16 and ~33 for 6 x 8 and 4 x 12, which spill.
+//
+// KC = 256: one A micro-panel (4 KiB) and one B micro-panel (8 KiB) stay in a 32-48 KiB
+// L1 while the micro-kernel streams them. MC = 128: the packed A block (128 KiB) stays in
+// L2 while every B micro-panel of the block visits it. NC = 2048: the packed B block
+// (2 MiB) is reused by every MC block from L2/L3.
+
+enum { MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048 };
+enum { PACKED_A_FLOATS = MC * KC, PACKED_B_FLOATS = KC * NC, EDGE_TILE_FLOATS = MR * NR };
+enum { GEMM_SCRATCH_FLOATS = PACKED_A_FLOATS + PACKED_B_FLOATS + EDGE_TILE_FLOATS };
+
+typedef struct {
+  const float *a;
+  const float *b;
+  float *c;
+  i32 batch, m, n, k;
+  i32 trans_a, trans_b;
+  i32 a_batch_stride, b_batch_stride;
+  // GEMM_SCRATCH_FLOATS per thread.
+  float *scratch;
+  // The next unclaimed unit of work (see gemm_f32_task); 0 when the job starts.
+  i32 next_unit;
+} GemmArgs;
+
+// A matrix operand as stored: element (row, col) of op(X) lives at
+// data[row * ld + col] when not transposed and data[col * ld + row] when transposed.
+typedef struct {
+  const float *data;
+  i32 ld;
+  i32 trans;
+} Operand;
+
+static inline const float *operand_at(Operand x, i32 row, i32 col) {
+  return x.trans ? x.data + col * x.ld + row : x.data + row * x.ld + col;
+}
+
+static inline void transpose4(v128_t *r0, v128_t *r1, v128_t *r2, v128_t *r3) {
+  v128_t t0 = wasm_i32x4_shuffle(*r0, *r1, 0, 4, 1, 5);
+  v128_t t1 = wasm_i32x4_shuffle(*r2, *r3, 0, 4, 1, 5);
+  v128_t t2 = wasm_i32x4_shuffle(*r0, *r1, 2, 6, 3, 7);
+  v128_t t3 = wasm_i32x4_shuffle(*r2, *r3, 2, 6, 3, 7);
+  *r0 = wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5);
+  *r1 = wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7);
+  *r2 = wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5);
+  *r3 = wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7);
+}
+
+// Packs `width` (<= 4) lanes of a panel whose lanes are contiguous along depth (rows of a
+// row-major matrix), depth-major: out[p * stride + lane] = lanes[lane][p]. Four lanes at a
+// time go through a 4x4 register transpose; missing lanes are zero so edge tiles need no
+// special case in the micro-kernel.
+static void pack_strided_lanes(const float *first, i32 lane_step, i32 width, i32 depth, float *out,
+                               i32 stride) {
+  if (width == 4) {
+    const float *l0 = first, *l1 = first + lane_step, *l2 = l1 + lane_step, *l3 = l2 + lane_step;
+    i32 p = 0;
+    for (; p + 4 <= depth; p += 4) {
+      v128_t r0 = wasm_v128_load(l0 + p), r1 = wasm_v128_load(l1 + p);
+      v128_t r2 = wasm_v128_load(l2 + p), r3 = wasm_v128_load(l3 + p);
+      transpose4(&r0, &r1, &r2, &r3);
+      wasm_v128_store(out + (p + 0) * stride, r0);
+      wasm_v128_store(out + (p + 1) * stride, r1);
+      wasm_v128_store(out + (p + 2) * stride, r2);
+      wasm_v128_store(out + (p + 3) * stride, r3);
+    }
+    for (; p < depth; p++)
+      wasm_v128_store(out + p * stride, wasm_f32x4_make(l0[p], l1[p], l2[p], l3[p]));
+    return;
+  }
+  for (i32 p = 0; p < depth; p++)
+    for (i32 lane = 0; lane < 4; lane++)
+      out[p * stride + lane] = lane < width ? first[lane * lane_step + p] : 0;
+}
+
+// Packs `width` (<= 4) lanes that are contiguous across lanes (a row-major matrix read
+// along its columns): out[p * stride + lane] = src[p * ld + lane].
+static void pack_contiguous_lanes(const float *src, i32 ld, i32 width, i32 depth, float *out, i32 stride) {
+  if (width == 4) {
+    for (i32 p = 0; p < depth; p++) wasm_v128_store(out + p * stride, wasm_v128_load(src + p * ld));
+    return;
+  }
+  for (i32 p = 0; p < depth; p++)
+    for (i32 lane = 0; lane < 4; lane++) out[p * stride + lane] = lane < width ? src[p * ld + lane] : 0;
+}
+
+// Packs the `rows` x `depth` block of op(x) at (row0, col0) into panels of `panel` rows
+// (a multiple of 4), depth-major within each panel. Used for A (rows = M, depth = K) and,
+// with the roles of rows and columns swapped, for B.
+static void pack_panels(Operand x, i32 row0, i32 col0, i32 rows, i32 depth, i32 panel, float *out) {
+  for (i32 r = 0; r < rows; r += panel, out += panel * depth) {
+    for (i32 lane = 0; lane < panel; lane += 4) {
+      i32 width = rows - r - lane;
+      width = width < 0 ? 0 : min_i32(width, 4);
+      const float *first = operand_at(x, row0 + r + lane, col0);
+      if (x.trans)
+        pack_contiguous_lanes(first, x.ld, width, depth, out + lane, panel);
+      else
+        pack_strided_lanes(first, x.ld, width, depth, out + lane, panel);
+    }
+  }
+}
+
+// c (MR x NR, row stride ldc) = or += a_panel · b_panel over depth kc; when !wide, only the
+// left half of the tile (a right edge of at most 4 columns, which then costs half as much).
+static inline __attribute__((always_inline)) void tile_kernel(i32 kc, const float *a, const float *b,
+                                                              float *c, i32 ldc, i32 accumulate,
+                                                              const i32 wide) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
+  v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (i32 p = 0; p < kc; p++, a += MR, b += NR) {
+    v128_t b0 = wasm_v128_load(b), b1 = wide ? wasm_v128_load(b + 4) : b0;
+    v128_t a0 = wasm_v128_load32_splat(a + 0);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+    if (wide) c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    v128_t a1 = wasm_v128_load32_splat(a + 1);
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+    if (wide) c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    v128_t a2 = wasm_v128_load32_splat(a + 2);
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+    if (wide) c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    v128_t a3 = wasm_v128_load32_splat(a + 3);
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+    if (wide) c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+  }
+  float *r0 = c, *r1 = c + ldc, *r2 = r1 + ldc, *r3 = r2 + ldc;
+  if (accumulate) {
+    c00 = wasm_f32x4_add(c00, wasm_v128_load(r0)), c10 = wasm_f32x4_add(c10, wasm_v128_load(r1));
+    c20 = wasm_f32x4_add(c20, wasm_v128_load(r2)), c30 = wasm_f32x4_add(c30, wasm_v128_load(r3));
+    if (wide) {
+      c01 = wasm_f32x4_add(c01, wasm_v128_load(r0 + 4)), c11 = wasm_f32x4_add(c11, wasm_v128_load(r1 + 4));
+      c21 = wasm_f32x4_add(c21, wasm_v128_load(r2 + 4)), c31 = wasm_f32x4_add(c31, wasm_v128_load(r3 + 4));
+    }
+  }
+  wasm_v128_store(r0, c00), wasm_v128_store(r1, c10), wasm_v128_store(r2, c20), wasm_v128_store(r3, c30);
+  if (wide) {
+    wasm_v128_store(r0 + 4, c01), wasm_v128_store(r1 + 4, c11);
+    wasm_v128_store(r2 + 4, c21), wasm_v128_store(r3 + 4, c31);
+  }
+}
+
+// Separate functions, not inlined into the blocking loops, so that V8 tiers them up to
+// optimised code during the first large GEMM instead of after it returns.
+static __attribute__((noinline)) void micro_kernel(i32 kc, const float *a, const float *b, float *c, i32 ldc,
+                                                   i32 accumulate) {
+  tile_kernel(kc, a, b, c, ldc, accumulate, 1);
+}
+
+static __attribute__((noinline)) void micro_kernel_narrow(i32 kc, const float *a, const float *b, float *c,
+                                                          i32 ldc, i32 accumulate) {
+  tile_kernel(kc, a, b, c, ldc, accumulate, 0);
+}
+
+// Partial tiles at the right and bottom edges go through a scratch tile so the
+// micro-kernel never writes outside C.
+static void edge_tile(i32 kc, const float *a, const float *b, float *c, i32 ldc, i32 rows, i32 cols,
+                      i32 accumulate, float *tile) {
+  if (cols <= NR / 2)
+    micro_kernel_narrow(kc, a, b, tile, NR, 0);
+  else
+    micro_kernel(kc, a, b, tile, NR, 0);
+  for (i32 i = 0; i < rows; i++)
+    for (i32 j = 0; j < cols; j++)
+      c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+// C (m x n, row stride ldc) = op(A) · op(B) for one matrix (or a slice of one).
+static void gemm(i32 m, i32 n, i32 k, Operand a, Operand b, float *c, i32 ldc, float *scratch) {
+  float *packed_a = scratch, *packed_b = scratch + PACKED_A_FLOATS, *tile = packed_b + PACKED_B_FLOATS;
+  if (k == 0) {
+    for (i32 i = 0; i < m; i++)
+      for (i32 j = 0; j < n; j++) c[i * ldc + j] = 0;
+    return;
+  }
+  // op(B)ᵀ is what gets packed into NR-wide panels: flip B's transpose flag for pack_panels.
+  Operand b_t = {b.data, b.ld, !b.trans};
+  for (i32 jc = 0; jc < n; jc += NC) {
+    i32 nb = min_i32(NC, n - jc);
+    for (i32 pc = 0; pc < k; pc += KC) {
+      i32 kb = min_i32(KC, k - pc);
+      pack_panels(b_t, jc, pc, nb, kb, NR, packed_b);
+      for (i32 ic = 0; ic < m; ic += MC) {
+        i32 mb = min_i32(MC, m - ic);
+        pack_panels(a, ic, pc, mb, kb, MR, packed_a);
+        for (i32 jr = 0; jr < nb; jr += NR) {
+          i32 cols = min_i32(NR, nb - jr);
+          const float *b_panel = packed_b + jr * kb;
+          for (i32 ir = 0; ir < mb; ir += MR) {
+            i32 rows = min_i32(MR, mb - ir);
+            const float *a_panel = packed_a + ir * kb;
+            float *c_tile = c + (ic + ir) * ldc + jc + jr;
+            if (rows == MR && cols == NR)
+              micro_kernel(kb, a_panel, b_panel, c_tile, ldc, pc > 0);
+            else
+              edge_tile(kb, a_panel, b_panel, c_tile, ldc, rows, cols, pc > 0, tile);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Splits [0, units) evenly: returns the first unit of `part` out of `parts`.
+static inline i32 split_point(i32 units, i32 part, i32 parts) { return (i32)((int64_t)units * part / parts); }
+
+EXPORT(gemm_scratch_floats) i32 gemm_scratch_floats(void) { return GEMM_SCRATCH_FLOATS; }
+
+// The job is cut into units, each an independent GEMM that writes its own part of C: a
+// matrix of the batch, or a slice of one, by columns (rows when it is taller than wide) in
+// whole tiles. Threads claim units from a shared counter until none are left, so a thread
+// whose core is slower or busy simply does fewer; about four units per thread balance well
+// and cost ~2% in repeated packing against one unit per thread (measured at 1024³).
+enum { UNITS_PER_THREAD = 4 };
+
+EXPORT(gemm_f32_task) void gemm_f32_task(GemmArgs *g, i32 thread, i32 threads) {
+  float *scratch = g->scratch + thread * GEMM_SCRATCH_FLOATS;
+  i32 m = g->m, n = g->n, k = g->k;
+  i32 lda = g->trans_a ? m : k, ldb = g->trans_b ? k : n;
+  i32 split_columns = n >= m;
+  i32 extent = split_columns ? n : m, tile = split_columns ? NR : MR;
+  i32 tiles = (extent + tile - 1) / tile;
+  i32 wanted = threads == 1 ? 1 : UNITS_PER_THREAD * threads;
+  i32 slices = min_i32(tiles, (wanted + g->batch - 1) / g->batch);
+  i32 units = g->batch * slices;
+  for (i32 unit; (unit = __atomic_fetch_add(&g->next_unit, 1, __ATOMIC_RELAXED)) < units;) {
+    i32 p = unit / slices, slice = unit % slices;
+    i32 lo = min_i32(split_point(tiles, slice, slices) * tile, extent);
+    i32 hi = min_i32(split_point(tiles, slice + 1, slices) * tile, extent);
+    Operand a = {g->a + p * g->a_batch_stride, lda, g->trans_a};
+    Operand b = {g->b + p * g->b_batch_stride, ldb, g->trans_b};
+    float *c = g->c + p * m * n;
+    if (split_columns) {
+      Operand b_slice = {operand_at(b, 0, lo), ldb, g->trans_b};
+      gemm(m, hi - lo, k, a, b_slice, c + lo, n, scratch);
+    } else {
+      Operand a_slice = {operand_at(a, lo, 0), lda, g->trans_a};
+      gemm(hi - lo, n, k, a_slice, b, c + lo * n, n, scratch);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Float32 approximations of the transcendental functions, accurate to a few ulp (Cephes
+// polynomials, which were fitted for evaluation without fused multiply-add).
+
+static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
+static inline v128_t mul(v128_t a, v128_t b) { return wasm_f32x4_mul(a, b); }
+static inline v128_t add(v128_t a, v128_t b) { return wasm_f32x4_add(a, b); }
+static inline v128_t sub(v128_t a, v128_t b) { return wasm_f32x4_sub(a, b); }
+static inline v128_t muladd(v128_t a, v128_t b, float c) { return add(mul(a, b), splat(c)); }
+static inline v128_t select_v(v128_t mask, v128_t if_set, v128_t if_clear) {
+  return wasm_v128_bitselect(if_set, if_clear, mask);
+}
+static inline v128_t one_where(v128_t mask) { return wasm_v128_and(mask, splat(1.0f)); }
+static inline v128_t sign_bit_of(v128_t x) { return wasm_v128_and(x, wasm_i32x4_splat((i32)0x80000000)); }
+
+// x * 2^ni for integer ni in [-252, 254], as two factors so that results in the subnormal
+// range round once (in the final multiply) instead of flushing to zero.
+static inline v128_t scale_by_pow2(v128_t x, v128_t ni) {
+  v128_t half = wasm_i32x4_shr(ni, 1);
+  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(half, wasm_i32x4_splat(127)), 23);
+  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(ni, half), wasm_i32x4_splat(127)), 23);
+  return mul(mul(x, s1), s2);
+}
+
+static v128_t exp_f32(v128_t x) {
+  // Beyond these bounds the result is inf or 0 anyway; clamping keeps n in range. pmin and
+  // pmax (one instruction each, where min and max take six) keep x when it is NaN.
+  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, splat(89.0f)), splat(-104.0f));
+  // Adding 1.5 * 2^23 rounds x / ln 2 to the nearest integer n, which then sits in the low
+  // mantissa bits of the sum: cheaper than rounding and converting separately.
+  v128_t shifter = splat(12582912.0f);
+  v128_t shifted = add(mul(x, splat(1.44269504088896341f)), shifter);
+  v128_t n = sub(shifted, shifter);
+  // ln 2 in two parts: n * 0.693359375 is exact for |n| < 2^15.
+  v128_t r = sub(sub(x, mul(n, splat(0.693359375f))), mul(n, splat(-2.12194440e-4f)));
+  v128_t p = muladd(r, splat(1.9875691500e-4f), 1.3981999507e-3f);
+  p = muladd(p, r, 8.3334519073e-3f);
+  p = muladd(p, r, 4.1665795894e-2f);
+  p = muladd(p, r, 1.6666665459e-1f);
+  p = muladd(p, r, 5.0000001201e-1f);
+  p = add(add(mul(p, mul(r, r)), r), splat(1.0f));
+  return scale_by_pow2(p, wasm_i32x4_sub(shifted, shifter));
+}
+
+static v128_t log_f32(v128_t x) {
+  // Subnormals are scaled into the normal range first so the exponent split below holds.
+  v128_t subnormal = wasm_f32x4_lt(x, splat(1.17549435e-38f));
+  v128_t xs = select_v(subnormal, mul(x, splat(8388608.0f)), x);
+  v128_t e = wasm_f32x4_convert_i32x4(
+      wasm_i32x4_sub(wasm_u32x4_shr(xs, 23), wasm_i32x4_splat(126)));
+  e = sub(e, wasm_v128_and(subnormal, splat(23.0f)));
+  // Mantissa in [0.5, 1), then folded into [sqrt(1/2), sqrt(2)) - 1.
+  v128_t m = wasm_v128_or(wasm_v128_and(xs, wasm_i32x4_splat(0x007fffff)), wasm_i32x4_splat(0x3f000000));
+  v128_t small = wasm_f32x4_lt(m, splat(0.707106781186547524f));
+  e = sub(e, wasm_v128_and(small, splat(1.0f)));
+  m = sub(add(m, wasm_v128_and(small, m)), splat(1.0f));
+  v128_t z = mul(m, m);
+  v128_t y = muladd(m, splat(7.0376836292e-2f), -1.1514610310e-1f);
+  y = muladd(y, m, 1.1676998740e-1f);
+  y = muladd(y, m, -1.2420140846e-1f);
+  y = muladd(y, m, 1.4249322787e-1f);
+  y = muladd(y, m, -1.6668057665e-1f);
+  y = muladd(y, m, 2.0000714765e-1f);
+  y = muladd(y, m, -2.4999993993e-1f);
+  y = muladd(y, m, 3.3333331174e-1f);
+  y = mul(mul(y, m), z);
+  y = add(y, mul(e, splat(-2.12194440e-4f)));
+  y = sub(y, mul(z, splat(0.5f)));
+  v128_t result = add(add(m, y), mul(e, splat(0.693359375f)));
+  // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, log(NaN) = NaN.
+  result = select_v(wasm_f32x4_eq(x, splat(0.0f)), splat(-__builtin_inff()), result);
+  result = select_v(wasm_f32x4_eq(x, splat(__builtin_inff())), x, result);
+  return select_v(wasm_f32x4_lt(x, splat(0.0f)), splat(__builtin_nanf("")),
+                  select_v(wasm_f32x4_ne(x, x), x, result));
+}
+
+// log(1 + t) for t >= 0 without losing t's low bits in the addition (Goldberg's trick).
+static v128_t log1p_nonnegative_f32(v128_t t) {
+  v128_t u = add(t, splat(1.0f));
+  v128_t d = sub(u, splat(1.0f));
+  v128_t corrected = wasm_f32x4_div(mul(log_f32(u), t), d);
+  return select_v(wasm_f32x4_eq(d, splat(0.0f)), t, corrected);
+}
+
+static v128_t tanh_f32(v128_t x) {
+  v128_t ax = wasm_f32x4_abs(x);
+  v128_t z = mul(ax, ax);
+  v128_t p = muladd(z, splat(-5.70498872745e-3f), 2.06390887954e-2f);
+  p = muladd(p, z, -5.37397155531e-2f);
+  p = muladd(p, z, 1.33314422036e-1f);
+  p = muladd(p, z, -3.33332819422e-1f);
+  v128_t near_zero = add(mul(mul(p, z), ax), ax);
+  v128_t far = sub(splat(1.0f), wasm_f32x4_div(splat(2.0f), add(exp_f32(add(ax, ax)), splat(1.0f))));
+  v128_t magnitude = select_v(wasm_f32x4_gt(ax, splat(0.625f)), far, near_zero);
+  return wasm_v128_or(magnitude, sign_bit_of(x));
+}
+
+static v128_t sigmoid_f32(v128_t x) {
+  // e^-|x| never overflows; the quotient picks 1/(1+e^-x) or e^x/(1+e^x) by sign.
+  v128_t e = exp_f32(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  v128_t numerator = select_v(wasm_f32x4_ge(x, splat(0.0f)), splat(1.0f), e);
+  return wasm_f32x4_div(numerator, add(e, splat(1.0f)));
+}
+
+static v128_t softplus_f32(v128_t x) {
+  // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|).
+  v128_t e = exp_f32(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  return add(wasm_f32x4_pmax(x, splat(0.0f)), log1p_nonnegative_f32(e));
+}
+
+static v128_t sign_f32(v128_t x) {
+  // ±0 and NaN map to themselves, like Math.sign.
+  v128_t s = select_v(wasm_f32x4_gt(x, splat(0.0f)), splat(1.0f), x);
+  return select_v(wasm_f32x4_lt(x, splat(0.0f)), splat(-1.0f), s);
+}
+
+// ---------------------------------------------------------------------------------------
+// Elementwise kernels. Operation codes are list positions: UNARY_OPS below follows
+// UNARY_OPS in src/backend/kernels.ts, BINARY_OPS follows WASM_BINARY_OPS in ops.ts (all
+// binary operations but pow, which the TypeScript side leaves to the reference backend).
+
+// relu is max(x, 0) with WebAssembly's max, which keeps NaN and turns -0 into 0 exactly like
+// the reference's Math.max(x, 0).
+#define UNARY_OPS(X)                                                                               \
+  X(neg, wasm_f32x4_neg(x))                                                                        \
+  X(exp, exp_f32(x))                                                                               \
+  X(log, log_f32(x))                                                                               \
+  X(sqrt, wasm_f32x4_sqrt(x))                                                                      \
+  X(abs, wasm_f32x4_abs(x))                                                                        \
+  X(tanh, tanh_f32(x))                                                                             \
+  X(sigmoid, sigmoid_f32(x))                                                                       \
+  X(relu, wasm_f32x4_max(x, splat(0.0f)))                                                          \
+  X(softplus, softplus_f32(x))                                                                     \
+  X(sign, sign_f32(x))                                                                             \
+  X(square, mul(x, x))                                                                             \
+  X(reciprocal, wasm_f32x4_div(splat(1.0f), x))                                                    \
+  X(step, one_where(wasm_f32x4_gt(x, splat(0.0f))))
+
+// maximum/minimum return a when the operands compare equal (so ±0 keep a's sign) and NaN
+// when either is NaN, exactly like the reference backend.
+#define BINARY_OPS(X)                                                                              \
+  X(add, add(a, b))                                                                                \
+  X(sub, sub(a, b))                                                                                \
+  X(mul, mul(a, b))                                                                                \
+  X(div, wasm_f32x4_div(a, b))                                                                     \
+  X(maximum, select_v(wasm_v128_or(wasm_f32x4_ge(a, b), wasm_f32x4_ne(a, a)), a, b))               \
+  X(minimum, select_v(wasm_v128_or(wasm_f32x4_le(a, b), wasm_f32x4_ne(a, a)), a, b))               \
+  X(gt, one_where(wasm_f32x4_gt(a, b)))                                                            \
+  X(ge, one_where(wasm_f32x4_ge(a, b)))                                                            \
+  X(lt, one_where(wasm_f32x4_lt(a, b)))                                                            \
+  X(le, one_where(wasm_f32x4_le(a, b)))                                                            \
+  X(eq, one_where(wasm_f32x4_eq(a, b)))
+
+#define ENUM_ENTRY(name, expr) OP_##name,
+enum UnaryOp { UNARY_OPS(ENUM_ENTRY) };
+enum BinaryOp { BINARY_OPS(ENUM_ENTRY) };
+
+typedef struct {
+  i32 op;
+  const float *x;
+  float *out;
+  i32 length;
+} UnaryArgs;
+
+#define UNARY_LOOP(name, expr)                                                                     \
+  static void unary_##name(const float *in, float *out, i32 length) {                              \
+    for (i32 i = 0; i < length; i += 4) {                                                          \
+      v128_t x = wasm_v128_load(in + i);                                                           \
+      wasm_v128_store(out + i, expr);                                                              \
+    }                                                                                              \
+  }
+UNARY_OPS(UNARY_LOOP)
+
+#define UNARY_CASE(name, expr)                                                                     \
+  case OP_##name:                                                                                  \
+    unary_##name(in, out, length);                                                                 \
+    break;
+
+EXPORT(unary_f32_task) void unary_f32_task(const UnaryArgs *u, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  const float *in = u->x;
+  float *out = u->out;
+  i32 length = u->length;
+  switch (u->op) { UNARY_OPS(UNARY_CASE) }
+}
+
+// Operands of the row kernels: row r starts at data + r * row_stride and steps by
+// col_stride along the row, which is 0 (a broadcast value) or 1 (contiguous).
+typedef struct {
+  const float *data;
+  i32 row_stride, col_stride;
+} RowOperand;
+
+// out (rows x cols, contiguous) = op(operands...). Binary kernels read operands[0..1],
+// select reads cond, a, b from operands[0..2] and ignores op.
+typedef struct {
+  i32 op;
+  float *out;
+  i32 rows, cols;
+  RowOperand operands[3];
+} RowsArgs;
+
+// Reads 4 lanes of a row from p (col_stride 0 or 1), or fewer at the row's end: lanes past
+// `count` are undefined and never stored by store_lanes.
+static inline v128_t load_lanes(const float *p, i32 col_stride, i32 count) {
+  if (col_stride == 0) return wasm_v128_load32_splat(p);
+  if (count >= 4) return wasm_v128_load(p);
+  v128_t v = wasm_f32x4_splat(p[0]);
+  if (count > 1) v = wasm_f32x4_replace_lane(v, 1, p[1]);
+  if (count > 2) v = wasm_f32x4_replace_lane(v, 2, p[2]);
+  return v;
+}
+
+static inline void store_lanes(float *p, v128_t v, i32 count) {
+  if (count >= 4) {
+    wasm_v128_store(p, v);
+    return;
+  }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (count > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (count > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+static inline const float *row_start(RowOperand x, i32 row) { return x.data + row * x.row_stride; }
+
+// One loop per stride combination, with the strides as constants, keeps the common cases
+// (both contiguous, or one side a broadcast row or scalar) free of per-element branches.
+#define BINARY_ROW(expr, A_STRIDE, B_STRIDE)                                                       \
+  for (i32 j = 0; j < cols; j += 4) {                                                              \
+    i32 count = cols - j;                                                                          \
+    v128_t a = load_lanes(a_row + j * A_STRIDE, A_STRIDE, count);                                  \
+    v128_t b = load_lanes(b_row + j * B_STRIDE, B_STRIDE, count);                                  \
+    store_lanes(out_row + j, expr, count);                                                         \
+  }
+
+#define BINARY_LOOP(name, expr)                                                                    \
+  static void binary_##name(const RowsArgs *g) {                                                   \
+    i32 cols = g->cols;                                                                            \
+    RowOperand x = g->operands[0], y = g->operands[1];                                             \
+    for (i32 r = 0; r < g->rows; r++) {                                                            \
+      const float *a_row = row_start(x, r), *b_row = row_start(y, r);                              \
+      float *out_row = g->out + r * cols;                                                          \
+      switch (x.col_stride * 2 + y.col_stride) {                                                   \
+        case 3:                                                                                    \
+          BINARY_ROW(expr, 1, 1) break;                                                            \
+        case 2:                                                                                    \
+          BINARY_ROW(expr, 1, 0) break;                                                            \
+        case 1:                                                                                    \
+          BINARY_ROW(expr, 0, 1) break;                                                            \
+        default:                                                                                   \
+          BINARY_ROW(expr, 0, 0) break;                                                            \
+      }                                                                                            \
+    }                                                                                              \
+  }
+BINARY_OPS(BINARY_LOOP)
+
+#define BINARY_CASE(name, expr)                                                                    \
+  case OP_##name:                                                                                  \
+    binary_##name(g);                                                                              \
+    break;
+
+EXPORT(binary_f32_task) void binary_f32_task(const RowsArgs *g, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  switch (g->op) { BINARY_OPS(BINARY_CASE) }
+}
+
+EXPORT(select_f32_task) void select_f32_task(const RowsArgs *g, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  RowOperand cond = g->operands[0], a = g->operands[1], b = g->operands[2];
+  for (i32 r = 0; r < g->rows; r++) {
+    const float *c_row = row_start(cond, r), *a_row = row_start(a, r), *b_row = row_start(b, r);
+    float *out_row = g->out + r * g->cols;
+    for (i32 j = 0; j < g->cols; j += 4) {
+      i32 count = g->cols - j;
+      v128_t c = load_lanes(c_row + j * cond.col_stride, cond.col_stride, count);
+      v128_t x = load_lanes(a_row + j * a.col_stride, a.col_stride, count);
+      v128_t y = load_lanes(b_row + j * b.col_stride, b.col_stride, count);
+      store_lanes(out_row + j, select_v(wasm_f32x4_ne(c, splat(0.0f)), x, y), count);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reductions of contiguous x viewed as [outer, length, inner] over the middle axis.
+// Sums accumulate in float64 and round once, like the reference backend.
+
+enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN };
+
+typedef struct {
+  i32 op;
+  const float *x;
+  float *out;
+  i32 outer, length, inner;
+  // `inner` doubles, 16-byte aligned, for column sums.
+  double *accumulators;
+} ReduceArgs;
+
+static inline v128_t take_max(v128_t acc, v128_t v) {
+  return select_v(wasm_v128_or(wasm_f32x4_gt(v, acc), wasm_f32x4_ne(v, v)), v, acc);
+}
+static inline v128_t take_min(v128_t acc, v128_t v) {
+  return select_v(wasm_v128_or(wasm_f32x4_lt(v, acc), wasm_f32x4_ne(v, v)), v, acc);
+}
+static inline float take_max_scalar(float acc, float v) { return v > acc || v != v ? v : acc; }
+static inline float take_min_scalar(float acc, float v) { return v < acc || v != v ? v : acc; }
+
+static float sum_row(const float *x, i32 length) {
+  v128_t lo = wasm_f64x2_splat(0), hi = lo;
+  i32 j = 0;
+  for (; j + 4 <= length; j += 4) {
+    v128_t v = wasm_v128_load(x + j);
+    lo = wasm_f64x2_add(lo, wasm_f64x2_promote_low_f32x4(v));
+    hi = wasm_f64x2_add(hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)));
+  }
+  v128_t both = wasm_f64x2_add(lo, hi);
+  double total = wasm_f64x2_extract_lane(both, 0) + wasm_f64x2_extract_lane(both, 1);
+  for (; j < length; j++) total += x[j];
+  return (float)total;
+}
+
+#define EXTREME_ROW(name, init)                                                                    \
+  static float name##_row(const float *x, i32 length) {                                            \
+    v128_t acc = splat(init);                                                                      \
+    i32 j = 0;                                                                                     \
+    for (; j + 4 <= length; j += 4) acc = take_##name(acc, wasm_v128_load(x + j));                 \
+    float best = take_##name##_scalar(init, wasm_f32x4_extract_lane(acc, 0));                      \
+    best = take_##name##_scalar(best, wasm_f32x4_extract_lane(acc, 1));                            \
+    best = take_##name##_scalar(best, wasm_f32x4_extract_lane(acc, 2));                            \
+    best = take_##name##_scalar(best, wasm_f32x4_extract_lane(acc, 3));                            \
+    for (; j < length; j++) best = take_##name##_scalar(best, x[j]);                               \
+    return best;                                                                                   \
+  }
+EXTREME_ROW(max, -__builtin_inff())
+EXTREME_ROW(min, __builtin_inff())
+
+// Column reductions run down the middle axis a vector of the inner axis at a time; the
+// padded buffers let the last vector of a row spill into lanes whose results are dropped.
+static void sum_columns(const float *x, i32 length, i32 inner, double *acc, float *out) {
+  for (i32 i = 0; i < inner; i += 2) wasm_v128_store(acc + i, wasm_f64x2_splat(0));
+  for (i32 j = 0; j < length; j++, x += inner)
+    for (i32 i = 0; i < inner; i += 4) {
+      v128_t v = wasm_v128_load(x + i);
+      wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_f64x2_promote_low_f32x4(v)));
+      v128_t high = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
+      wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), high));
+    }
+  for (i32 i = 0; i < inner; i += 4) {
+    v128_t lo = wasm_f32x4_demote_f64x2_zero(wasm_v128_load(acc + i));
+    v128_t hi = wasm_f32x4_demote_f64x2_zero(wasm_v128_load(acc + i + 2));
+    wasm_v128_store(out + i, wasm_i32x4_shuffle(lo, hi, 0, 1, 4, 5));
+  }
+}
+
+#define EXTREME_COLUMNS(name, init)                                                                \
+  static void name##_columns(const float *x, i32 length, i32 inner, float *out) {                  \
+    for (i32 i = 0; i < inner; i += 4) wasm_v128_store(out + i, splat(init));                      \
+    for (i32 j = 0; j < length; j++, x += inner)                                                   \
+      for (i32 i = 0; i < inner; i += 4)                                                           \
+        wasm_v128_store(out + i, take_##name(wasm_v128_load(out + i), wasm_v128_load(x + i)));     \
+  }
+EXTREME_COLUMNS(max, -__builtin_inff())
+EXTREME_COLUMNS(min, __builtin_inff())
+
+EXPORT(reduce_f32_task) void reduce_f32_task(const ReduceArgs *g, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  i32 length = g->length, inner = g->inner;
+  for (i32 o = 0; o < g->outer; o++) {
+    const float *x = g->x + o * length * inner;
+    float *out = g->out + o * inner;
+    if (inner == 1) {
+      *out = g->op == REDUCE_SUM   ? sum_row(x, length)
+             : g->op == REDUCE_MAX ? max_row(x, length)
+                                   : min_row(x, length);
+    } else if (g->op == REDUCE_SUM) {
+      sum_columns(x, length, inner, g->accumulators, out);
+    } else if (g->op == REDUCE_MAX) {
+      max_columns(x, length, inner, out);
+    } else {
+      min_columns(x, length, inner, out);
+    }
+  }
+}

@@ -1,0 +1,301 @@
+// The WebAssembly SIMD backend. Float32 work that the kernels in kernels.c cover runs there
+// (operands copied into the scratch arena, results copied back); everything else, float64
+// included, goes to the reference backend, which defines the expected results.
+
+import {
+  type BinaryOp,
+  type DataArray,
+  type FloatArray,
+  type Kernels,
+  type MatmulSpec,
+  type ReduceOp,
+  UNARY_OPS,
+  type UnaryOp,
+  type View,
+} from '../kernels.js';
+import { ReferenceKernels } from '../reference/index.js';
+import { WasmHeap } from './heap.js';
+import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
+import { forEachSlab, planRows, type RowsPlan } from './strided.js';
+import type { ThreadPool } from './thread-pool.js';
+
+/** The binary operations kernels.c implements, in the order of its BINARY_OPS list (no pow). */
+const WASM_BINARY_OPS: readonly BinaryOp[] = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'maximum',
+  'minimum',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'eq',
+];
+const binaryCodes = new Map(WASM_BINARY_OPS.map((op, code) => [op, code]));
+const unaryCodes = new Map(UNARY_OPS.map((op, code) => [op, code]));
+const reduceCodes: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+
+// Below this much work the ~10 µs round trip to a worker outweighs sharing it. Elementwise
+// kernels never go parallel: measured on 32K-1M floats, even tanh ran no faster on two
+// threads, because operands copy into a shared memory about three times slower than into a
+// plain one (V8 copies shared buffers with relaxed atomics) and the copies are serial.
+const PARALLEL_GEMM_FLOPS = 1 << 23;
+
+// Rows shorter than this copy element by element: a subarray per row would cost more.
+const SHORT_ROW = 16;
+
+// A view whose span is mostly elements it skips (a thin slice of a big buffer) would cost
+// more to copy into the arena than the reference loop costs to run.
+const MAX_SPAN_PER_ELEMENT = 2;
+
+const isFloat32 = (array: DataArray): array is Float32Array => array instanceof Float32Array;
+
+/**
+ * Splits a reduction of `shape` over `axes` into x viewed as [outer, length, inner] reduced
+ * over the middle, or returns null when the reduced axes (ignoring size-1 ones) are not
+ * adjacent.
+ */
+function splitReduction(
+  shape: readonly number[],
+  axes: readonly number[],
+): { outer: number; length: number; inner: number } | null {
+  let outer = 1;
+  let length = 1;
+  let inner = 1;
+  let phase: 'before' | 'reducing' | 'after' = 'before';
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    if (axes.includes(d)) {
+      if (phase === 'after') return null;
+      phase = 'reducing';
+      length *= shape[d];
+    } else if (phase === 'before') {
+      outer *= shape[d];
+    } else {
+      phase = 'after';
+      inner *= shape[d];
+    }
+  }
+  return { outer, length, inner };
+}
+
+/** One instance of the kernels with its own memory and arena, and the workers sharing it. */
+export class KernelInstance {
+  readonly exports: KernelExports;
+  readonly heap: WasmHeap;
+  readonly gemmScratchFloats: number;
+
+  constructor(
+    module: WebAssembly.Module,
+    readonly memory: WebAssembly.Memory,
+    readonly pool: ThreadPool | null = null,
+  ) {
+    this.exports = instantiateKernels(module, memory);
+    this.heap = new WasmHeap(memory, this.exports.__heap_base.value as number);
+    this.gemmScratchFloats = this.exports.gemm_scratch_floats();
+  }
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Runs `task` on all of this instance's threads. */
+  run(task: KernelTaskName, args: number): void {
+    if (this.pool) this.pool.run(this.exports, task, args);
+    else this.exports[task](args, 0, 1);
+  }
+}
+
+export class WasmKernels implements Kernels {
+  readonly name = 'wasm';
+  private readonly reference = new ReferenceKernels();
+
+  /**
+   * Use createWasmKernels or createWasmKernelsSync. Work that is not split across threads
+   * runs on `serial`, whose plain memory copies operands in and out about three times
+   * faster than a shared one; `parallel`, when given, takes the work that is.
+   */
+  constructor(
+    private readonly serial: KernelInstance,
+    private readonly parallel: KernelInstance | null = null,
+  ) {}
+
+  /** Threads that share large kernels, the calling one included. */
+  get threads(): number {
+    return this.parallel?.threads ?? 1;
+  }
+
+  /** Bytes of WebAssembly memory held, which stays flat once the largest call has been seen. */
+  get memoryBytes(): number {
+    return this.serial.memory.buffer.byteLength + (this.parallel?.memory.buffer.byteLength ?? 0);
+  }
+
+  /** Stops the worker threads. For tests and tools: the kernels are unusable afterwards. */
+  async close(): Promise<void> {
+    await this.parallel?.pool?.close();
+  }
+
+  unary(op: UnaryOp, x: DataArray, out: DataArray): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.reference.unary(op, x, out);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const values = heap.copyIn(x);
+    this.serial.run('unary_f32_task', heap.writeArgs([unaryCodes.get(op)!, values, values, x.length]));
+    heap.copyOut(values, out, x.length);
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: DataArray, shape: readonly number[]): void {
+    const code = binaryCodes.get(op);
+    const float32 = isFloat32(a.data) && isFloat32(b.data) && isFloat32(out);
+    const plan = code !== undefined && float32 ? this.planFloat32Rows(shape, [a, b]) : null;
+    if (!plan) {
+      this.reference.binary(op, a, b, out, shape);
+      return;
+    }
+    this.runRows('binary_f32_task', code!, plan, [a, b], out as Float32Array);
+  }
+
+  select(cond: View, a: View, b: View, out: DataArray, shape: readonly number[]): void {
+    const float32 = isFloat32(cond.data) && isFloat32(a.data) && isFloat32(b.data) && isFloat32(out);
+    const plan = float32 ? this.planFloat32Rows(shape, [cond, a, b]) : null;
+    if (!plan) {
+      this.reference.select(cond, a, b, out, shape);
+      return;
+    }
+    this.runRows('select_f32_task', 0, plan, [cond, a, b], out as Float32Array);
+  }
+
+  // Contiguous or broadcast rows copy with TypedArray.set / fill (memcpy speed, and the same
+  // conversions as element assignment when dtypes differ), with no trip through the arena.
+  copy(src: View, out: DataArray, shape: readonly number[]): void {
+    const plan = out.length === 0 ? null : planRows(shape, [src]);
+    if (!plan) {
+      this.reference.copy(src, out, shape);
+      return;
+    }
+    const { rows, cols } = plan;
+    const { rowStride, colStride } = plan.operands[0];
+    const data = src.data;
+    const target = out as Float64Array;
+    forEachSlab(plan, (slab, [offset]) => {
+      for (let r = 0; r < rows; r++) {
+        const from = offset + r * rowStride;
+        const to = (slab * rows + r) * cols;
+        if (colStride === 0) target.fill(data[from], to, to + cols);
+        else if (cols >= SHORT_ROW) target.set(data.subarray(from, from + cols), to);
+        else for (let j = 0; j < cols; j++) target[to + j] = data[from + j];
+      }
+    });
+  }
+
+  reduce(
+    op: ReduceOp,
+    x: DataArray,
+    shape: readonly number[],
+    axes: readonly number[],
+    out: DataArray,
+  ): void {
+    const split = isFloat32(x) && isFloat32(out) ? splitReduction(shape, axes) : null;
+    if (!split) {
+      this.reference.reduce(op, x, shape, axes, out);
+      return;
+    }
+    const { outer, length, inner } = split;
+    const heap = this.serial.heap;
+    heap.reset();
+    const input = heap.copyIn(x as Float32Array);
+    const result = heap.allocateFloats(outer * inner);
+    const accumulators = heap.allocate(inner * 8);
+    this.serial.run(
+      'reduce_f32_task',
+      heap.writeArgs([reduceCodes[op], input, result, outer, length, inner, accumulators]),
+    );
+    heap.copyOut(result, out as Float32Array, outer * inner);
+  }
+
+  // For argmax the reduced axis is the class count (about 10) in training, and oneHot only
+  // writes one element per row: neither has enough arithmetic to repay copying x in.
+  argmax(x: DataArray, outer: number, n: number, inner: number, out: Int32Array): void {
+    this.reference.argmax(x, outer, n, inner, out);
+  }
+
+  oneHot(labels: Int32Array, depth: number, out: DataArray): void {
+    this.reference.oneHot(labels, depth, out);
+  }
+
+  matmul(a: FloatArray, b: FloatArray, out: FloatArray, spec: MatmulSpec): void {
+    if (!isFloat32(a) || !isFloat32(b) || !isFloat32(out)) {
+      this.reference.matmul(a, b, out, spec);
+      return;
+    }
+    const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = spec;
+    if (batch * m * n === 0) return;
+    const instance = this.instance(2 * batch * m * n * k >= PARALLEL_GEMM_FLOPS);
+    const heap = instance.heap;
+    heap.reset();
+    const left = heap.copyIn(a.subarray(0, (batch - 1) * aBatchStride + m * k));
+    const right = heap.copyIn(b.subarray(0, (batch - 1) * bBatchStride + k * n));
+    const product = heap.allocateFloats(batch * m * n);
+    const scratch = heap.allocateFloats(instance.threads * instance.gemmScratchFloats);
+    const args = heap.writeArgs([
+      left,
+      right,
+      product,
+      batch,
+      m,
+      n,
+      k,
+      Number(transA),
+      Number(transB),
+      aBatchStride,
+      bBatchStride,
+      scratch,
+      0, // the threads' shared work counter
+    ]);
+    instance.run('gemm_f32_task', args);
+    heap.copyOut(product, out, batch * m * n);
+  }
+
+  private instance(parallel: boolean): KernelInstance {
+    return (parallel && this.parallel) || this.serial;
+  }
+
+  private planFloat32Rows(shape: readonly number[], views: readonly View[]): RowsPlan | null {
+    const plan = planRows(shape, views);
+    const size = shape.reduce((p, d) => p * d, 1);
+    if (!plan || size === 0) return null;
+    const compact = plan.operands.every((o) => o.last - o.first + 1 <= MAX_SPAN_PER_ELEMENT * size);
+    return compact ? plan : null;
+  }
+
+  /** Copies each view's span into the arena and runs a row kernel over every slab. */
+  private runRows(
+    task: 'binary_f32_task' | 'select_f32_task',
+    op: number,
+    plan: RowsPlan,
+    views: readonly View[],
+    out: Float32Array,
+  ): void {
+    const heap = this.serial.heap;
+    heap.reset();
+    const bases = plan.operands.map((o, i) => {
+      const span = heap.copyIn((views[i].data as Float32Array).subarray(o.first, o.last + 1));
+      return span - o.first * 4;
+    });
+    const { rows, cols } = plan;
+    const result = heap.allocateFloats(out.length);
+    forEachSlab(plan, (slab, offsets) => {
+      const fields = [op, result + slab * rows * cols * 4, rows, cols];
+      plan.operands.forEach((o, i) => {
+        fields.push(bases[i] + offsets[i] * 4, o.rowStride, o.colStride);
+      });
+      this.serial.run(task, heap.writeArgs(fields));
+    });
+    heap.copyOut(result, out);
+  }
+}
