@@ -55,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Errors users can act on print as one line; anything else is a bug and keeps its stack.
     if (err instanceof ChainruleError || isUsageError(err)) {
-      process.stderr.write(`chainrule ${name}: ${(err as Error).message}\n`);
+      const hint = isUsageError(err) ? `; see chainrule ${name} --help` : '';
+      process.stderr.write(`chainrule ${name}: ${(err as Error).message}${hint}\n`);
       return 2;
     }
     throw err;

@@ -1,0 +1,76 @@
+// `chainrule eval`: a checkpoint's accuracy on a test set, per class, with the confusion matrix.
+
+import { parseArgs } from 'node:util';
+import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
+import { ChainruleError } from '../errors.js';
+import { trainingData } from '../learn/data.js';
+import { evaluate } from '../learn/loop.js';
+import { algorithm } from '../learn/registry.js';
+import { formatPercent } from './progress.js';
+import { backendOptions, loadCheckpointFile, openDataset, setupBackend } from './shared.js';
+
+const HELP = `usage: chainrule eval --checkpoint FILE [options]
+
+Reports a checkpoint's test accuracy, its accuracy on each class and the confusion matrix.
+
+  --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
+  --dataset NAME         mnist | fashion-mnist (default: the one it was trained on)
+  --data-dir DIR         read the four IDX files from DIR instead
+  --json                 print the result as JSON
+${backendOptions.help}
+  -h, --help             this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      checkpoint: { type: 'string' },
+      dataset: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      ...backendOptions.flags,
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.checkpoint) throw new ChainruleError('eval needs --checkpoint FILE (see chainrule eval --help)');
+  await setupBackend(values);
+  const checkpoint = loadCheckpointFile(values.checkpoint);
+  const trainer = algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot);
+  const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
+  const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
+  const classes = DATASET_CLASSES[dataset.name as DatasetName];
+  const { accuracy, confusion } = evaluate(trainer, data.testBatches(), classes.length);
+  const perClass = confusion.map((row, c) => row[c] / Math.max(1, row.reduce((a, b) => a + b, 0)));
+  if (values.json) {
+    const result = {
+      checkpoint: values.checkpoint,
+      algorithm: trainer.algorithm,
+      inference: checkpoint.metadata.inference,
+      dataset: dataset.name,
+      examples: dataset.test.count,
+      accuracy,
+      perClass: Object.fromEntries(classes.map((name, i) => [name, perClass[i]])),
+      confusion,
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const lines = [
+    `${values.checkpoint}: ${trainer.describe()} trained by ${trainer.algorithm} (inference: ${checkpoint.metadata.inference})`,
+    `test accuracy on ${dataset.name}: ${formatPercent(accuracy)} of ${dataset.test.count} examples`,
+    '',
+    'per class:',
+    ...classes.map((name, i) => `  ${name.padEnd(12)} ${formatPercent(perClass[i]).padStart(7)}`),
+    '',
+    'confusion matrix (rows: true class, columns: predicted):',
+    `       ${classes.map((_, j) => String(j).padStart(5)).join('')}`,
+    ...confusion.map((row, i) => `  ${String(i).padStart(3)}  ${row.map((v) => String(v).padStart(5)).join('')}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,93 @@
+// `chainrule predict`: classifies a 28x28 grey PNG with a checkpoint.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { PNG } from 'pngjs';
+import { normalizePixels } from '../data/loader.js';
+import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
+import { ChainruleError } from '../errors.js';
+import { algorithm } from '../learn/registry.js';
+import { noGrad } from '../ops/dispatch.js';
+import { Tensor } from '../tensor/tensor.js';
+import { formatPercent } from './progress.js';
+import { backendOptions, loadCheckpointFile, setupBackend } from './shared.js';
+
+const HELP = `usage: chainrule predict --checkpoint FILE IMAGE.png [IMAGE.png ...]
+
+Classifies 28x28 grey images (a light digit on a dark background, as in MNIST; colour is
+converted to grey).
+
+  --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
+  --json                 print the result as JSON
+${backendOptions.help}
+  -h, --help             this help`;
+
+/** The image's pixels as grey bytes, row-major; alpha composites onto black. */
+export function readGreyPng(path: string): { pixels: Uint8Array; width: number; height: number } {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(readFileSync(path));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new ChainruleError(
+      code === 'ENOENT' ? `image ${path} does not exist` : `${path} is not a readable PNG image (${(err as Error).message})`,
+    );
+  }
+  const { width, height, data } = png;
+  const pixels = new Uint8Array(width * height);
+  for (let i = 0; i < pixels.length; i++) {
+    const [r, g, b, a] = [data[4 * i], data[4 * i + 1], data[4 * i + 2], data[4 * i + 3]];
+    pixels[i] = Math.round(((0.299 * r + 0.587 * g + 0.114 * b) * a) / 255);
+  }
+  return { pixels, width, height };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      checkpoint: { type: 'string' },
+      json: { type: 'boolean' },
+      ...backendOptions.flags,
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.checkpoint) throw new ChainruleError('predict needs --checkpoint FILE (see chainrule predict --help)');
+  if (!positionals.length) throw new ChainruleError('predict needs at least one IMAGE.png to classify');
+  await setupBackend(values);
+  const checkpoint = loadCheckpointFile(values.checkpoint);
+  const trainer = algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot);
+  const inputs = (checkpoint.metadata.architecture.inputs as number | undefined) ?? 784;
+  const classes = DATASET_CLASSES[checkpoint.metadata.dataset as DatasetName] ?? DATASET_CLASSES.mnist;
+  const results = positionals.map((path) => {
+    const { pixels, width, height } = readGreyPng(path);
+    if (width * height !== inputs) {
+      throw new ChainruleError(
+        `${path} is ${width}x${height}, but the model takes ${inputs} pixels (28x28); resize the image to 28x28 first`,
+      );
+    }
+    const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [1, inputs]);
+    const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
+    const best = probabilities.indexOf(Math.max(...probabilities));
+    return { image: path, prediction: classes[best], classIndex: best, probabilities };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    return 0;
+  }
+  for (const r of results) {
+    const ranked = r.probabilities
+      .map((p, i) => [p, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 3)
+      .map(([p, i]) => `${classes[i]} ${formatPercent(p)}`);
+    process.stdout.write(`${r.image}: ${r.prediction}   (${ranked.join(', ')})\n`);
+  }
+  return 0;
+}

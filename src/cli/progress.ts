@@ -1,0 +1,82 @@
+// Turns training events into what a person watches: a live bar on a terminal, plain lines
+// in a log (no carriage returns, nothing redrawn), or JSON lines for other programs.
+
+import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
+
+export type ProgressStyle = 'bar' | 'lines' | 'json' | 'silent';
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+export const formatRate = (r: number) => Math.round(r).toLocaleString('en-US');
+export const formatPercent = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return 'n/a';
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u ? 1 : 0)} ${units[u]}`;
+}
+
+export function epochLine(m: EpochMetrics, epochs: number): string {
+  return (
+    `epoch ${m.epoch}/${epochs}  loss ${m.trainLoss.toFixed(4)}  train ${formatPercent(m.trainAccuracy)}  ` +
+    `test ${formatPercent(m.testAccuracy)}  ${m.epochSeconds.toFixed(1)}s  ${formatRate(m.samplesPerSecond)} samples/s`
+  );
+}
+
+export function progressReporter(style: ProgressStyle, out: NodeJS.WritableStream = process.stdout): (e: TrainEvent) => void {
+  let epochs = 0;
+  let lastDraw = 0;
+  const width = 28;
+  return (event) => {
+    if (style === 'silent') return;
+    if (style === 'json') {
+      if (event.type !== 'progress') out.write(`${JSON.stringify(event)}\n`);
+      return;
+    }
+    switch (event.type) {
+      case 'start':
+        epochs = event.epochs;
+        out.write(
+          `training ${event.model} by ${event.algorithm}: ${event.epochs} epochs of ${event.batchesPerEpoch} batches` +
+            (event.startEpoch ? ` (resuming after epoch ${event.startEpoch})` : '') +
+            '\n',
+        );
+        return;
+      case 'progress': {
+        if (style !== 'bar') return;
+        const t = performance.now();
+        if (t - lastDraw < 100 && event.batch !== event.batches) return;
+        lastDraw = t;
+        const filled = Math.round((event.batch / event.batches) * width);
+        const bar = `${'='.repeat(Math.max(0, filled - 1))}${filled ? '>' : ''}${' '.repeat(width - filled)}`;
+        out.write(
+          `\r\x1b[Kepoch ${event.epoch}/${epochs} [${bar}] ${event.batch}/${event.batches}  loss ${event.loss.toFixed(4)}  ` +
+            `${formatRate(event.samplesPerSecond)} samples/s  ETA ${formatDuration(event.etaSeconds)}`,
+        );
+        return;
+      }
+      case 'epoch':
+        out.write(`${style === 'bar' ? '\r\x1b[K' : ''}${epochLine(event.metrics, epochs)}\n`);
+        return;
+      case 'end':
+        if (event.reason === 'interrupted') out.write(`${style === 'bar' ? '\n' : ''}interrupted\n`);
+        if (event.reason === 'time') out.write('time budget reached\n');
+        return;
+      default:
+        return;
+    }
+  };
+}

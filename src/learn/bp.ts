@@ -1,0 +1,152 @@
+// Backpropagation on the seed network of our founding question:
+//   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy.
+// Every step waits for the loss, then one backward pass gives every parameter's gradient.
+
+import { BatchNorm1d } from '../nn/normalization.js';
+import { Linear, Sequential, Tanh } from '../nn/layers.js';
+import { crossEntropy } from '../ops/nn.js';
+import { noGrad } from '../ops/dispatch.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { LRScheduler } from '../optim/schedules.js';
+import { Rng } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import {
+  loadOptimizer,
+  makeOptimizer,
+  makeSchedule,
+  type OptimizerConfig,
+  type SavedOptimizer,
+  saveOptimizer,
+} from './optimizer-state.js';
+import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
+
+export interface SeedNetworkShape {
+  inputs: number;
+  /** Width of the hidden layer. */
+  hidden: number;
+  classes: number;
+  /** Batch normalisation between the first Linear and the tanh (the seed network has it). */
+  batchNorm: boolean;
+}
+
+export interface BPConfig extends SeedNetworkShape, OptimizerConfig {}
+
+/**
+ * Defaults chosen to reach 98% MNIST test accuracy in 5 epochs: standardised inputs, a wide
+ * hidden layer, Adam with a one-cycle schedule peaking at 3e-3 (plain SGD at 0.1 stops near
+ * 96.6% in 5 epochs in PyTorch).
+ */
+export const BP_DEFAULTS: BPConfig = {
+  inputs: 784,
+  hidden: 1024,
+  classes: 10,
+  batchNorm: true,
+  optimizer: 'adam',
+  lr: 3e-3,
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'onecycle',
+};
+
+/** The seed network; its parameter names match torch.nn.Sequential's ('0.weight', '1.running_mean', ...). */
+export function seedNetwork(shape: SeedNetworkShape, rng: Rng): Sequential {
+  const layers = [
+    new Linear(shape.inputs, shape.hidden, { rng }),
+    ...(shape.batchNorm ? [new BatchNorm1d(shape.hidden)] : []),
+    new Tanh(),
+    new Linear(shape.hidden, shape.classes, { rng }),
+  ];
+  return new Sequential(...layers);
+}
+
+export const describeSeedNetwork = (s: SeedNetworkShape) =>
+  `${s.inputs}-${s.hidden}${s.batchNorm ? '-BN' : ''}-tanh-${s.classes}`;
+
+class BackpropTrainer implements Trainer {
+  readonly algorithm = 'bp' as const;
+  readonly model: Sequential;
+  private readonly optimizer: Optimizer;
+  private schedule: LRScheduler | null = null;
+  private pendingSchedule: SavedOptimizer['schedule'] = null;
+
+  constructor(
+    readonly config: BPConfig,
+    seed: number,
+  ) {
+    this.model = seedNetwork(config, new Rng(seed));
+    this.optimizer = makeOptimizer(this.model.parameters(), config);
+  }
+
+  plan(totalSteps: number): void {
+    this.schedule = makeSchedule(this.optimizer, this.config, totalSteps);
+    if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
+    this.pendingSchedule = null;
+  }
+
+  step(x: Tensor, y: Tensor): StepResult {
+    this.model.train();
+    this.optimizer.zeroGrad();
+    const loss = crossEntropy(this.model.forward(x), y);
+    loss.backward();
+    this.optimizer.step();
+    this.schedule?.step();
+    return { loss: loss.item() };
+  }
+
+  get lr(): number {
+    return this.optimizer.lr;
+  }
+
+  scores(x: Tensor): Tensor {
+    this.model.eval();
+    return noGrad(() => this.model.forward(x));
+  }
+
+  probabilities(x: Tensor): Tensor {
+    return this.scores(x).softmax(-1);
+  }
+
+  describe(): string {
+    return describeSeedNetwork(this.config);
+  }
+
+  snapshot(): TrainerSnapshot {
+    const tensors: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(this.model.stateDict())) tensors[`model.${name}`] = t;
+    const { inputs, hidden, classes, batchNorm, ...hyperparameters } = this.config;
+    return {
+      tensors,
+      inference: 'logits',
+      architecture: { kind: 'seed-network', inputs, hidden, classes, batchNorm },
+      hyperparameters,
+      resume: { optimizer: saveOptimizer(this.optimizer, this.schedule, tensors) },
+    };
+  }
+
+  restore(snapshot: TrainerSnapshot): void {
+    const model: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(snapshot.tensors)) if (name.startsWith('model.')) model[name.slice(6)] = t;
+    this.model.loadStateDict(model);
+    const saved = snapshot.resume.optimizer as SavedOptimizer | undefined;
+    if (saved) {
+      loadOptimizer(this.optimizer, null, saved, snapshot.tensors);
+      this.pendingSchedule = saved.schedule;
+    }
+  }
+}
+
+export function createBPTrainer(config: Partial<BPConfig>, options: { seed: number }): BackpropTrainer {
+  const given = Object.entries(config).filter(([, v]) => v !== undefined);
+  return new BackpropTrainer({ ...BP_DEFAULTS, ...Object.fromEntries(given) }, options.seed);
+}
+
+export function bpFromSnapshot(snapshot: TrainerSnapshot): BackpropTrainer {
+  const trainer = createBPTrainer(
+    { ...(snapshot.architecture as Partial<SeedNetworkShape>), ...(snapshot.hyperparameters as Partial<BPConfig>) },
+    { seed: 0 },
+  );
+  trainer.restore(snapshot);
+  return trainer;
+}
+
+export type { BackpropTrainer };

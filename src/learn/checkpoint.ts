@@ -1,0 +1,73 @@
+// Checkpoints are safetensors files: the weights (and optimiser state) as tensors, and in
+// `__metadata__` everything needed to rebuild the trainer (architecture, algorithm,
+// hyper-parameters, normalisation, epoch, metrics). Each metadata field is a JSON string, as
+// the format allows only strings there. Pure bytes in and out, so the browser can use it.
+
+import { ChainruleError } from '../errors.js';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Algorithm, CheckpointMetadata, TrainerSnapshot } from './types.js';
+
+const FIELDS = [
+  'format',
+  'version',
+  'algorithm',
+  'inference',
+  'architecture',
+  'hyperparameters',
+  'resume',
+  'dataset',
+  'normalization',
+  'epoch',
+  'step',
+  'metrics',
+  'run',
+] as const satisfies readonly (keyof CheckpointMetadata)[];
+
+export type RunInfo = Pick<CheckpointMetadata, 'dataset' | 'normalization' | 'epoch' | 'step' | 'metrics' | 'run'>;
+
+export function encodeCheckpoint(algorithm: Algorithm, snapshot: TrainerSnapshot, run: RunInfo): Uint8Array {
+  const { tensors, ...described } = snapshot;
+  const metadata: CheckpointMetadata = { format: 'chainrule-checkpoint', version: 1, algorithm, ...described, ...run };
+  const strings = Object.fromEntries(FIELDS.map((k) => [k, JSON.stringify(metadata[k])]));
+  return encodeSafetensors(tensors, strings);
+}
+
+export interface Checkpoint {
+  metadata: CheckpointMetadata;
+  tensors: Record<string, Tensor>;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+  const { tensors, metadata: strings } = decodeSafetensors(bytes, source);
+  const parsed: Record<string, unknown> = {};
+  for (const key of FIELDS) {
+    if (strings[key] === undefined) {
+      throw new ChainruleError(
+        `${source} is a safetensors file but not a chainrule checkpoint (its metadata has no '${key}'); ` +
+          'pass a checkpoint written by `chainrule train --out DIR`',
+      );
+    }
+    try {
+      parsed[key] = JSON.parse(strings[key]);
+    } catch {
+      throw new ChainruleError(`${source}: checkpoint metadata '${key}' is not valid JSON; the file is corrupt`);
+    }
+  }
+  const metadata = parsed as unknown as CheckpointMetadata;
+  if (metadata.format !== 'chainrule-checkpoint' || metadata.version !== 1) {
+    throw new ChainruleError(`${source}: unsupported checkpoint format ${metadata.format} v${metadata.version}`);
+  }
+  return { metadata, tensors };
+}
+
+export function snapshotOf(checkpoint: Checkpoint): TrainerSnapshot {
+  const { metadata, tensors } = checkpoint;
+  return {
+    tensors,
+    inference: metadata.inference,
+    architecture: metadata.architecture,
+    hyperparameters: metadata.hyperparameters,
+    resume: metadata.resume,
+  };
+}

@@ -1,0 +1,88 @@
+// Optimisers and schedules, built from a small config and saved into checkpoints: tensors of
+// their state under `optimizer.<param>.<name>`, everything else as JSON in the metadata.
+
+import { ChainruleError } from '../errors.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+import { CosineAnnealingLR, LinearLR, LRScheduler, OneCycleLR, type SchedulerStateDict, StepLR } from '../optim/schedules.js';
+import { SGD } from '../optim/sgd.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const SCHEDULES = ['onecycle', 'cosine', 'linear', 'step', 'constant'] as const;
+export type ScheduleName = (typeof SCHEDULES)[number];
+
+export interface OptimizerConfig {
+  optimizer: OptimizerName;
+  /** The peak learning rate (the one-cycle maximum, or the constant rate). */
+  lr: number;
+  /** SGD's momentum (Adam's beta1 is its default 0.9, cycled by one-cycle). */
+  momentum: number;
+  weightDecay: number;
+  schedule: ScheduleName;
+}
+
+export function makeOptimizer(params: Tensor[], c: OptimizerConfig): Optimizer {
+  switch (c.optimizer) {
+    case 'adam':
+      return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
+    case 'sgd':
+      return new SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
+    default:
+      throw new ChainruleError(`unknown optimizer '${c.optimizer as string}': use one of ${OPTIMIZERS.join(', ')}`);
+  }
+}
+
+/** A per-step schedule over `totalSteps` optimisation steps. */
+export function makeSchedule(optimizer: Optimizer, c: OptimizerConfig, totalSteps: number): LRScheduler {
+  const steps = Math.max(1, totalSteps);
+  switch (c.schedule) {
+    case 'onecycle':
+      return new OneCycleLR(optimizer, c.lr, steps, { cycleMomentum: c.optimizer === 'sgd' ? c.momentum > 0 : true });
+    case 'cosine':
+      return new CosineAnnealingLR(optimizer, steps);
+    case 'linear':
+      return new LinearLR(optimizer, { startFactor: 1, endFactor: 0, totalIters: steps });
+    case 'step':
+      // A tenth of the rate for the last third of training.
+      return new StepLR(optimizer, Math.ceil((steps * 2) / 3), 0.1);
+    case 'constant':
+      return new LRScheduler(optimizer, (_step, base) => ({ lr: base }));
+    default:
+      throw new ChainruleError(`unknown schedule '${c.schedule as string}': use one of ${SCHEDULES.join(', ')}`);
+  }
+}
+
+/** Splits an optimiser's state into checkpoint tensors and JSON. */
+export function saveOptimizer(optimizer: Optimizer, schedule: LRScheduler | null, tensors: Record<string, Tensor>) {
+  const dict = optimizer.stateDict();
+  const numbers: Record<string, Record<string, number>> = {};
+  for (const [index, state] of Object.entries(dict.state)) {
+    for (const [name, value] of Object.entries(state)) {
+      if (value instanceof Tensor) tensors[`optimizer.${index}.${name}`] = value;
+      else (numbers[index] ??= {})[name] = value;
+    }
+  }
+  return { paramGroups: dict.paramGroups, numbers, schedule: schedule?.stateDict() ?? null };
+}
+
+export type SavedOptimizer = ReturnType<typeof saveOptimizer>;
+
+export function loadOptimizer(
+  optimizer: Optimizer,
+  schedule: LRScheduler | null,
+  saved: SavedOptimizer,
+  tensors: Record<string, Tensor>,
+): void {
+  const state: Record<number, ParamState> = {};
+  for (const [key, t] of Object.entries(tensors)) {
+    const match = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
+    if (match) (state[Number(match[1])] ??= {})[match[2]] = t;
+  }
+  for (const [index, numbers] of Object.entries(saved.numbers)) Object.assign((state[Number(index)] ??= {}), numbers);
+  optimizer.loadStateDict({ state, paramGroups: saved.paramGroups } as OptimizerStateDict);
+  if (schedule && saved.schedule) schedule.loadStateDict(saved.schedule as SchedulerStateDict);
+}

@@ -1,0 +1,152 @@
+// The training command end to end, as a user runs it: files written, eval and predict on the
+// checkpoint, resume, Ctrl-C, and every bad-input path giving a one-line error.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PNG } from 'pngjs';
+import { loadDataset } from '../src/data/datasets.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
+const work = mkdtempSync(join(tmpdir(), 'chainrule-train-'));
+const out = join(work, 'run');
+const checkpoint = join(out, 'checkpoint.safetensors');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// A small, quick run shared by the tests below: 2,000 examples, one epoch, a narrow network.
+const QUICK = ['--limit', '2000', '--hidden', '64', '--batch-size', '100'];
+
+before(() => {
+  const r = cli('train', ...QUICK, '--epochs', '1', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test('train writes metrics.jsonl, curves.svg and a checkpoint, and reports accuracy', () => {
+  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(metrics.length, 1);
+  const [m] = metrics;
+  for (const key of ['trainLoss', 'trainAccuracy', 'testAccuracy', 'epochSeconds', 'samplesPerSecond', 'peakGraphBytes']) {
+    assert.equal(typeof m[key], 'number', key);
+  }
+  assert.ok(m.testAccuracy > 0.6, `a narrow net on 2,000 examples learns far above chance (got ${m.testAccuracy})`);
+  assert.ok(m.peakGraphBytes > 0);
+  const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
+  assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /Accuracy/);
+  assert.ok(existsSync(checkpoint));
+});
+
+test('eval reports accuracy, per-class accuracy and a confusion matrix', () => {
+  const r = cli('eval', '--checkpoint', checkpoint, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.algorithm, 'bp');
+  assert.equal(result.confusion.length, 10);
+  const total = result.confusion.flat().reduce((a: number, b: number) => a + b, 0);
+  assert.equal(total, 10_000);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim());
+  assert.ok(Math.abs(result.accuracy - metrics.testAccuracy) < 1e-12, 'eval agrees with the accuracy training reported');
+  assert.equal(Object.keys(result.perClass).length, 10);
+  const text = cli('eval', '--checkpoint', checkpoint);
+  assert.match(text.stdout, /confusion matrix/);
+});
+
+test('predict classifies a 28x28 PNG taken from the test set', () => {
+  const { test: split } = loadDataset('mnist');
+  const png = new PNG({ width: 28, height: 28 });
+  // Test image 0 is a 7.
+  for (let i = 0; i < 784; i++) {
+    const v = split.images[i];
+    png.data.set([v, v, v, 255], 4 * i);
+  }
+  const image = join(work, 'seven.png');
+  writeFileSync(image, PNG.sync.write(png));
+  const r = cli('predict', '--checkpoint', checkpoint, image, '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const [result] = JSON.parse(r.stdout);
+  assert.equal(result.prediction, '7');
+  assert.ok(Math.abs(result.probabilities.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5);
+
+  const wrongSize = new PNG({ width: 10, height: 10 });
+  const small = join(work, 'small.png');
+  writeFileSync(small, PNG.sync.write(wrongSize));
+  const bad = cli('predict', '--checkpoint', checkpoint, small);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /10x10.*resize the image to 28x28/);
+});
+
+test('--resume continues the run from its checkpoint', () => {
+  const r = cli('train', '--resume', checkpoint, '--epochs', '2', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /resuming after epoch 1/);
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.deepEqual(
+    lines.map((l) => JSON.parse(l).epoch),
+    [1, 2],
+  );
+});
+
+test('Ctrl-C stops cleanly and leaves a resumable checkpoint', async () => {
+  const dir = join(work, 'interrupted');
+  const child = spawn(process.execPath, [BIN, 'train', ...QUICK, '--epochs', '50', '--out', dir, '--json']);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      // After the first finished epoch, interrupt mid-way through the next.
+      if (stdout.includes('"type":"epoch"') && child.exitCode === null && !child.killed) {
+        child.kill('SIGINT');
+        resolve();
+      }
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /saved a resumable checkpoint after step \d+/);
+  const resumed = cli('train', '--resume', join(dir, 'checkpoint.safetensors'), '--epochs', '2', '--out', dir, '--json');
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const epochs = resumed.stdout
+    .split('\n')
+    .filter((l) => l.includes('"type":"epoch"'))
+    .map((l) => JSON.parse(l).metrics.epoch);
+  assert.ok(epochs.at(-1) === 2, `resumed run finishes epoch 2 (got ${epochs})`);
+});
+
+test('bad input gives a one-line error and a non-zero exit', () => {
+  const truncated = join(work, 'truncated.safetensors');
+  writeFileSync(truncated, readFileSync(checkpoint).subarray(0, 100));
+  const cases: [string[], RegExp][] = [
+    [['train', '--bogus'], /Unknown option '--bogus'.*--help/],
+    [['train', '--epochs', 'zero'], /--epochs must be an integer >= 1, got 'zero'/],
+    [['train', '--lr', '0'], /--lr must be a number > 0, got '0'/],
+    [['train', '--algo', 'magic'], /unknown algorithm 'magic': use one of bp, ff, fg/],
+    [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of adam, adamw, sgd/],
+    [['train', '--data-dir', join(work, 'nowhere')], /--data-dir .* is not a directory/],
+    [['train', '--dataset', 'cifar'], /unknown dataset 'cifar'/],
+    [['train', '--time', 'soon'], /--time must be a duration like 90s, 5m or 1h/],
+    [['eval'], /eval needs --checkpoint FILE/],
+    [['eval', '--checkpoint', join(work, 'missing.safetensors')], /does not exist; train one with/],
+    [['eval', '--checkpoint', truncated], /not a valid safetensors file: .*truncated/],
+    [['predict', '--checkpoint', checkpoint], /needs at least one IMAGE.png/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = cli(...args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
+  }
+});
