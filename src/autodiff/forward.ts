@@ -25,19 +25,32 @@ export function jvp(
       `jvp: ${primals.length} primals but ${tangents.length} tangents; give one tangent per primal`,
     );
   }
+  const inputs = primals.map((p) => p.detach());
+  return jvpAt(
+    () => f(...inputs),
+    inputs.map((x, i) => [x, tangents[i]]),
+  );
+}
+
+/**
+ * Like jvp, for tensors f reaches by itself rather than through arguments (a module's
+ * parameters): f's output, and its derivative when each tensor of `pairs` moves along the
+ * tangent paired with it. The tensors are not copied; no reverse graph is built.
+ */
+export function jvpAt(
+  f: () => Tensor,
+  pairs: readonly (readonly [Tensor, Tensor])[],
+): { out: Tensor; tangent: Tensor } {
   const scope = new WeakMap<Tensor, Tensor>();
-  const inputs = primals.map((p, i) => {
-    const t = tangents[i];
+  pairs.forEach(([p, t], i) => {
     if (!sameShape(p.shape, t.shape)) {
       throw new ShapeError(
         `jvp: tangent ${i} has shape ${formatShape(t.shape)} but its primal has ${formatShape(p.shape)}`,
       );
     }
-    const x = p.detach();
-    scope.set(x, t.dtype === p.dtype ? t : t.to(p.dtype));
-    return x;
+    scope.set(p, t.dtype === p.dtype ? t : t.to(p.dtype));
   });
-  const out = noGrad(() => withTangents(scope, () => f(...inputs)));
+  const out = noGrad(() => withTangents(scope, f));
   return { out, tangent: scope.get(out) ?? zeros(out.shape, { dtype: out.dtype }) };
 }
 

@@ -117,15 +117,16 @@ export async function run(argv: string[]): Promise<number> {
     normalization = resumed.normalization;
     startStep = resumed.metadata.step;
   } else {
+    normalization = fitNormalization('standardize', dataset.train);
     trainer = entry.create({
       seed,
+      normalization,
       preset,
       hidden: parseWidths(values.hidden),
       lr: parseNumber('--lr', values.lr, { min: 0, exclusive: true }),
       optimizer: parseChoice<OptimizerName>('--optimizer', values.optimizer, OPTIMIZERS),
       schedule: parseChoice<ScheduleName>('--schedule', values.schedule, SCHEDULES),
     });
-    normalization = fitNormalization('standardize', dataset.train);
   }
 
   const outDir = values.out;
