@@ -12,21 +12,31 @@ import { evaluate, trainLoop } from '../src/learn/loop.js';
 const mnist = loadDataset('mnist');
 const normalization = fitNormalization('standardize', mnist.train);
 const data = trainingData(mnist, { batchSize: 64, seed: 1, normalization, limit: 3200, testLimit: 1000 });
-const run = { dataset: 'mnist', normalization, epoch: 1, step: 20, metrics: {}, run: { seed: 1, batchSize: 64, epochs: 1, limit: 1280 } };
+const run = {
+  dataset: 'mnist',
+  normalization,
+  epoch: 1,
+  step: 20,
+  metrics: {},
+  run: { seed: 1, batchSize: 64, epochs: 1, limit: 1280 },
+};
 
 test('the seed network learns MNIST digits by backprop', async () => {
-  const trainer = createBPTrainer({ hidden: 64 }, { seed: 3 });
+  const trainer = createBPTrainer({ hidden: [64] }, { seed: 3 });
   const before = evaluate(trainer, data.testBatches()).accuracy;
   const events: string[] = [];
   const { history } = await trainLoop(trainer, data, { epochs: 1, onEvent: (e) => events.push(e.type) });
   assert.ok(before < 0.3, `untrained accuracy is near chance (${before})`);
-  assert.ok(history[0].testAccuracy > 0.8, `one epoch of 3,200 examples reaches 80% (${history[0].testAccuracy})`);
+  assert.ok(
+    history[0].testAccuracy > 0.8,
+    `one epoch of 3,200 examples reaches 80% (${history[0].testAccuracy})`,
+  );
   assert.deepEqual([events[0], events.at(-2), events.at(-1)], ['start', 'epoch', 'end']);
   assert.equal(trainer.describe(), '784-64-BN-tanh-10');
 });
 
 test('a checkpoint restores weights, BatchNorm statistics and optimiser state exactly', () => {
-  const trainer = createBPTrainer({ hidden: 32 }, { seed: 5 });
+  const trainer = createBPTrainer({ hidden: [32] }, { seed: 5 });
   trainer.plan(100);
   const batches = [...data.trainBatches(0)];
   for (const { x, y } of batches.slice(0, 5)) trainer.step(x, y);
@@ -44,8 +54,11 @@ test('a checkpoint restores weights, BatchNorm statistics and optimiser state ex
   assert.deepEqual([...restored.scores(x).data], [...trainer.scores(x).data]);
 });
 
-test('a checkpoint that is not chainrule\'s is rejected with the reason', () => {
-  const trainer = createBPTrainer({ hidden: 8 }, { seed: 0 });
+test("a checkpoint that is not chainrule's is rejected with the reason", () => {
+  const trainer = createBPTrainer({ hidden: [8] }, { seed: 0 });
   const bytes = encodeCheckpoint('bp', trainer.snapshot(), run);
-  assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 10), 'cut.safetensors'), /cut.safetensors is not a valid safetensors file/);
+  assert.throws(
+    () => decodeCheckpoint(bytes.subarray(0, bytes.length - 10), 'cut.safetensors'),
+    /cut.safetensors is not a valid safetensors file/,
+  );
 });

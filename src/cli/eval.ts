@@ -2,12 +2,10 @@
 
 import { parseArgs } from 'node:util';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
-import { ChainruleError } from '../errors.js';
 import { trainingData } from '../learn/data.js';
 import { evaluate } from '../learn/loop.js';
-import { algorithm } from '../learn/registry.js';
 import { formatPercent } from './progress.js';
-import { backendOptions, loadCheckpointFile, openDataset, setupBackend } from './shared.js';
+import { backendOptions, helpFlag, openDataset, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule eval --checkpoint FILE [options]
 
@@ -30,22 +28,23 @@ export async function run(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       json: { type: 'boolean' },
       ...backendOptions.flags,
-      help: { type: 'boolean', short: 'h' },
+      ...helpFlag,
     },
   });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (!values.checkpoint) throw new ChainruleError('eval needs --checkpoint FILE (see chainrule eval --help)');
-  await setupBackend(values);
-  const checkpoint = loadCheckpointFile(values.checkpoint);
-  const trainer = algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot);
+  if (values.help) return printHelp(HELP);
+  const { checkpoint, trainer } = await restoreFromFlags('eval', values);
   const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
   const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
   const { accuracy, confusion } = evaluate(trainer, data.testBatches(), classes.length);
-  const perClass = confusion.map((row, c) => row[c] / Math.max(1, row.reduce((a, b) => a + b, 0)));
+  const perClass = confusion.map(
+    (row, c) =>
+      row[c] /
+      Math.max(
+        1,
+        row.reduce((a, b) => a + b, 0),
+      ),
+  );
   if (values.json) {
     const result = {
       checkpoint: values.checkpoint,
@@ -69,7 +68,9 @@ export async function run(argv: string[]): Promise<number> {
     '',
     'confusion matrix (rows: true class, columns: predicted):',
     `       ${classes.map((_, j) => String(j).padStart(5)).join('')}`,
-    ...confusion.map((row, i) => `  ${String(i).padStart(3)}  ${row.map((v) => String(v).padStart(5)).join('')}`),
+    ...confusion.map(
+      (row, i) => `  ${String(i).padStart(3)}  ${row.map((v) => String(v).padStart(5)).join('')}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

@@ -6,11 +6,10 @@ import { PNG } from 'pngjs';
 import { normalizePixels } from '../data/loader.js';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
-import { algorithm } from '../learn/registry.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
-import { backendOptions, loadCheckpointFile, setupBackend } from './shared.js';
+import { backendOptions, helpFlag, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule predict --checkpoint FILE IMAGE.png [IMAGE.png ...]
 
@@ -30,7 +29,9 @@ export function readGreyPng(path: string): { pixels: Uint8Array; width: number; 
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new ChainruleError(
-      code === 'ENOENT' ? `image ${path} does not exist` : `${path} is not a readable PNG image (${(err as Error).message})`,
+      code === 'ENOENT'
+        ? `image ${path} does not exist`
+        : `${path} is not a readable PNG image (${(err as Error).message})`,
     );
   }
   const { width, height, data } = png;
@@ -51,18 +52,14 @@ export async function run(argv: string[]): Promise<number> {
       checkpoint: { type: 'string' },
       json: { type: 'boolean' },
       ...backendOptions.flags,
-      help: { type: 'boolean', short: 'h' },
+      ...helpFlag,
     },
   });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
+  if (values.help) return printHelp(HELP);
+  if (!positionals.length && values.checkpoint) {
+    throw new ChainruleError('predict needs at least one IMAGE.png to classify');
   }
-  if (!values.checkpoint) throw new ChainruleError('predict needs --checkpoint FILE (see chainrule predict --help)');
-  if (!positionals.length) throw new ChainruleError('predict needs at least one IMAGE.png to classify');
-  await setupBackend(values);
-  const checkpoint = loadCheckpointFile(values.checkpoint);
-  const trainer = algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot);
+  const { checkpoint, trainer } = await restoreFromFlags('predict', values);
   const inputs = (checkpoint.metadata.architecture.inputs as number | undefined) ?? 784;
   const classes = DATASET_CLASSES[checkpoint.metadata.dataset as DatasetName] ?? DATASET_CLASSES.mnist;
   const results = positionals.map((path) => {

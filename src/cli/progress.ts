@@ -36,7 +36,10 @@ export function epochLine(m: EpochMetrics, epochs: number): string {
   );
 }
 
-export function progressReporter(style: ProgressStyle, out: NodeJS.WritableStream = process.stdout): (e: TrainEvent) => void {
+export function progressReporter(
+  style: ProgressStyle,
+  out: NodeJS.WritableStream = process.stdout,
+): (e: TrainEvent) => void {
   let epochs = 0;
   let lastDraw = 0;
   const width = 28;

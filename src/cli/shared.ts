@@ -9,9 +9,36 @@ import { type Normalization, parseNormalization } from '../data/loader.js';
 import type { Dataset, DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { type Checkpoint, encodeCheckpoint, decodeCheckpoint, type RunInfo, snapshotOf } from '../learn/checkpoint.js';
+import {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type RunInfo,
+  snapshotOf,
+} from '../learn/checkpoint.js';
 import type { EpochMetrics } from '../learn/loop.js';
+import { algorithm } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
+
+export const helpFlag = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Prints a command's help; its exit code. */
+export function printHelp(help: string): number {
+  process.stdout.write(`${help}\n`);
+  return 0;
+}
+
+/** Chooses the kernels, then loads the checkpoint named by --checkpoint and rebuilds its trainer. */
+export async function restoreFromFlags(
+  command: string,
+  values: { checkpoint?: string; backend?: string; threads?: string },
+): Promise<{ checkpoint: LoadedCheckpoint; trainer: Trainer }> {
+  if (!values.checkpoint)
+    throw new ChainruleError(`${command} needs --checkpoint FILE (see chainrule ${command} --help)`);
+  await setupBackend(values);
+  const checkpoint = loadCheckpointFile(values.checkpoint);
+  return { checkpoint, trainer: algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot) };
+}
 
 export function parseNumber(
   flag: string,
@@ -31,9 +58,14 @@ export function parseNumber(
   return n;
 }
 
-export function parseChoice<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+export function parseChoice<T extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!choices.includes(value as T)) throw new ChainruleError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);
+  if (!choices.includes(value as T))
+    throw new ChainruleError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);
   return value as T;
 }
 
@@ -41,8 +73,11 @@ export function parseChoice<T extends string>(flag: string, value: string | unde
 export function parseDuration(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(value.trim());
-  const seconds = match ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
-  if (!(seconds > 0)) throw new ChainruleError(`${flag} must be a duration like 90s, 5m or 1h, got '${value}'`);
+  const seconds = match
+    ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h']
+    : NaN;
+  if (!(seconds > 0))
+    throw new ChainruleError(`${flag} must be a duration like 90s, 5m or 1h, got '${value}'`);
   return seconds;
 }
 
@@ -71,7 +106,9 @@ export async function setupBackend(values: { backend?: string; threads?: string 
   }
   const kernels = await useFastestBackend(threads === undefined ? {} : { threads });
   if (name === 'wasm' && kernels.name !== 'wasm') {
-    throw new ChainruleError('this runtime has no WebAssembly SIMD (or CHAINRULE_BACKEND=reference is set); use --backend reference');
+    throw new ChainruleError(
+      'this runtime has no WebAssembly SIMD (or CHAINRULE_BACKEND=reference is set); use --backend reference',
+    );
   }
 }
 
@@ -119,7 +156,12 @@ export function checkpointRunInfo(o: {
     epoch: o.step / o.batchesPerEpoch,
     step: o.step,
     metrics: m
-      ? { trainLoss: m.trainLoss, trainAccuracy: m.trainAccuracy, testAccuracy: m.testAccuracy, peakGraphBytes: m.peakGraphBytes }
+      ? {
+          trainLoss: m.trainLoss,
+          trainAccuracy: m.trainAccuracy,
+          testAccuracy: m.testAccuracy,
+          peakGraphBytes: m.peakGraphBytes,
+        }
       : {},
     run: o.run,
   };

@@ -20,12 +20,14 @@ import { formatPercent, progressReporter } from './progress.js';
 import {
   backendOptions,
   checkpointRunInfo,
+  helpFlag,
   loadCheckpointFile,
   openDataset,
   parseChoice,
   parseDuration,
   parseNumber,
   parseWidths,
+  printHelp,
   saveCheckpointFile,
   setupBackend,
 } from './shared.js';
@@ -40,7 +42,7 @@ ${Object.entries(ALGORITHMS)
   .join('\n')}
   --epochs N             epochs (default: 5 for bp; the preset's for ff and fg)
   --batch-size N         minibatch size (default 128 for bp)
-  --hidden W[,W...]      hidden layer widths (bp: one width, default 1024)
+  --hidden W[,W...]      hidden layer widths (bp default 1024; ff default 500,500; fg default 32)
   --lr X                 peak learning rate (bp default 3e-3 with one-cycle)
   --optimizer NAME       ${OPTIMIZERS.join(' | ')} (bp default adam)
   --schedule NAME        ${SCHEDULES.join(' | ')} (bp default onecycle)
@@ -83,29 +85,32 @@ export async function run(argv: string[]): Promise<number> {
       'evals-per-epoch': { type: 'string' },
       json: { type: 'boolean' },
       ...backendOptions.flags,
-      help: { type: 'boolean', short: 'h' },
+      ...helpFlag,
     },
   });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (values.help) return printHelp(HELP);
   await setupBackend(values);
 
   const resumed = values.resume ? loadCheckpointFile(values.resume) : null;
   const algo = resumed?.metadata.algorithm ?? values.algo ?? 'bp';
   if (resumed && values.algo && values.algo !== algo) {
-    throw new ChainruleError(`--algo ${values.algo} conflicts with the checkpoint, which was trained by ${algo}; drop --algo`);
+    throw new ChainruleError(
+      `--algo ${values.algo} conflicts with the checkpoint, which was trained by ${algo}; drop --algo`,
+    );
   }
   const entry = algorithm(algo);
   const preset = values.preset;
   const defaults = entry.defaults(preset);
   const previous = resumed?.metadata.run;
   const seed = parseNumber('--seed', values.seed, { integer: true, min: 0 }) ?? previous?.seed ?? 0;
-  const epochs = parseNumber('--epochs', values.epochs, { integer: true, min: 1 }) ?? previous?.epochs ?? defaults.epochs;
+  const epochs =
+    parseNumber('--epochs', values.epochs, { integer: true, min: 1 }) ?? previous?.epochs ?? defaults.epochs;
   const batchSize =
-    parseNumber('--batch-size', values['batch-size'], { integer: true, min: 1 }) ?? previous?.batchSize ?? defaults.batchSize;
-  const limit = parseNumber('--limit', values.limit, { integer: true, min: 1 }) ?? previous?.limit ?? undefined;
+    parseNumber('--batch-size', values['batch-size'], { integer: true, min: 1 }) ??
+    previous?.batchSize ??
+    defaults.batchSize;
+  const limit =
+    parseNumber('--limit', values.limit, { integer: true, min: 1 }) ?? previous?.limit ?? undefined;
   const datasetName = values.dataset ?? resumed?.metadata.dataset ?? 'mnist';
   const dataset = openDataset(datasetName, values['data-dir']);
 
@@ -140,7 +145,14 @@ export async function run(argv: string[]): Promise<number> {
     saveCheckpointFile(
       checkpointPath,
       trainer,
-      checkpointRunInfo({ dataset: dataset.name, normalization, step, batchesPerEpoch: data.trainBatchCount, metrics, run: runSettings }),
+      checkpointRunInfo({
+        dataset: dataset.name,
+        normalization,
+        step,
+        batchesPerEpoch: data.trainBatchCount,
+        metrics,
+        run: runSettings,
+      }),
     );
   };
 
@@ -157,7 +169,10 @@ export async function run(argv: string[]): Promise<number> {
       epochs,
       startStep,
       timeBudgetSeconds: parseDuration('--time', values.time),
-      evaluationsPerEpoch: parseNumber('--evals-per-epoch', values['evals-per-epoch'], { integer: true, min: 0 }),
+      evaluationsPerEpoch: parseNumber('--evals-per-epoch', values['evals-per-epoch'], {
+        integer: true,
+        min: 0,
+      }),
       signal: controller.signal,
       onEvent: (event: TrainEvent) => {
         report(event);
@@ -178,7 +193,12 @@ export async function run(argv: string[]): Promise<number> {
 function finish(
   result: LoopResult,
   history: EpochMetrics[],
-  o: { json: boolean; outDir: string | undefined; checkpointPath: string | undefined; save: (step: number, m: EpochMetrics | undefined) => void },
+  o: {
+    json: boolean;
+    outDir: string | undefined;
+    checkpointPath: string | undefined;
+    save: (step: number, m: EpochMetrics | undefined) => void;
+  },
 ): number {
   if (result.reason === 'interrupted') {
     if (o.checkpointPath) {
@@ -198,7 +218,10 @@ function finish(
       `final test accuracy ${formatPercent(last.testAccuracy)} after ${last.epoch} epochs ` +
         `(${(last.elapsedSeconds / last.epoch).toFixed(1)} s per epoch)\n`,
     );
-    if (o.outDir) process.stdout.write(`wrote ${join(o.outDir, 'metrics.jsonl')}, curves.svg and checkpoint.safetensors\n`);
+    if (o.outDir)
+      process.stdout.write(
+        `wrote ${join(o.outDir, 'metrics.jsonl')}, curves.svg and checkpoint.safetensors\n`,
+      );
   }
   return 0;
 }

@@ -2,28 +2,27 @@
 //   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy.
 // Every step waits for the loss, then one backward pass gives every parameter's gradient.
 
-import { BatchNorm1d } from '../nn/normalization.js';
 import { Linear, Sequential, Tanh } from '../nn/layers.js';
-import { crossEntropy } from '../ops/nn.js';
+import { BatchNorm1d } from '../nn/normalization.js';
 import { noGrad } from '../ops/dispatch.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import type { LRScheduler } from '../optim/schedules.js';
+import { crossEntropy } from '../ops/nn.js';
 import { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  loadOptimizer,
-  makeOptimizer,
-  makeSchedule,
   type OptimizerConfig,
   type SavedOptimizer,
-  saveOptimizer,
+  type ScheduledOptimizer,
+  scheduledOptimizer,
 } from './optimizer-state.js';
 import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export interface SeedNetworkShape {
   inputs: number;
-  /** Width of the hidden layer. */
-  hidden: number;
+  /**
+   * Widths of the hidden layers, each Linear -> BatchNorm -> Tanh. The seed network has one
+   * (1024 by default); more make the deep networks whose memory `compare` sets against FF's.
+   */
+  hidden: number[];
   classes: number;
   /** Batch normalisation between the first Linear and the tanh (the seed network has it). */
   batchNorm: boolean;
@@ -38,7 +37,7 @@ export interface BPConfig extends SeedNetworkShape, OptimizerConfig {}
  */
 export const BP_DEFAULTS: BPConfig = {
   inputs: 784,
-  hidden: 1024,
+  hidden: [1024],
   classes: 10,
   batchNorm: true,
   optimizer: 'adam',
@@ -50,46 +49,40 @@ export const BP_DEFAULTS: BPConfig = {
 
 /** The seed network; its parameter names match torch.nn.Sequential's ('0.weight', '1.running_mean', ...). */
 export function seedNetwork(shape: SeedNetworkShape, rng: Rng): Sequential {
-  const layers = [
-    new Linear(shape.inputs, shape.hidden, { rng }),
-    ...(shape.batchNorm ? [new BatchNorm1d(shape.hidden)] : []),
+  const widths = [shape.inputs, ...shape.hidden];
+  const hidden = shape.hidden.flatMap((width, i) => [
+    new Linear(widths[i], width, { rng }),
+    ...(shape.batchNorm ? [new BatchNorm1d(width)] : []),
     new Tanh(),
-    new Linear(shape.hidden, shape.classes, { rng }),
-  ];
-  return new Sequential(...layers);
+  ]);
+  return new Sequential(...hidden, new Linear(widths.at(-1)!, shape.classes, { rng }));
 }
 
 export const describeSeedNetwork = (s: SeedNetworkShape) =>
-  `${s.inputs}-${s.hidden}${s.batchNorm ? '-BN' : ''}-tanh-${s.classes}`;
+  [s.inputs, ...s.hidden.map((w) => `${w}${s.batchNorm ? '-BN' : ''}-tanh`), s.classes].join('-');
 
 class BackpropTrainer implements Trainer {
   readonly algorithm = 'bp' as const;
   readonly model: Sequential;
-  private readonly optimizer: Optimizer;
-  private schedule: LRScheduler | null = null;
-  private pendingSchedule: SavedOptimizer['schedule'] = null;
+  private readonly optimizer: ScheduledOptimizer;
 
   constructor(
     readonly config: BPConfig,
     seed: number,
   ) {
     this.model = seedNetwork(config, new Rng(seed));
-    this.optimizer = makeOptimizer(this.model.parameters(), config);
+    this.optimizer = scheduledOptimizer(this.model.parameters(), config);
   }
 
   plan(totalSteps: number): void {
-    this.schedule = makeSchedule(this.optimizer, this.config, totalSteps);
-    if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
-    this.pendingSchedule = null;
+    this.optimizer.plan(totalSteps);
   }
 
   step(x: Tensor, y: Tensor): StepResult {
     this.model.train();
-    this.optimizer.zeroGrad();
     const loss = crossEntropy(this.model.forward(x), y);
     loss.backward();
     this.optimizer.step();
-    this.schedule?.step();
     return { loss: loss.item() };
   }
 
@@ -119,19 +112,17 @@ class BackpropTrainer implements Trainer {
       inference: 'logits',
       architecture: { kind: 'seed-network', inputs, hidden, classes, batchNorm },
       hyperparameters,
-      resume: { optimizer: saveOptimizer(this.optimizer, this.schedule, tensors) },
+      resume: { optimizer: this.optimizer.save(tensors) },
     };
   }
 
   restore(snapshot: TrainerSnapshot): void {
     const model: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(snapshot.tensors)) if (name.startsWith('model.')) model[name.slice(6)] = t;
+    for (const [name, t] of Object.entries(snapshot.tensors))
+      if (name.startsWith('model.')) model[name.slice(6)] = t;
     this.model.loadStateDict(model);
     const saved = snapshot.resume.optimizer as SavedOptimizer | undefined;
-    if (saved) {
-      loadOptimizer(this.optimizer, null, saved, snapshot.tensors);
-      this.pendingSchedule = saved.schedule;
-    }
+    if (saved) this.optimizer.load(saved, snapshot.tensors);
   }
 }
 
@@ -142,7 +133,10 @@ export function createBPTrainer(config: Partial<BPConfig>, options: { seed: numb
 
 export function bpFromSnapshot(snapshot: TrainerSnapshot): BackpropTrainer {
   const trainer = createBPTrainer(
-    { ...(snapshot.architecture as Partial<SeedNetworkShape>), ...(snapshot.hyperparameters as Partial<BPConfig>) },
+    {
+      ...(snapshot.architecture as Partial<SeedNetworkShape>),
+      ...(snapshot.hyperparameters as Partial<BPConfig>),
+    },
     { seed: 0 },
   );
   trainer.restore(snapshot);

@@ -24,11 +24,20 @@ const FIELDS = [
   'run',
 ] as const satisfies readonly (keyof CheckpointMetadata)[];
 
-export type RunInfo = Pick<CheckpointMetadata, 'dataset' | 'normalization' | 'epoch' | 'step' | 'metrics' | 'run'>;
+export type RunInfo = Pick<
+  CheckpointMetadata,
+  'dataset' | 'normalization' | 'epoch' | 'step' | 'metrics' | 'run'
+>;
 
 export function encodeCheckpoint(algorithm: Algorithm, snapshot: TrainerSnapshot, run: RunInfo): Uint8Array {
   const { tensors, ...described } = snapshot;
-  const metadata: CheckpointMetadata = { format: 'chainrule-checkpoint', version: 1, algorithm, ...described, ...run };
+  const metadata: CheckpointMetadata = {
+    format: 'chainrule-checkpoint',
+    version: 1,
+    algorithm,
+    ...described,
+    ...run,
+  };
   const strings = Object.fromEntries(FIELDS.map((k) => [k, JSON.stringify(metadata[k])]));
   return encodeSafetensors(tensors, strings);
 }
@@ -51,12 +60,16 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     try {
       parsed[key] = JSON.parse(strings[key]);
     } catch {
-      throw new ChainruleError(`${source}: checkpoint metadata '${key}' is not valid JSON; the file is corrupt`);
+      throw new ChainruleError(
+        `${source}: checkpoint metadata '${key}' is not valid JSON; the file is corrupt`,
+      );
     }
   }
   const metadata = parsed as unknown as CheckpointMetadata;
   if (metadata.format !== 'chainrule-checkpoint' || metadata.version !== 1) {
-    throw new ChainruleError(`${source}: unsupported checkpoint format ${metadata.format} v${metadata.version}`);
+    throw new ChainruleError(
+      `${source}: unsupported checkpoint format ${metadata.format} v${metadata.version}`,
+    );
   }
   return { metadata, tensors };
 }

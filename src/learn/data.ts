@@ -27,7 +27,11 @@ export function trainingData(dataset: Dataset, o: DataOptions): TrainingData {
     normalize: o.normalization,
     limit: o.limit,
   });
-  const test = new DataLoader(dataset.test, { batchSize: EVAL_BATCH, normalize: o.normalization, limit: o.testLimit });
+  const test = new DataLoader(dataset.test, {
+    batchSize: EVAL_BATCH,
+    normalize: o.normalization,
+    limit: o.testLimit,
+  });
   const trainEval = new DataLoader(dataset.train, {
     batchSize: EVAL_BATCH,
     normalize: o.normalization,

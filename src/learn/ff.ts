@@ -13,7 +13,6 @@ import { noGrad } from '../ops/dispatch.js';
 import { crossEntropy } from '../ops/nn.js';
 import { concat } from '../ops/shape.js';
 import { Adam } from '../optim/adam.js';
-import type { Optimizer } from '../optim/optimizer.js';
 import { LRScheduler } from '../optim/schedules.js';
 import { SGD } from '../optim/sgd.js';
 import { Rng } from '../tensor/random.js';
@@ -25,7 +24,7 @@ import {
   type FFNegatives,
   resolveFFConfig,
 } from './ff-config.js';
-import { loadOptimizer, makeSchedule, type SavedOptimizer, saveOptimizer } from './optimizer-state.js';
+import { loadResume, makeSchedule, ScheduledOptimizer, saveResume } from './optimizer-state.js';
 import type { LayerStats, StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export * from './ff-config.js';
@@ -106,10 +105,7 @@ export class FFTrainer implements Trainer {
   readonly head: Linear;
   /** Per layer, each unit's running mean activity on positive data (peer normalisation). */
   readonly peerMeans: Tensor[];
-  private readonly optimizer: Optimizer;
-  private schedule: LRScheduler | null = null;
-  /** A restored schedule position, applied once plan() has built the schedule. */
-  private pendingSchedule: SavedOptimizer['schedule'] = null;
+  private readonly optimizer: ScheduledOptimizer;
   private readonly rng: Rng;
 
   constructor(config: FFConfig, seed: number) {
@@ -137,23 +133,20 @@ export class FFTrainer implements Trainer {
     ];
     // SGD's dampening equal to its momentum makes the buffer a moving average of the gradient,
     // Hinton's "gradient smoothing", so the step size does not grow with the momentum.
-    this.optimizer =
+    const optimizer =
       config.optimizer === 'adam'
         ? new Adam(groups, { lr: config.lr })
         : new SGD(groups, { lr: config.lr, momentum: config.momentum, dampening: config.momentum });
+    // Hinton's schedule holds the rate for the first half, then decays it linearly to 0.
+    this.optimizer = new ScheduledOptimizer(optimizer, (opt, steps) =>
+      config.schedule === 'linear-second-half'
+        ? new LRScheduler(opt, (step, base) => ({ lr: base * Math.min(1, (2 * (steps - step)) / steps) }))
+        : makeSchedule(opt, { ...config, schedule: config.schedule }, steps),
+    );
   }
 
   plan(totalSteps: number): void {
-    const { config } = this;
-    const steps = Math.max(1, totalSteps);
-    this.schedule =
-      config.schedule === 'linear-second-half'
-        ? new LRScheduler(this.optimizer, (step, base) => ({
-            lr: base * Math.min(1, (2 * (steps - step)) / steps),
-          }))
-        : makeSchedule(this.optimizer, { ...config, schedule: config.schedule }, steps);
-    if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
-    this.pendingSchedule = null;
+    this.optimizer.plan(totalSteps);
   }
 
   get lr(): number {
@@ -177,8 +170,6 @@ export class FFTrainer implements Trainer {
       layers.push(this.layerStats(objective, x.shape[0]));
     }
     this.optimizer.step();
-    this.optimizer.zeroGrad();
-    this.schedule?.step();
     return { loss, layers };
   }
 
@@ -260,14 +251,13 @@ export class FFTrainer implements Trainer {
 
   snapshot(): TrainerSnapshot {
     const tensors = this.modelState();
-    const optimizer = saveOptimizer(this.optimizer, this.schedule, tensors);
     const { inputSize, classes, hidden, readoutFrom } = this.config;
     return {
       tensors,
       inference: this.config.inference,
       architecture: { inputSize, classes, hidden: [...hidden], readoutFrom, activation: 'relu' },
       hyperparameters: { ...this.config, hidden: [...hidden] },
-      resume: { rng: this.rng.getState(), optimizer },
+      resume: saveResume(this.optimizer, this.rng, tensors),
     };
   }
 
@@ -292,15 +282,7 @@ export class FFTrainer implements Trainer {
       );
     }
     for (const [key, t] of Object.entries(expected)) t.data.set(tensors[key].data);
-    const resume = snapshot.resume as { rng?: unknown; optimizer?: SavedOptimizer };
-    if (!Array.isArray(resume.rng) || resume.rng.length !== 4 || !resume.optimizer) {
-      throw new ChainruleError(
-        `${source}: the resume state (sampler, optimiser) is missing or malformed; re-save the checkpoint`,
-      );
-    }
-    loadOptimizer(this.optimizer, null, resume.optimizer, snapshot.tensors);
-    this.pendingSchedule = resume.optimizer.schedule;
-    this.rng.setState(resume.rng as number[]);
+    loadResume(snapshot.resume, source, this.optimizer, this.rng, snapshot.tensors);
   }
 
   // ---- internals -----------------------------------------------------------------------------

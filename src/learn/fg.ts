@@ -12,20 +12,17 @@ import type { Module } from '../nn/module.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { noGrad } from '../ops/dispatch.js';
 import { crossEntropy } from '../ops/nn.js';
-import type { Optimizer } from '../optim/optimizer.js';
-import type { LRScheduler } from '../optim/schedules.js';
 import { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber, checkWidths } from './config-checks.js';
 import {
-  loadOptimizer,
-  makeOptimizer,
-  makeSchedule,
+  loadResume,
   OPTIMIZERS,
   type OptimizerConfig,
-  type SavedOptimizer,
   SCHEDULES,
-  saveOptimizer,
+  type ScheduledOptimizer,
+  saveResume,
+  scheduledOptimizer,
 } from './optimizer-state.js';
 import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
 
@@ -174,9 +171,7 @@ export class FGTrainer implements Trainer {
   readonly algorithm = 'fg';
   readonly config: FGConfig;
   readonly model: Sequential;
-  private readonly optimizer: Optimizer;
-  private schedule: LRScheduler | null = null;
-  private pendingSchedule: SavedOptimizer['schedule'] = null;
+  private readonly optimizer: ScheduledOptimizer;
   /** Draws the directions; saved in checkpoints so a resumed run draws what it would have. */
   private readonly rng: Rng;
 
@@ -185,13 +180,11 @@ export class FGTrainer implements Trainer {
     this.config = config;
     this.rng = new Rng(seed);
     this.model = buildNetwork(config, this.rng);
-    this.optimizer = makeOptimizer(this.model.parameters(), config);
+    this.optimizer = scheduledOptimizer(this.model.parameters(), config);
   }
 
   plan(totalSteps: number): void {
-    this.schedule = makeSchedule(this.optimizer, this.config, totalSteps);
-    if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
-    this.pendingSchedule = null;
+    this.optimizer.plan(totalSteps);
   }
 
   get lr(): number {
@@ -219,8 +212,6 @@ export class FGTrainer implements Trainer {
       p.grad = estimate.gradient[i];
     });
     this.optimizer.step();
-    this.optimizer.zeroGrad();
-    this.schedule?.step();
     const layers = this.model
       .namedParameters()
       .map(([name], i) => ({ name, gradientNorm: norm(estimate.gradient[i]) }))
@@ -253,7 +244,7 @@ export class FGTrainer implements Trainer {
       inference: 'logits',
       architecture: { kind: 'mlp', inputSize, classes, hidden: [...hidden], batchNorm, activation },
       hyperparameters: { ...this.config, hidden: [...hidden] },
-      resume: { rng: this.rng.getState(), optimizer: saveOptimizer(this.optimizer, this.schedule, tensors) },
+      resume: saveResume(this.optimizer, this.rng, tensors),
     };
   }
 
@@ -268,15 +259,7 @@ export class FGTrainer implements Trainer {
       if (!(error instanceof ChainruleError)) throw error;
       throw new ChainruleError(`${source}: ${error.message}`);
     }
-    const resume = snapshot.resume as { rng?: unknown; optimizer?: SavedOptimizer };
-    if (!Array.isArray(resume.rng) || resume.rng.length !== 4 || !resume.optimizer) {
-      throw new ChainruleError(
-        `${source}: the resume state (sampler, optimiser) is missing or malformed; re-save the checkpoint`,
-      );
-    }
-    loadOptimizer(this.optimizer, null, resume.optimizer, snapshot.tensors);
-    this.pendingSchedule = resume.optimizer.schedule;
-    this.rng.setState(resume.rng as number[]);
+    loadResume(snapshot.resume, source, this.optimizer, this.rng, snapshot.tensors);
   }
 
   private checkInput(x: Tensor): void {

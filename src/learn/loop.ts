@@ -3,10 +3,10 @@
 // handler (CLI) or a stop message (browser worker) can be heard mid-epoch.
 
 import '../engine.js';
-import { ChainruleError } from '../errors.js';
-import { argmax } from '../ops/reduce.js';
-import { graphMemory, noGrad, resetGraphPeak } from '../ops/dispatch.js';
 import type { Batch } from '../data/loader.js';
+import { ChainruleError } from '../errors.js';
+import { graphMemory, noGrad, resetGraphPeak } from '../ops/dispatch.js';
+import { argmax } from '../ops/reduce.js';
 import type { LayerStats, Trainer } from './types.js';
 
 export type { Batch } from '../data/loader.js';
@@ -27,7 +27,14 @@ export interface EpochMetrics {
 }
 
 export type TrainEvent =
-  | { type: 'start'; algorithm: string; model: string; epochs: number; batchesPerEpoch: number; startEpoch: number }
+  | {
+      type: 'start';
+      algorithm: string;
+      model: string;
+      epochs: number;
+      batchesPerEpoch: number;
+      startEpoch: number;
+    }
   | {
       type: 'progress';
       epoch: number;
@@ -75,7 +82,11 @@ export function processPeakBytes(): number | null {
 }
 
 /** Fraction of examples whose highest score is the true label; also the confusion matrix. */
-export function evaluate(trainer: Trainer, batches: Iterable<Batch>, classes = 10): { accuracy: number; confusion: number[][] } {
+export function evaluate(
+  trainer: Trainer,
+  batches: Iterable<Batch>,
+  classes = 10,
+): { accuracy: number; confusion: number[][] } {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   let total = 0;
@@ -99,7 +110,11 @@ export interface LoopResult {
   reason: 'done' | 'interrupted' | 'time';
 }
 
-export async function trainLoop(trainer: Trainer, data: TrainingData, options: LoopOptions): Promise<LoopResult> {
+export async function trainLoop(
+  trainer: Trainer,
+  data: TrainingData,
+  options: LoopOptions,
+): Promise<LoopResult> {
   const emit = options.onEvent ?? (() => {});
   const batches = data.trainBatchCount;
   const yieldEvery = options.yieldEveryMs ?? 100;
@@ -107,7 +122,14 @@ export async function trainLoop(trainer: Trainer, data: TrainingData, options: L
   const startEpoch = Math.floor(step / batches);
   const history: EpochMetrics[] = [];
   trainer.plan(options.epochs * batches);
-  emit({ type: 'start', algorithm: trainer.algorithm, model: trainer.describe(), epochs: options.epochs, batchesPerEpoch: batches, startEpoch });
+  emit({
+    type: 'start',
+    algorithm: trainer.algorithm,
+    model: trainer.describe(),
+    epochs: options.epochs,
+    batchesPerEpoch: batches,
+    startEpoch,
+  });
   // Wall time spent training, excluding evaluations, so rates and budgets measure learning alone.
   let trainingSeconds = 0;
   let reason: LoopResult['reason'] = 'done';
@@ -152,7 +174,12 @@ export async function trainLoop(trainer: Trainer, data: TrainingData, options: L
       });
       if (options.evaluationsPerEpoch && batch % evaluationStride === 0 && batch < batches) {
         epochSeconds = seconds;
-        emit({ type: 'evaluation', epoch: epoch + batch / batches, elapsedSeconds: trainingSeconds + seconds, testAccuracy: testAccuracy() });
+        emit({
+          type: 'evaluation',
+          epoch: epoch + batch / batches,
+          elapsedSeconds: trainingSeconds + seconds,
+          testAccuracy: testAccuracy(),
+        });
         segmentStart = now();
       }
       if (t - lastYield > yieldEvery) {
@@ -160,7 +187,11 @@ export async function trainLoop(trainer: Trainer, data: TrainingData, options: L
         lastYield = now();
       }
       if (options.signal?.aborted) reason = 'interrupted';
-      else if (options.timeBudgetSeconds !== undefined && trainingSeconds + epochSeconds + (now() - segmentStart) / 1000 >= options.timeBudgetSeconds) reason = 'time';
+      else if (
+        options.timeBudgetSeconds !== undefined &&
+        trainingSeconds + epochSeconds + (now() - segmentStart) / 1000 >= options.timeBudgetSeconds
+      )
+        reason = 'time';
       if (reason !== 'done') break;
     }
     epochSeconds += (now() - segmentStart) / 1000;
@@ -179,7 +210,12 @@ export async function trainLoop(trainer: Trainer, data: TrainingData, options: L
       lr: trainer.lr,
     };
     history.push(metrics);
-    emit({ type: 'evaluation', epoch: epoch + 1, elapsedSeconds: trainingSeconds, testAccuracy: metrics.testAccuracy });
+    emit({
+      type: 'evaluation',
+      epoch: epoch + 1,
+      elapsedSeconds: trainingSeconds,
+      testAccuracy: metrics.testAccuracy,
+    });
     emit({ type: 'epoch', metrics });
   }
   emit({ type: 'end', reason, epochsCompleted: Math.floor(step / batches) });

@@ -4,8 +4,16 @@
 import { ChainruleError } from '../errors.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
-import { CosineAnnealingLR, LinearLR, LRScheduler, OneCycleLR, type SchedulerStateDict, StepLR } from '../optim/schedules.js';
+import {
+  CosineAnnealingLR,
+  LinearLR,
+  LRScheduler,
+  OneCycleLR,
+  type SchedulerStateDict,
+  StepLR,
+} from '../optim/schedules.js';
 import { SGD } from '../optim/sgd.js';
+import type { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
@@ -32,16 +40,24 @@ export function makeOptimizer(params: Tensor[], c: OptimizerConfig): Optimizer {
     case 'sgd':
       return new SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
     default:
-      throw new ChainruleError(`unknown optimizer '${c.optimizer as string}': use one of ${OPTIMIZERS.join(', ')}`);
+      throw new ChainruleError(
+        `unknown optimizer '${c.optimizer as string}': use one of ${OPTIMIZERS.join(', ')}`,
+      );
   }
 }
 
 /** A per-step schedule over `totalSteps` optimisation steps. */
-export function makeSchedule(optimizer: Optimizer, c: OptimizerConfig, totalSteps: number): LRScheduler {
+export function makeSchedule(
+  optimizer: Optimizer,
+  c: Pick<OptimizerConfig, 'lr' | 'momentum' | 'optimizer' | 'schedule'>,
+  totalSteps: number,
+): LRScheduler {
   const steps = Math.max(1, totalSteps);
   switch (c.schedule) {
     case 'onecycle':
-      return new OneCycleLR(optimizer, c.lr, steps, { cycleMomentum: c.optimizer === 'sgd' ? c.momentum > 0 : true });
+      return new OneCycleLR(optimizer, c.lr, steps, {
+        cycleMomentum: c.optimizer === 'sgd' ? c.momentum > 0 : true,
+      });
     case 'cosine':
       return new CosineAnnealingLR(optimizer, steps);
     case 'linear':
@@ -52,12 +68,63 @@ export function makeSchedule(optimizer: Optimizer, c: OptimizerConfig, totalStep
     case 'constant':
       return new LRScheduler(optimizer, (_step, base) => ({ lr: base }));
     default:
-      throw new ChainruleError(`unknown schedule '${c.schedule as string}': use one of ${SCHEDULES.join(', ')}`);
+      throw new ChainruleError(
+        `unknown schedule '${c.schedule as string}': use one of ${SCHEDULES.join(', ')}`,
+      );
   }
 }
 
+/**
+ * An optimiser and its per-step schedule, as every trainer drives them. The schedule needs
+ * the run's length, so it is built by plan(); a position restored from a checkpoint before
+ * that waits until then.
+ */
+export class ScheduledOptimizer {
+  private schedule: LRScheduler | null = null;
+  private pendingSchedule: SchedulerStateDict | null = null;
+
+  constructor(
+    readonly optimizer: Optimizer,
+    private readonly scheduleFor: (optimizer: Optimizer, totalSteps: number) => LRScheduler,
+  ) {}
+
+  plan(totalSteps: number): void {
+    this.schedule = this.scheduleFor(this.optimizer, Math.max(1, totalSteps));
+    if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
+    this.pendingSchedule = null;
+  }
+
+  /** Updates the parameters from their gradients, clears the gradients, advances the schedule. */
+  step(): void {
+    this.optimizer.step();
+    this.optimizer.zeroGrad();
+    this.schedule?.step();
+  }
+
+  get lr(): number {
+    return this.optimizer.lr;
+  }
+
+  /** Adds the state's tensors to `tensors` and returns the rest as JSON for the metadata. */
+  save(tensors: Record<string, Tensor>): SavedOptimizer {
+    return saveOptimizer(this.optimizer, this.schedule, tensors);
+  }
+
+  load(saved: SavedOptimizer, tensors: Record<string, Tensor>): void {
+    loadOptimizer(this.optimizer, saved, tensors);
+    this.pendingSchedule = saved.schedule as SchedulerStateDict | null;
+  }
+}
+
+/** The usual pairing: makeOptimizer over `params`, then makeSchedule once the run is planned. */
+export function scheduledOptimizer(params: Tensor[], config: OptimizerConfig): ScheduledOptimizer {
+  return new ScheduledOptimizer(makeOptimizer(params, config), (optimizer, steps) =>
+    makeSchedule(optimizer, config, steps),
+  );
+}
+
 /** Splits an optimiser's state into checkpoint tensors and JSON. */
-export function saveOptimizer(optimizer: Optimizer, schedule: LRScheduler | null, tensors: Record<string, Tensor>) {
+function saveOptimizer(optimizer: Optimizer, schedule: LRScheduler | null, tensors: Record<string, Tensor>) {
   const dict = optimizer.stateDict();
   const numbers: Record<string, Record<string, number>> = {};
   for (const [index, state] of Object.entries(dict.state)) {
@@ -71,18 +138,35 @@ export function saveOptimizer(optimizer: Optimizer, schedule: LRScheduler | null
 
 export type SavedOptimizer = ReturnType<typeof saveOptimizer>;
 
-export function loadOptimizer(
-  optimizer: Optimizer,
-  schedule: LRScheduler | null,
-  saved: SavedOptimizer,
-  tensors: Record<string, Tensor>,
-): void {
+function loadOptimizer(optimizer: Optimizer, saved: SavedOptimizer, tensors: Record<string, Tensor>): void {
   const state: Record<number, ParamState> = {};
   for (const [key, t] of Object.entries(tensors)) {
     const match = /^optimizer\.(\d+)\.(\w+)$/.exec(key);
     if (match) (state[Number(match[1])] ??= {})[match[2]] = t;
   }
-  for (const [index, numbers] of Object.entries(saved.numbers)) Object.assign((state[Number(index)] ??= {}), numbers);
+  for (const [index, numbers] of Object.entries(saved.numbers))
+    Object.assign((state[Number(index)] ??= {}), numbers);
   optimizer.loadStateDict({ state, paramGroups: saved.paramGroups } as OptimizerStateDict);
-  if (schedule && saved.schedule) schedule.loadStateDict(saved.schedule as SchedulerStateDict);
+}
+
+/** The resume state of a trainer that also draws random numbers while it trains. */
+export function saveResume(optimizer: ScheduledOptimizer, rng: Rng, tensors: Record<string, Tensor>) {
+  return { rng: rng.getState(), optimizer: optimizer.save(tensors) };
+}
+
+export function loadResume(
+  resume: Record<string, unknown>,
+  source: string,
+  optimizer: ScheduledOptimizer,
+  rng: Rng,
+  tensors: Record<string, Tensor>,
+): void {
+  const { rng: state, optimizer: saved } = resume as { rng?: unknown; optimizer?: SavedOptimizer };
+  if (!Array.isArray(state) || state.length !== 4 || !saved) {
+    throw new ChainruleError(
+      `${source}: the resume state (sampler, optimiser) is missing or malformed; re-save the checkpoint`,
+    );
+  }
+  optimizer.load(saved, tensors);
+  rng.setState(state as number[]);
 }

@@ -1,8 +1,8 @@
 // The learning rules by name: how the CLI and the playground build a trainer from options,
 // or rebuild one from a checkpoint, without knowing any algorithm's internals.
 
-import { ChainruleError } from '../errors.js';
 import type { Normalization } from '../data/loader.js';
+import { ChainruleError } from '../errors.js';
 import { bpFromSnapshot, createBPTrainer } from './bp.js';
 import { createFFTrainer, FF_PRESETS, type FFPresetName, ffFromSnapshot, labelValueFor } from './ff.js';
 import { createFGTrainer, FG_DEFAULTS, fgFromSnapshot } from './fg.js';
@@ -34,11 +34,8 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
   bp: {
     create: (o) => {
       if (o.preset) throw new ChainruleError(`--preset applies to --algo ff only, not bp`);
-      if (o.hidden && o.hidden.length !== 1) {
-        throw new ChainruleError('--algo bp trains the seed network with one hidden layer: give --hidden a single width');
-      }
       return createBPTrainer(
-        { hidden: o.hidden?.[0], lr: o.lr, optimizer: o.optimizer, schedule: o.schedule },
+        { hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule },
         { seed: o.seed },
       );
     },
@@ -70,7 +67,10 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
   fg: {
     create: (o) => {
       if (o.preset) throw new ChainruleError(`--preset applies to --algo ff only, not fg`);
-      return createFGTrainer({ hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule }, { seed: o.seed });
+      return createFGTrainer(
+        { hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule },
+        { seed: o.seed },
+      );
     },
     restore: (snapshot) => fgFromSnapshot(snapshot),
     defaults: () => ({ epochs: FG_DEFAULTS.epochs, batchSize: FG_DEFAULTS.batchSize }),
@@ -80,7 +80,9 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
 function ffPreset(name: string | undefined): FFPresetName {
   const preset = name ?? 'default';
   if (!Object.hasOwn(FF_PRESETS, preset)) {
-    throw new ChainruleError(`unknown Forward-Forward preset '${preset}': use one of ${Object.keys(FF_PRESETS).join(', ')}`);
+    throw new ChainruleError(
+      `unknown Forward-Forward preset '${preset}': use one of ${Object.keys(FF_PRESETS).join(', ')}`,
+    );
   }
   return preset as FFPresetName;
 }

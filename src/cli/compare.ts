@@ -1,0 +1,202 @@
+// `chainrule compare`: trains bp, ff and fg on the same data, seed and budget, each in its own
+// process so each one's peak memory is its own, then puts the results side by side.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ChainruleError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
+import { ALGORITHMS, type Algorithm } from '../learn/types.js';
+import { percent, renderChart } from '../report/svg-plot.js';
+import { epochLine, formatBytes, formatDuration, formatPercent, formatRate } from './progress.js';
+import { helpFlag, parseChoice, parseDuration, parseNumber, printHelp } from './shared.js';
+
+const THRESHOLDS = [0.9, 0.95, 0.97, 0.98];
+
+const HELP = `usage: chainrule compare [options]
+
+Trains backprop (bp), Forward-Forward (ff) and forward gradients (fg) on one dataset, seed and
+budget, then writes compare.json, compare.md and compare.svg (test accuracy against time).
+
+  --algos LIST           which to run, comma-separated (default bp,ff,fg)
+  --time DURATION        wall-time budget per algorithm (e.g. 5m); each stops at its default
+                         epochs or at the budget, whichever comes first
+  --epochs N             the same number of epochs for every algorithm (default: each one's own)
+  --seed N               shared seed (default 0)
+  --dataset NAME         mnist | fashion-mnist (default mnist)
+  --data-dir DIR         read the four IDX files from DIR instead
+  --limit N              train on the first N training examples only
+  --evals-per-epoch N    test evaluations per epoch for the curves (default 4)
+  --out DIR              where the three files go (default: the current directory)
+  --threads N            worker threads for the wasm kernels
+  -h, --help             this help`;
+
+export interface CompareRow {
+  algorithm: Algorithm;
+  model: string;
+  epochs: number;
+  finalTestAccuracy: number | null;
+  /** Seconds of training until the test accuracy first reached each threshold (null: never). */
+  timeTo: Record<string, number | null>;
+  samplesPerSecond: number | null;
+  peakGraphBytes: number | null;
+  peakProcessBytes: number | null;
+  trainingSeconds: number;
+  curve: [number, number][];
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      algos: { type: 'string' },
+      time: { type: 'string' },
+      epochs: { type: 'string' },
+      seed: { type: 'string' },
+      dataset: { type: 'string' },
+      'data-dir': { type: 'string' },
+      limit: { type: 'string' },
+      'evals-per-epoch': { type: 'string' },
+      out: { type: 'string' },
+      threads: { type: 'string' },
+      ...helpFlag,
+    },
+  });
+  if (values.help) return printHelp(HELP);
+  const algos = (values.algos ?? 'bp,ff,fg')
+    .split(',')
+    .map((a) => parseChoice('--algos', a.trim(), Object.keys(ALGORITHMS) as Algorithm[])!);
+  parseDuration('--time', values.time);
+  parseNumber('--epochs', values.epochs, { integer: true, min: 1 });
+  const outDir = values.out ?? '.';
+  mkdirSync(outDir, { recursive: true });
+  const shared = [
+    ['--seed', values.seed ?? '0'],
+    ['--dataset', values.dataset],
+    ['--data-dir', values['data-dir']],
+    ['--limit', values.limit],
+    ['--time', values.time],
+    ['--epochs', values.epochs],
+    ['--threads', values.threads],
+    ['--evals-per-epoch', values['evals-per-epoch'] ?? '4'],
+  ].flatMap(([flag, value]) => (value === undefined ? [] : [flag as string, value]));
+
+  const rows: CompareRow[] = [];
+  for (const algo of algos) {
+    process.stdout.write(`\n== ${algo}: ${ALGORITHMS[algo]}\n`);
+    rows.push(await trainInChild(algo, shared));
+  }
+  const settings = {
+    dataset: values.dataset ?? 'mnist',
+    seed: Number(values.seed ?? 0),
+    budget: values.time ? `${values.time} per algorithm` : `${values.epochs ?? 'default'} epochs`,
+  };
+  writeFileAtomic(join(outDir, 'compare.json'), `${JSON.stringify({ settings, rows }, null, 2)}\n`);
+  const table = markdownTable(rows);
+  writeFileAtomic(
+    join(outDir, 'compare.md'),
+    `# chainrule compare\n\nDataset ${settings.dataset}, seed ${settings.seed}, budget: ${settings.budget}.\n\n${table}\n`,
+  );
+  writeFileAtomic(
+    join(outDir, 'compare.svg'),
+    renderChart([
+      {
+        title: `Test accuracy against training time (${settings.dataset})`,
+        xLabel: 'training time (s)',
+        yLabel: 'test accuracy',
+        yFormat: percent,
+        series: rows.map((r) => ({ name: `${r.algorithm}: ${r.model}`, points: r.curve })),
+      },
+    ]),
+  );
+  process.stdout.write(`\n${table}\n\nwrote compare.json, compare.md and compare.svg to ${outDir}\n`);
+  return 0;
+}
+
+function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
+  const bin = fileURLToPath(new URL('../../../bin/chainrule.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'train', '--algo', algo, '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const row: CompareRow = {
+    algorithm: algo,
+    model: '',
+    epochs: 0,
+    finalTestAccuracy: null,
+    timeTo: Object.fromEntries(THRESHOLDS.map((t) => [String(t), null])),
+    samplesPerSecond: null,
+    peakGraphBytes: null,
+    peakProcessBytes: null,
+    trainingSeconds: 0,
+    curve: [],
+  };
+  let epochs = 0;
+  let pending = '';
+  let stderr = '';
+  const onEvent = (event: TrainEvent | ({ type: 'result' } & EpochMetrics)) => {
+    if (event.type === 'start') {
+      row.model = event.model;
+      epochs = event.epochs;
+    } else if (event.type === 'evaluation') {
+      row.curve.push([event.elapsedSeconds, event.testAccuracy]);
+      for (const t of THRESHOLDS) {
+        if (row.timeTo[String(t)] === null && event.testAccuracy >= t)
+          row.timeTo[String(t)] = event.elapsedSeconds;
+      }
+    } else if (event.type === 'epoch') {
+      const m = event.metrics;
+      process.stdout.write(`  ${epochLine(m, epochs)}\n`);
+      row.epochs = m.epoch;
+      row.finalTestAccuracy = m.testAccuracy;
+      row.trainingSeconds = m.elapsedSeconds;
+      row.peakGraphBytes = Math.max(row.peakGraphBytes ?? 0, m.peakGraphBytes);
+      row.peakProcessBytes = m.peakProcessBytes;
+      row.samplesPerSecond = m.samplesPerSecond;
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onEvent(JSON.parse(line));
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(row);
+      else reject(new ChainruleError(`training ${algo} failed (exit ${code}): ${stderr.trim()}`));
+    });
+  });
+}
+
+export function markdownTable(rows: readonly CompareRow[]): string {
+  const header = [
+    'algorithm',
+    'model',
+    'epochs',
+    'test accuracy',
+    ...THRESHOLDS.map((t) => `time to ${t * 100}%`),
+    'samples/s',
+    'peak graph memory',
+    'process peak',
+  ];
+  const cell = (s: number | null) => (s === null ? '—' : formatDuration(s));
+  const body = rows.map((r) => [
+    r.algorithm,
+    r.model,
+    String(r.epochs),
+    r.finalTestAccuracy === null ? '—' : formatPercent(r.finalTestAccuracy),
+    ...THRESHOLDS.map((t) => cell(r.timeTo[String(t)])),
+    r.samplesPerSecond === null ? '—' : formatRate(r.samplesPerSecond),
+    formatBytes(r.peakGraphBytes),
+    formatBytes(r.peakProcessBytes),
+  ]);
+  return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
