@@ -90,6 +90,11 @@ export function withTangents<T>(scope: WeakMap<Tensor, Tensor> | null, fn: () =>
   }
 }
 
+/** Computes a value both modes treat as a constant: no node recorded, no tangent pushed. */
+export function constant<T>(fn: () => T): T {
+  return noGrad(() => withTangents(null, fn));
+}
+
 function currentTangents(): WeakMap<Tensor, Tensor> | null {
   return tangentScopes.length ? tangentScopes[tangentScopes.length - 1] : null;
 }

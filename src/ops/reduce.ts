@@ -7,7 +7,7 @@ import { ShapeError } from '../errors.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { checkFloat, normalizeAxes } from './broadcast.js';
-import { apply } from './dispatch.js';
+import { apply, constant } from './dispatch.js';
 
 export interface ReduceAttrs {
   axes: number[];
@@ -86,7 +86,8 @@ export function variance(x: Tensor, axes?: Axes, keepdim = false, correction = 0
 
 /** log(sum(exp(x))) computed stably by shifting with the (constant) maximum. */
 export function logsumexp(x: Tensor, axes?: Axes, keepdim = false): Tensor {
-  const shift = max(x, axes, true).detach();
+  // Any shift gives the same value, so it is a constant to both modes (and costs no graph).
+  const shift = constant(() => max(x, axes, true));
   const lse = sum(x.sub(shift).exp(), axes, true).log().add(shift);
   return keepdim
     ? lse

@@ -1,0 +1,81 @@
+// The three learning rules side by side: measured memory, and `chainrule compare` end to end.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { algorithm } from '../src/learn/registry.js';
+import type { Algorithm } from '../src/learn/types.js';
+import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
+import { Rng } from '../src/tensor/random.js';
+import { rand, Tensor } from '../src/tensor/tensor.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
+
+function peakGraphBytes(algo: Algorithm, hidden: number[]): number {
+  const normalization = { kind: 'unit', mean: 0, std: 1 } as const;
+  const trainer = algorithm(algo).create({ seed: 0, hidden, normalization });
+  trainer.plan(10);
+  const rng = new Rng(0);
+  const x = rand([64, 784], { rng });
+  const y = new Tensor(
+    Int32Array.from({ length: 64 }, () => rng.int(10)),
+    [64],
+  );
+  trainer.step(x, y);
+  resetGraphPeak();
+  trainer.step(x, y);
+  return graphMemory.peakBytes;
+}
+
+test('Forward-Forward holds less graph memory than backprop on a network of three hidden layers', () => {
+  const hidden = [256, 256, 256];
+  const bp = peakGraphBytes('bp', hidden);
+  const ff = peakGraphBytes('ff', hidden);
+  const fg = peakGraphBytes('fg', hidden);
+  // Backprop keeps every layer's activations until the backward pass; FF frees each layer's
+  // graph after its own update; forward gradients record no graph at all.
+  assert.ok(ff < bp, `ff peak ${ff} B should be below bp peak ${bp} B`);
+  assert.equal(fg, 0);
+  assert.ok(bp > 3 * 64 * 256 * 4, 'backprop keeps at least one activation per layer');
+});
+
+test('chainrule compare trains all three and writes compare.json, compare.md and compare.svg', () => {
+  const out = mkdtempSync(join(tmpdir(), 'chainrule-compare-'));
+  try {
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'compare', '--limit', '1000', '--epochs', '1', '--evals-per-epoch', '2', '--out', out],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const { settings, rows } = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    assert.equal(settings.dataset, 'mnist');
+    assert.deepEqual(
+      rows.map((row: { algorithm: string }) => row.algorithm),
+      ['bp', 'ff', 'fg'],
+    );
+    // One epoch of 1,000 examples: enough for backprop and FF to learn, barely a start for fg.
+    const floor: Record<string, number> = { bp: 0.5, ff: 0.5, fg: 0.1 };
+    for (const row of rows) {
+      assert.ok(row.finalTestAccuracy > floor[row.algorithm], `${row.algorithm}: ${row.finalTestAccuracy}`);
+      assert.ok(row.curve.length >= 2, 'accuracy against time has several points');
+      assert.ok(row.samplesPerSecond > 0);
+      assert.ok(row.peakProcessBytes > 0);
+    }
+    const md = readFileSync(join(out, 'compare.md'), 'utf8');
+    assert.match(md, /\| algorithm \| model \| epochs \| test accuracy \| time to 90% \|/);
+    assert.match(readFileSync(join(out, 'compare.svg'), 'utf8'), /Test accuracy against training time/);
+    assert.match(r.stdout, /peak graph memory/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('compare rejects an unknown algorithm by name', () => {
+  const r = spawnSync(process.execPath, [BIN, 'compare', '--algos', 'bp,sgd'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--algos must be one of bp, ff, fg, got 'sgd'/);
+});
