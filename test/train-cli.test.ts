@@ -31,13 +31,26 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('train writes metrics.jsonl, curves.svg and a checkpoint, and reports accuracy', () => {
-  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(metrics.length, 1);
   const [m] = metrics;
-  for (const key of ['trainLoss', 'trainAccuracy', 'testAccuracy', 'epochSeconds', 'samplesPerSecond', 'peakGraphBytes']) {
+  for (const key of [
+    'trainLoss',
+    'trainAccuracy',
+    'testAccuracy',
+    'epochSeconds',
+    'samplesPerSecond',
+    'peakGraphBytes',
+  ]) {
     assert.equal(typeof m[key], 'number', key);
   }
-  assert.ok(m.testAccuracy > 0.6, `a narrow net on 2,000 examples learns far above chance (got ${m.testAccuracy})`);
+  assert.ok(
+    m.testAccuracy > 0.6,
+    `a narrow net on 2,000 examples learns far above chance (got ${m.testAccuracy})`,
+  );
   assert.ok(m.peakGraphBytes > 0);
   const svg = readFileSync(join(out, 'curves.svg'), 'utf8');
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -54,7 +67,10 @@ test('eval reports accuracy, per-class accuracy and a confusion matrix', () => {
   const total = result.confusion.flat().reduce((a: number, b: number) => a + b, 0);
   assert.equal(total, 10_000);
   const metrics = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim());
-  assert.ok(Math.abs(result.accuracy - metrics.testAccuracy) < 1e-12, 'eval agrees with the accuracy training reported');
+  assert.ok(
+    Math.abs(result.accuracy - metrics.testAccuracy) < 1e-12,
+    'eval agrees with the accuracy training reported',
+  );
   assert.equal(Object.keys(result.perClass).length, 10);
   const text = cli('eval', '--checkpoint', checkpoint);
   assert.match(text.stdout, /confusion matrix/);
@@ -116,7 +132,16 @@ test('Ctrl-C stops cleanly and leaves a resumable checkpoint', async () => {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 130, stderr);
   assert.match(stderr, /saved a resumable checkpoint after step \d+/);
-  const resumed = cli('train', '--resume', join(dir, 'checkpoint.safetensors'), '--epochs', '2', '--out', dir, '--json');
+  const resumed = cli(
+    'train',
+    '--resume',
+    join(dir, 'checkpoint.safetensors'),
+    '--epochs',
+    '2',
+    '--out',
+    dir,
+    '--json',
+  );
   assert.equal(resumed.code, 0, resumed.stderr);
   const epochs = resumed.stdout
     .split('\n')

@@ -4,7 +4,12 @@
 
 import type { Kernels } from './kernels.js';
 import { ReferenceKernels } from './reference/index.js';
-import { createWasmKernels, createWasmKernelsSync, type WasmKernelsOptions, wasmSimdSupported } from './wasm/index.js';
+import {
+  createWasmKernels,
+  createWasmKernelsSync,
+  type WasmKernelsOptions,
+  wasmSimdSupported,
+} from './wasm/index.js';
 
 export type { Kernels } from './kernels.js';
 
@@ -15,7 +20,8 @@ const env = (name: string): string | undefined =>
 
 /** Browsers refuse large synchronous compiles on their main thread; Node and workers allow them. */
 const syncCompileAllowed = () =>
-  typeof process !== 'undefined' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+  typeof process !== 'undefined' ||
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
 function defaultBackend(): Kernels {
   if (env('CHAINRULE_BACKEND') === 'reference' || !wasmSimdSupported() || !syncCompileAllowed()) {

@@ -16,7 +16,6 @@ import {
   type RunInfo,
   snapshotOf,
 } from '../learn/checkpoint.js';
-import type { EpochMetrics } from '../learn/loop.js';
 import { algorithm } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
 
@@ -138,32 +137,6 @@ export function loadCheckpointFile(path: string): LoadedCheckpoint {
     ...checkpoint,
     snapshot: snapshotOf(checkpoint),
     normalization: parseNormalization(checkpoint.metadata.normalization, path),
-  };
-}
-
-export function checkpointRunInfo(o: {
-  dataset: string;
-  normalization: Normalization;
-  step: number;
-  batchesPerEpoch: number;
-  metrics: EpochMetrics | undefined;
-  run: RunInfo['run'];
-}): RunInfo {
-  const m = o.metrics;
-  return {
-    dataset: o.dataset,
-    normalization: { kind: o.normalization.kind, mean: o.normalization.mean, std: o.normalization.std },
-    epoch: o.step / o.batchesPerEpoch,
-    step: o.step,
-    metrics: m
-      ? {
-          trainLoss: m.trainLoss,
-          trainAccuracy: m.trainAccuracy,
-          testAccuracy: m.testAccuracy,
-          peakGraphBytes: m.peakGraphBytes,
-        }
-      : {},
-    run: o.run,
   };
 }
 

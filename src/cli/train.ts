@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { fitNormalization, type Normalization } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { checkpointRunInfo } from '../learn/checkpoint.js';
 import { trainingData } from '../learn/data.js';
 import type { EpochMetrics, LoopResult, TrainEvent } from '../learn/loop.js';
 import { trainLoop } from '../learn/loop.js';
@@ -19,7 +20,6 @@ import { percent, renderChart } from '../report/svg-plot.js';
 import { formatPercent, progressReporter } from './progress.js';
 import {
   backendOptions,
-  checkpointRunInfo,
   helpFlag,
   loadCheckpointFile,
   openDataset,

@@ -82,8 +82,14 @@ class BackpropTrainer implements Trainer {
     this.model.train();
     const loss = crossEntropy(this.model.forward(x), y);
     loss.backward();
+    const layers = noGrad(() =>
+      this.model
+        .namedParameters()
+        .filter(([name]) => name.endsWith('weight'))
+        .map(([name, p]) => ({ name, gradientNorm: p.grad ? p.grad.norm().item() : 0 })),
+    );
     this.optimizer.step();
-    return { loss: loss.item() };
+    return { loss: loss.item(), layers };
   }
 
   get lr(): number {

@@ -3,9 +3,11 @@
 // hyper-parameters, normalisation, epoch, metrics). Each metadata field is a JSON string, as
 // the format allows only strings there. Pure bytes in and out, so the browser can use it.
 
+import type { Normalization } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { EpochMetrics } from './loop.js';
 import type { Algorithm, CheckpointMetadata, TrainerSnapshot } from './types.js';
 
 const FIELDS = [
@@ -82,5 +84,32 @@ export function snapshotOf(checkpoint: Checkpoint): TrainerSnapshot {
     architecture: metadata.architecture,
     hyperparameters: metadata.hyperparameters,
     resume: metadata.resume,
+  };
+}
+
+/** The run's part of a checkpoint's metadata, from what the training loop knows. */
+export function checkpointRunInfo(o: {
+  dataset: string;
+  normalization: Normalization;
+  step: number;
+  batchesPerEpoch: number;
+  metrics: EpochMetrics | undefined;
+  run: RunInfo['run'];
+}): RunInfo {
+  const m = o.metrics;
+  return {
+    dataset: o.dataset,
+    normalization: { kind: o.normalization.kind, mean: o.normalization.mean, std: o.normalization.std },
+    epoch: o.step / o.batchesPerEpoch,
+    step: o.step,
+    metrics: m
+      ? {
+          trainLoss: m.trainLoss,
+          trainAccuracy: m.trainAccuracy,
+          testAccuracy: m.testAccuracy,
+          peakGraphBytes: m.peakGraphBytes,
+        }
+      : {},
+    run: o.run,
   };
 }

@@ -142,12 +142,6 @@ export function exactGradientByForwardMode(lossFn: () => Tensor, params: readonl
   });
 }
 
-function norm(t: Tensor): number {
-  let squares = 0;
-  for (const v of t.data) squares += v * v;
-  return Math.sqrt(squares);
-}
-
 function checkScalar(loss: Tensor): void {
   if (loss.size !== 1) {
     throw new ShapeError(
@@ -214,7 +208,7 @@ export class FGTrainer implements Trainer {
     this.optimizer.step();
     const layers = this.model
       .namedParameters()
-      .map(([name], i) => ({ name, gradientNorm: norm(estimate.gradient[i]) }))
+      .map(([name], i) => ({ name, gradientNorm: estimate.gradient[i].norm().item() }))
       .filter(({ name }) => name.endsWith('weight'));
     return { loss: estimate.loss, layers };
   }

@@ -9,7 +9,7 @@ export type Algorithm = 'bp' | 'ff' | 'fg';
 export const ALGORITHMS: Record<Algorithm, string> = {
   bp: 'backpropagation (reverse-mode chain rule)',
   ff: 'Forward-Forward (a local loss per layer, no backward pass across layers)',
-  fg: 'forward gradients (one forward-mode JVP along a random direction per step)',
+  fg: 'forward gradients (forward-mode JVPs along random directions, no backward pass)',
 };
 
 /** What one training step reports. */

@@ -28,7 +28,7 @@ export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from '
 export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from './elementwise.js';
 export { matmul, mm } from './linalg.js';
 export { crossEntropy, logSoftmax, mseLoss, softmax } from './nn.js';
-export { argmax, logsumexp, max, mean, sum, variance } from './reduce.js';
+export { argmax, logsumexp, max, mean, norm, sum, variance } from './reduce.js';
 export {
   broadcastTo,
   cast,

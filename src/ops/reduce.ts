@@ -84,6 +84,11 @@ export function variance(x: Tensor, axes?: Axes, keepdim = false, correction = 0
   return sum(centered.square(), axes, keepdim).div(Math.max(0, countOver(x, axes) - correction));
 }
 
+/** The Euclidean (Frobenius) norm over axes: sqrt(sum(x²)). */
+export function norm(x: Tensor, axes?: Axes, keepdim = false): Tensor {
+  return sum(x.square(), axes, keepdim).sqrt();
+}
+
 /** log(sum(exp(x))) computed stably by shifting with the (constant) maximum. */
 export function logsumexp(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   // Any shift gives the same value, so it is a constant to both modes (and costs no graph).
@@ -114,6 +119,7 @@ declare module '../tensor/tensor.js' {
     mean(axes?: Axes, keepdim?: boolean): Tensor;
     variance(axes?: Axes, keepdim?: boolean, correction?: number): Tensor;
     logsumexp(axes?: Axes, keepdim?: boolean): Tensor;
+    norm(axes?: Axes, keepdim?: boolean): Tensor;
     argmax(axis?: number): Tensor;
   }
 }
@@ -133,6 +139,9 @@ Object.assign(Tensor.prototype, {
   },
   logsumexp(this: Tensor, axes?: Axes, keepdim?: boolean) {
     return logsumexp(this, axes, keepdim);
+  },
+  norm(this: Tensor, axes?: Axes, keepdim?: boolean) {
+    return norm(this, axes, keepdim);
   },
   argmax(this: Tensor, axis?: number) {
     return argmax(this, axis);

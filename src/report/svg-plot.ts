@@ -31,7 +31,8 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -87,16 +88,25 @@ function renderPanel(panel: Panel, x0: number): string {
   ];
   const hidden = ([cx, cy]: number[]) =>
     panel.series.reduce(
-      (n, s) => n + s.points.filter(([x, y]) => sx(x) >= cx && sx(x) <= cx + legendW && sy(y) >= cy && sy(y) <= cy + legendH).length,
+      (n, s) =>
+        n +
+        s.points.filter(
+          ([x, y]) => sx(x) >= cx && sx(x) <= cx + legendW && sy(y) >= cy && sy(y) <= cy + legendH,
+        ).length,
       0,
     );
   const [lx, ly] = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
-  parts.push(`<rect x="${lx}" y="${ly}" width="${legendW}" height="${legendH}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  parts.push(
+    `<rect x="${lx}" y="${ly}" width="${legendW}" height="${legendH}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
+  );
   panel.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    const path = s.points.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    const path = s.points
+      .map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+      .join(' ');
     if (s.points.length > 1) parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    for (const [x, y] of s.points) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
+    for (const [x, y] of s.points)
+      parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
     const row = ly + 16 + i * 16;
     parts.push(
       `<line x1="${lx + 8}" y1="${row - 4}" x2="${lx + 26}" y2="${row - 4}" stroke="${color}" stroke-width="2"/>`,

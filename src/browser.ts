@@ -1,0 +1,107 @@
+// chainrule's public API without the parts that need Node (files, the Node worker pool): the
+// entry for browsers and bundlers. No module reachable from here imports node:*
+// (test/web-browser-entry.test.ts checks). src/index.ts adds the Node-only pieces.
+
+import './engine.js';
+
+export { jacfwd, jacrev, jvp, jvpAt } from './autodiff/forward.js';
+export {
+  type BackwardOptions,
+  type BackwardStep,
+  backward,
+  grad,
+  topologicalOrder,
+  valueAndGrad,
+  vjp,
+  zeroGrad,
+} from './autodiff/reverse.js';
+export { getBackend, setBackend, useFastestBackend, withBackend } from './backend/index.js';
+export type { DType, Kernels } from './backend/kernels.js';
+export { ReferenceKernels } from './backend/reference/index.js';
+export {
+  createWasmKernels,
+  createWasmKernelsSync,
+  WasmKernels,
+  wasmSimdSupported,
+} from './backend/wasm/index.js';
+export { type IdxArray, type IdxDType, isGzip, parseIdx } from './data/idx.js';
+export {
+  type Batch,
+  DataLoader,
+  type DataLoaderOptions,
+  datasetStats,
+  fitNormalization,
+  type Normalization,
+  type NormalizeKind,
+  normalizePixels,
+  parseNormalization,
+} from './data/loader.js';
+export {
+  DATASET_CLASSES,
+  type Dataset,
+  type DatasetName,
+  datasetFromIdx,
+  type Split,
+  splitFromIdx,
+} from './data/split.js';
+export { ChainruleError, ShapeError } from './errors.js';
+export { type BuiltProgram, buildProgram, operandText } from './expr/build.js';
+export { ExpressionError } from './expr/error.js';
+export {
+  type Explanation,
+  explain,
+  type ForwardPass,
+  type LocalDerivative,
+  type ReverseStep,
+} from './expr/explain.js';
+export { type Program, parseProgram } from './expr/parse.js';
+export { decodeSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';
+export { BP_DEFAULTS, type BPConfig, bpFromSnapshot, createBPTrainer, seedNetwork } from './learn/bp.js';
+export {
+  type Checkpoint,
+  checkpointRunInfo,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type RunInfo,
+  snapshotOf,
+} from './learn/checkpoint.js';
+export { trainingData } from './learn/data.js';
+export { createFFTrainer, FF_PRESETS, type FFConfig, FFTrainer, ffFromSnapshot } from './learn/ff.js';
+export {
+  createFGTrainer,
+  exactGradientByForwardMode,
+  FG_DEFAULTS,
+  type FGConfig,
+  fgFromSnapshot,
+  forwardGradient,
+} from './learn/fg.js';
+export { type EpochMetrics, evaluate, type TrainEvent, type TrainingData, trainLoop } from './learn/loop.js';
+export { algorithm, type TrainerOptions } from './learn/registry.js';
+export {
+  ALGORITHMS,
+  type Algorithm,
+  type CheckpointMetadata,
+  type LayerStats,
+  type StepResult,
+  type Trainer,
+  type TrainerSnapshot,
+} from './learn/types.js';
+export * from './nn/index.js';
+export * from './ops/index.js';
+export * from './optim/index.js';
+export type { Node, Op } from './tensor/node.js';
+export { manualSeed, Rng } from './tensor/random.js';
+export {
+  arange,
+  eye,
+  formatNumber,
+  full,
+  type NestedArray,
+  ones,
+  rand,
+  randn,
+  type Shape,
+  Tensor,
+  tensor,
+  zeros,
+} from './tensor/tensor.js';

@@ -1,0 +1,372 @@
+// The playground end to end, in Debian's Chromium: the app is built with Vite, served by a tiny
+// static server, and driven like a user would: keys through the chain rule, a training run in
+// a worker, a drawn digit, checkpoints both ways, a phone-sized screen, and offline reloads.
+// Screenshots of every view land in test-artifacts/ and, for the README, docs/screenshots/.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { decodeCheckpoint } from '../src/learn/checkpoint.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIST = join(ROOT, 'web-dist');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT_LIMIT = 300 * 1024;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.gz': 'application/gzip',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+/** Serves `root` on 127.0.0.1 at a free port. */
+function serve(root: string): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (request, response) => {
+    let path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    if (path.endsWith('/')) path += 'index.html';
+    const file = join(root, normalize(path));
+    if (!file.startsWith(root)) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      response
+        .writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' })
+        .end(body);
+    } catch {
+      response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }),
+    );
+  });
+}
+
+let server: Server;
+let url: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+/** Test accuracy of each learning rule's uninterrupted run. */
+const accuracy: Record<string, number> = {};
+const work = mkdtempSync(join(tmpdir(), 'chainrule-web-'));
+
+async function screenshot(
+  name: string,
+  options: { fullPage?: boolean; readme?: boolean } = {},
+): Promise<void> {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: options.fullPage ?? false });
+  assert.ok(
+    statSync(path).size < SCREENSHOT_LIMIT,
+    `${name}.png is ${statSync(path).size} bytes, over 300 KB`,
+  );
+  if (options.readme !== false) copyFileSync(path, join(SCREENSHOTS, `${name}.png`));
+}
+
+/** Opens a view by its number key, as a keyboard user would. */
+async function view(key: string, id: string): Promise<void> {
+  await page.keyboard.press(key);
+  await page.locator(`#view-${id}`).waitFor({ state: 'visible' });
+}
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `the playground tests drive Debian's Chromium at ${CHROMIUM}, which is missing: apt-get install -y chromium`,
+    );
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await build({ configFile: join(ROOT, 'web', 'vite.config.ts'), logLevel: 'warn' });
+  ({ server, url } = await serve(DIST));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await page.goto(url);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('the graph view steps the seed graph through reverse mode and forward mode to dh/da = 0.75', async () => {
+  const caption = page.locator('#graph-caption');
+  const node = (id: string) => page.locator(`.graph-canvas [data-node="${id}"]`);
+  await page.keyboard.press('v');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await caption.textContent(), 'c = a * b = 2 * 3 = 6');
+
+  await page.keyboard.press('r');
+  let steps = 0;
+  while (!(await caption.textContent())!.startsWith('dh/da')) {
+    await page.keyboard.press('ArrowRight');
+    assert.ok(++steps < 10, 'the reverse walk reaches dh/da');
+  }
+  assert.equal(await caption.textContent(), 'dh/da = dh/dc · dc/da = 0.25 · 3 = 0.75');
+  assert.match((await node('a').textContent())!, /dh\/da = dh\/dc · dc\/da= 0\.25 · 3 = 0\.75/);
+  assert.equal(await page.locator('.graph-canvas .edge-label.active').textContent(), 'dc/da = b = 3');
+  await screenshot('graph', { fullPage: true });
+  await page.keyboard.press('End');
+  assert.match(
+    (await caption.textContent())!,
+    /one backward pass gave all 4 input derivatives: dh\/da = 0\.75/,
+  );
+
+  await page.keyboard.press('f');
+  assert.equal(await page.locator('select').first().inputValue(), 'a');
+  await page.keyboard.press('End');
+  assert.equal(
+    await caption.textContent(),
+    'So dh/da = ḣ = 0.75: one forward pass gave one derivative. The other 3 inputs need a pass each.',
+  );
+  const passes = page.locator('.passes');
+  assert.match((await passes.textContent())!, /Run: 1 of 1\..*Run: 1 of 4\./s);
+  const row = page.locator('.gradients tbody tr').first();
+  assert.deepEqual(await row.locator('td').allTextContents(), ['0.75', '0.75']);
+});
+
+test('a bad expression shows the error inline with its position', async () => {
+  const field = page.locator('#expression');
+  const original = await field.inputValue();
+  await field.fill('c = a*; h = c');
+  const error = page.locator('.graph-view .error');
+  await error.waitFor({ state: 'visible' });
+  assert.match(
+    (await error.textContent())!,
+    /^1:7: expected a number, a name, '-' or '\(' after '\*', found ';'/,
+  );
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  await field.fill(original);
+  await error.waitFor({ state: 'hidden' });
+  await field.blur();
+});
+
+test('the network view shows backprop updating nothing until the backward pass returns', async () => {
+  await view('2', 'network');
+  const bp = page.locator('.network[data-algorithm="bp"]');
+  assert.deepEqual(await bp.locator('.layer-title').allTextContents(), [
+    'Input',
+    'Linear',
+    'BatchNorm',
+    'Tanh',
+    'Linear',
+    'Loss',
+  ]);
+  await bp.getByRole('button', { name: /Play one/ }).click();
+  await bp.locator('.layer.loss').waitFor();
+  assert.equal(await bp.locator('.layer.update').count(), 0, 'no layer updates when the loss is reached');
+  await bp.locator('.layer.backward').first().waitFor();
+  await bp.locator('.layer.update').first().waitFor();
+  assert.equal(
+    await bp.locator('.layer.update').count(),
+    3,
+    'then the Linear, BatchNorm and Linear layers update at once',
+  );
+  assert.equal(await bp.locator('.layer.forward, .layer.backward').count(), 0);
+});
+
+test('three learning rules train side by side in workers; backprop passes 90% and the page stays responsive', async () => {
+  await view('3', 'train');
+  for (const name of ['Forward-Forward', 'Forward gradient'])
+    await page.getByRole('checkbox', { name: `Train ${name}` }).check();
+  await page.evaluate(() => {
+    const w = window as unknown as { longestFrameGap: number };
+    w.longestFrameGap = 0;
+    let last = performance.now();
+    const tick = (now: number) => {
+      w.longestFrameGap = Math.max(w.longestFrameGap, now - last);
+      last = now;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  const started = performance.now();
+  await page.keyboard.press('s');
+  const run = (name: string) => page.locator(`.run[data-algorithm="${name}"]`);
+
+  // Mid-run, the network view shows each Forward-Forward layer's goodness as it trains.
+  await view('2', 'network');
+  await page.locator('.network[data-algorithm="ff"] .layer-stats', { hasText: 'G⁺' }).first().waitFor();
+  await page.locator('.network[data-algorithm="ff"] .stats tbody tr').first().waitFor();
+  await screenshot('network', { fullPage: true });
+  await view('3', 'train');
+
+  for (const name of ['bp', 'ff', 'fg']) {
+    await run(name).and(page.locator('[data-state="done"]')).waitFor({ timeout: 90_000 });
+    accuracy[name] = Number(await run(name).getAttribute('data-accuracy'));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const gap = await page.evaluate(() => (window as unknown as { longestFrameGap: number }).longestFrameGap);
+  const shown = Object.entries(accuracy).map(([name, a]) => `${name} ${(a * 100).toFixed(2)}%`);
+  console.log(
+    `# browser test accuracy: ${shown.join(', ')}; all done in ${seconds.toFixed(1)} s; longest frame gap ${gap.toFixed(0)} ms`,
+  );
+  assert.ok(accuracy.bp > 0.9, `backprop test accuracy ${accuracy.bp}`);
+  for (const name of ['ff', 'fg'])
+    assert.ok(accuracy[name] > 0.2, `${name} learns: test accuracy ${accuracy[name]}`);
+  assert.ok(gap < 1000, `the page froze for ${gap} ms`);
+  await screenshot('train', { fullPage: true });
+});
+
+test('the checkpoint downloads in the format of the CLI', async () => {
+  const run = page.locator('.run[data-algorithm="bp"]');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    run.getByRole('button', { name: /Download checkpoint/ }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'chainrule-bp.safetensors');
+  const path = join(work, 'browser.safetensors');
+  await download.saveAs(path);
+  const { metadata, tensors } = decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+  assert.equal(metadata.algorithm, 'bp');
+  assert.equal(metadata.dataset, 'mnist');
+  assert.deepEqual(metadata.run, { seed: 0, batchSize: 64, epochs: 2, limit: 20000 });
+  assert.equal(metadata.epoch, 2);
+  assert.ok((metadata.metrics.testAccuracy ?? 0) > 0.9);
+  assert.deepEqual(tensors['model.0.weight'].shape, [256, 784]);
+});
+
+test('a stopped run resumes where it left off and ends where an uninterrupted run ends', async () => {
+  for (const name of ['Forward-Forward', 'Forward gradient'])
+    await page.getByRole('checkbox', { name: `Train ${name}` }).uncheck();
+  const run = page.locator('.run[data-algorithm="bp"]');
+  await page.keyboard.press('s');
+  await run.locator('.facts', { hasText: /batch \d+ of/ }).waitFor();
+  await page.keyboard.press('x');
+  await run.and(page.locator('[data-state="stopped"]')).waitFor();
+  const stoppedAt = (await run.locator('.facts').textContent())!;
+  assert.doesNotMatch(stoppedAt, /epoch 2 of 2, batch 313 of 313/, 'it stopped before the end');
+  await page.keyboard.press('c');
+  await run.and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+  assert.equal(Number(await run.getAttribute('data-accuracy')), accuracy.bp, `resumed after: ${stoppedAt}`);
+});
+
+test('a drawn digit gets a prediction from the trained model', async () => {
+  await view('4', 'draw');
+  const pad = page.locator('canvas.pad');
+  const box = (await pad.boundingBox())!;
+  // A one: a single stroke down the middle, slightly slanted.
+  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.15);
+  await page.mouse.down();
+  for (let t = 0; t <= 1; t += 0.1)
+    await page.mouse.move(box.x + box.width * (0.55 - 0.08 * t), box.y + box.height * (0.15 + 0.7 * t));
+  await page.mouse.up();
+  const card = page.locator('.prediction[data-algorithm="bp"]');
+  await card.waitFor();
+  assert.equal(await card.locator('.digit').textContent(), '1');
+  const bars = await card.locator('.bar-value').allTextContents();
+  assert.equal(bars.length, 10);
+  const total = bars.reduce((sum, text) => sum + Number.parseFloat(text), 0);
+  assert.ok(Math.abs(total - 100) < 1, `the probabilities add up to ${total}%`);
+  await page.locator('.prediction').nth(2).waitFor();
+  assert.equal(await page.locator('.prediction').count(), 3, 'every trained model predicts');
+  assert.equal(
+    await page.locator('.prediction[data-algorithm="ff"] .goodness li').count(),
+    10,
+    'FF shows the goodness of every label',
+  );
+  await screenshot('draw');
+});
+
+test('a checkpoint written by the CLI loads, shows its metadata and is evaluated', async () => {
+  const out = join(work, 'cli');
+  const cli = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'chainrule.js'),
+      'train',
+      '--limit',
+      '1000',
+      '--epochs',
+      '1',
+      '--hidden',
+      '32',
+      '--batch-size',
+      '100',
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  await view('3', 'train');
+  await page.setInputFiles('#checkpoint-file', join(out, 'checkpoint.safetensors'));
+  const run = page.locator('.run[data-algorithm="bp"]');
+  await run.and(page.locator('[data-state="loaded"]')).waitFor();
+  const text = (await run.textContent())!;
+  assert.match(text, /checkpoint\.safetensors/);
+  assert.match(text, /784-32-BN-tanh-10/);
+  assert.match(text, /seed 0, batch 100, 1 epochs, first 1000 examples/);
+  assert.ok(Number(await run.getAttribute('data-accuracy')) > 0.5);
+});
+
+test('every view fits a phone screen', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [key, id] of [
+    ['1', 'graph'],
+    ['2', 'network'],
+    ['3', 'train'],
+    ['4', 'draw'],
+  ]) {
+    await view(key, id);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the ${id} view is ${overflow}px wider than the screen`);
+    await screenshot(`phone-${id}`, { readme: id === 'graph' });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test('once loaded, the app works offline', async () => {
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await context.setOffline(true);
+  try {
+    await page.goto(url);
+    await page.locator('#graph-caption').waitFor();
+    await view('4', 'draw');
+    await page.keyboard.press('r');
+    await page.locator('.draw-view .help[aria-live]', { hasText: /Test image \d+, labelled/ }).waitFor();
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test('the page logged no errors', () => {
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,219 @@
+// The graph view's content as plain data: the expression's nodes and edges (from the recorded
+// program), and for each of the three walks (values, reverse mode, forward mode for one input)
+// the frames a learner steps through. Every number comes from the engine's explanation model;
+// this module only decides what to write where. Pure, so it is tested without a browser.
+
+import { type BuiltProgram, type Explanation, formatNumber, type Tensor } from '../../src/browser.js';
+
+export type NodeRole = 'input' | 'constant' | 'computed';
+
+export interface GraphNode {
+  id: string;
+  /** What the node is called on screen: its name, or a literal's own text. */
+  name: string;
+  role: NodeRole;
+}
+
+/** An operand flowing into the value that uses it; `id` is `<to>:<slot>`. */
+export interface GraphEdge {
+  id: string;
+  from: string;
+  to: string;
+  slot: number;
+}
+
+export interface ExpressionGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+export type Walk = 'values' | 'reverse' | 'forward';
+
+/** One step of a walk: the text on every node and edge, and what the step is about. */
+export interface Frame {
+  caption: string;
+  nodeText: Record<string, string[]>;
+  edgeText: Record<string, string>;
+  activeNodes: string[];
+  activeEdges: string[];
+}
+
+const edgeId = (to: string, slot: number) => `${to}:${slot}`;
+
+/** The recorded program as a graph: inputs, named and literal constants, and computed values. */
+export function graphOf(built: BuiltProgram): ExpressionGraph {
+  const ids = new Map<Tensor, string>();
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  const add = (t: Tensor, role: NodeRole, id = t.name!) => {
+    ids.set(t, id);
+    nodes.push({ id, name: t.name!, role });
+  };
+  for (const input of built.inputs) add(input, 'input');
+  for (const evaluation of built.evaluations) {
+    const to = evaluation.tensor.name!;
+    evaluation.operands.forEach((operand, slot) => {
+      // A literal such as the 2 in `2 * x` is named by its text, which may repeat.
+      if (!ids.has(operand)) add(operand, 'constant', `literal ${nodes.length}`);
+      edges.push({ id: edgeId(to, slot), from: ids.get(operand)!, to, slot });
+    });
+    add(evaluation.tensor, evaluation.operation === null ? 'constant' : 'computed');
+  }
+  return { nodes, edges };
+}
+
+const num = formatNumber;
+/** A number as a factor or a later term: negatives in parentheses, as the CLI writes them. */
+const factor = (v: number) => (v < 0 ? `(${num(v)})` : num(v));
+const ratio = (of: string, wrt: string) => `d${of}/d${wrt}`;
+/** A tangent's name in forward mode: x with a dot above (ẋ), as in `chainrule explain`. */
+export const dotted = (name: string) => `${name[0]}\u0307${name.slice(1)}`.normalize('NFC');
+
+/** `dc/da = b = 3`, leaving out the number when the formula already is that number. */
+function localText(l: { of: string; wrt: string; symbolic: string; value: number }): string {
+  return `${ratio(l.of, l.wrt)} = ${l.symbolic}${l.symbolic === num(l.value) ? '' : ` = ${num(l.value)}`}`;
+}
+
+function valueText(row: Explanation['values'][number]): string[] {
+  return row.definition === null ? [`= ${num(row.value)}`] : [row.definition, `= ${num(row.value)}`];
+}
+
+function copy(frame: Frame, caption: string): Frame {
+  return {
+    caption,
+    nodeText: Object.fromEntries(Object.entries(frame.nodeText).map(([k, v]) => [k, [...v]])),
+    edgeText: { ...frame.edgeText },
+    activeNodes: [],
+    activeEdges: [],
+  };
+}
+
+function valueFrames(graph: ExpressionGraph, e: Explanation): Frame[] {
+  const rows = new Map(e.values.map((row) => [row.name, row]));
+  const given = e.values.filter((row) => row.role !== 'computed');
+  const first: Frame = {
+    caption: `The inputs: ${given.map((row) => `${row.name} = ${num(row.value)}`).join(', ')}. Step forward to compute each value.`,
+    nodeText: {},
+    edgeText: {},
+    activeNodes: given.map((row) => row.name),
+    activeEdges: [],
+  };
+  for (const row of e.values)
+    first.nodeText[row.name] = row.role === 'computed' ? [row.definition!, '= ?'] : valueText(row);
+  const frames = [first];
+  for (const row of e.values.filter((r) => r.role === 'computed')) {
+    const frame = copy(
+      frames.at(-1)!,
+      `${row.name} = ${row.definition} = ${row.withValues} = ${num(row.value)}`,
+    );
+    frame.nodeText[row.name] = valueText(rows.get(row.name)!);
+    frame.activeNodes = [row.name];
+    frame.activeEdges = graph.edges.filter((edge) => edge.to === row.name).map((edge) => edge.id);
+    frames.push(frame);
+  }
+  const last = copy(frames.at(-1)!, `Forward pass done: ${e.output} = ${num(rows.get(e.output)!.value)}.`);
+  last.activeNodes = [e.output];
+  return [...frames, last];
+}
+
+function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): Frame[] {
+  const out = e.output;
+  // Each node's derivative lines, shown under its value lines.
+  const derivatives = new Map<string, string[]>();
+  const frames: Frame[] = [];
+  const push = (caption: string, active: { nodes: string[]; edges?: string[] }, edge?: [string, string]) => {
+    const frame = copy(frames.at(-1) ?? values, caption);
+    for (const [node, lines] of derivatives) frame.nodeText[node] = [...values.nodeText[node], ...lines];
+    if (edge) frame.edgeText[edge[0]] = edge[1];
+    frame.activeNodes = active.nodes;
+    frame.activeEdges = active.edges ?? [];
+    frames.push(frame);
+  };
+  for (const step of e.reverse!.steps) {
+    if (step.kind === 'seed') {
+      derivatives.set(step.of, [`${ratio(out, step.of)} = ${num(step.value)}`]);
+      push(`Reverse mode starts at the output: ${ratio(out, step.of)} = ${num(step.value)}.`, {
+        nodes: [step.of],
+      });
+    } else if (step.kind === 'product') {
+      const sign = step.accumulates ? '+=' : '=';
+      const symbols = `${ratio(out, step.input)} ${sign} ${ratio(out, step.node)} · ${ratio(step.node, step.input)}`;
+      const numbers = `${factor(step.upstream)} · ${factor(step.local.value)} = ${num(step.value)}`;
+      const edge = edgeId(step.node, step.local.slot);
+      const note = step.accumulates
+        ? ` (${step.input} is used more than once: this is one contribution)`
+        : '';
+      derivatives.set(step.input, [...(derivatives.get(step.input) ?? []), symbols, `= ${numbers}`]);
+      push(`${symbols} = ${numbers}${note}`, { nodes: [step.input], edges: [edge] }, [
+        edge,
+        localText(step.local),
+      ]);
+    } else {
+      const terms = step.terms.map((t, i) => (i ? factor(t) : num(t))).join(' + ');
+      derivatives.set(step.of, [`${ratio(out, step.of)} = ${terms}`, `= ${num(step.value)}`]);
+      push(`${ratio(out, step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`, {
+        nodes: [step.of],
+        edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
+      });
+    }
+  }
+  const gradients = Object.entries(e.gradients.reverse!);
+  push(
+    `Done: one backward pass gave ${gradients.length === 1 ? 'the input derivative' : `all ${gradients.length} input derivatives`}: ` +
+      gradients.map(([name, g]) => `${ratio(out, name)} = ${num(g)}`).join(', '),
+    { nodes: gradients.map(([name]) => name) },
+  );
+  return frames;
+}
+
+function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
+  const pass = e.forward!.passes.find((p) => p.input === input);
+  if (!pass) throw new Error(`no forward-mode pass for '${input}'; the inputs are ${e.wrt.join(', ')}`);
+  const seeds = Object.entries(pass.seeds);
+  const seed = copy(
+    values,
+    `Forward mode for ${input}: seed ${dotted(input)} = d${input}/d${input} = 1 and every other input's tangent with 0. ` +
+      `A dot marks a tangent: ẋ = dx/d${input}, carried beside each value.`,
+  );
+  for (const [name, t] of seeds) seed.nodeText[name].push(`${dotted(name)} = ${num(t)}`);
+  seed.activeNodes = seeds.map(([name]) => name);
+  const frames = [seed];
+  for (const step of pass.steps) {
+    const symbols = step.terms.map((t) => `${ratio(step.node, t.input)}·${dotted(t.input)}`).join(' + ');
+    const numbers = step.terms.map((t) => `${factor(t.local.value)}·${factor(t.tangent)}`).join(' + ');
+    const frame = copy(
+      frames.at(-1)!,
+      `${dotted(step.node)} = ${symbols} = ${numbers} = ${num(step.tangent)}`,
+    );
+    frame.nodeText[step.node].push(
+      `${dotted(step.node)} = ${symbols}`,
+      `= ${numbers} = ${num(step.tangent)}`,
+    );
+    frame.activeNodes = [step.node];
+    for (const term of step.terms) {
+      const edge = edgeId(step.node, term.local.slot);
+      frame.edgeText[edge] = localText(term.local);
+      frame.activeEdges.push(edge);
+    }
+    frames.push(frame);
+  }
+  const others = e.wrt.length - 1;
+  const rest =
+    others === 0
+      ? ''
+      : ` The other ${others} input${others === 1 ? '' : 's'} need${others === 1 ? 's' : ''} a pass each.`;
+  const last = copy(
+    frames.at(-1)!,
+    `So ${ratio(e.output, input)} = ${dotted(e.output)} = ${num(pass.derivative)}: one forward pass gave one derivative.${rest}`,
+  );
+  last.activeNodes = [e.output];
+  return [...frames, last];
+}
+
+/** The frames of one walk; `input` picks forward mode's seeded input. */
+export function framesOf(graph: ExpressionGraph, e: Explanation, walk: Walk, input = e.wrt[0]): Frame[] {
+  const values = valueFrames(graph, e);
+  if (walk === 'values') return values;
+  const done = values.at(-1)!;
+  return walk === 'reverse' ? reverseFrames(graph, e, done) : forwardFrames(e, done, input);
+}

@@ -1,0 +1,199 @@
+// The network view's content as plain data: each learning rule's network as a row of layer
+// boxes (read from the architecture its trainer reports), and the order in which one training
+// step touches them: when each layer runs forward, when its gradient is known, when it updates.
+
+import type { Algorithm } from '../../src/browser.js';
+
+export interface LayerBox {
+  title: string;
+  detail: string;
+  /** Whether it holds weights that a step updates. */
+  learns: boolean;
+  /** The name its per-layer statistics (StepResult.layers) carry, if it reports any. */
+  stats?: string;
+  /** The loss of its own it learns from, when it has one (Forward-Forward's layers and head). */
+  ownLoss?: string;
+}
+
+export type Mark = 'forward' | 'tangent' | 'loss' | 'backward' | 'update' | 'done';
+
+export interface Phase {
+  caption: string;
+  /** The state each marked box shows during this phase. */
+  marks: Record<number, Mark>;
+}
+
+type Architecture = Record<string, unknown>;
+
+const num = (a: Architecture, key: string) => a[key] as number;
+
+/**
+ * A Sequential multilayer perceptron: Linear [-> BatchNorm] -> activation per hidden layer,
+ * a Linear to the classes, then cross-entropy. Its statistics are named by the parameter's
+ * path in the Sequential ("0.weight"), as the trainers report them.
+ */
+function perceptronBoxes(
+  inputs: number,
+  hidden: number[],
+  classes: number,
+  batchNorm: boolean,
+  activation: string,
+): LayerBox[] {
+  const widths = [inputs, ...hidden];
+  const boxes: LayerBox[] = [{ title: 'Input', detail: `${inputs} pixels`, learns: false }];
+  const add = (box: LayerBox) => boxes.push({ ...box, stats: `${boxes.length - 1}.weight` });
+  hidden.forEach((width, i) => {
+    add({ title: 'Linear', detail: `${widths[i]} → ${width}`, learns: true });
+    if (batchNorm) add({ title: 'BatchNorm', detail: `${width} features`, learns: true });
+    add({ title: activation[0].toUpperCase() + activation.slice(1), detail: `${width}`, learns: false });
+  });
+  add({ title: 'Linear', detail: `${widths.at(-1)} → ${classes}`, learns: true });
+  boxes.push({ title: 'Loss', detail: 'cross-entropy', learns: false });
+  return boxes;
+}
+
+/** Forward-Forward: label-carrying input, ReLU layers with a goodness loss each, a softmax head. */
+function forwardForwardBoxes(a: Architecture): LayerBox[] {
+  const hidden = a.hidden as number[];
+  const [inputs, classes, readoutFrom] = [num(a, 'inputSize'), num(a, 'classes'), num(a, 'readoutFrom')];
+  const widths = [inputs, ...hidden];
+  const read =
+    readoutFrom === hidden.length ? `layer ${readoutFrom}` : `layers ${readoutFrom}–${hidden.length}`;
+  return [
+    { title: 'Input', detail: `${inputs} pixels, label in the first ${classes}`, learns: false },
+    ...hidden.map((width, i) => ({
+      title: `Layer ${i + 1}`,
+      detail: `${widths[i]} → ${width}, ReLU`,
+      learns: true,
+      stats: `layer ${i + 1}`,
+      ownLoss: 'its own goodness loss: high for the true label, low for the wrong one',
+    })),
+    {
+      title: 'Softmax head',
+      detail: `reads ${read} → ${classes}`,
+      learns: true,
+      ownLoss: 'its own cross-entropy, which never reaches the layers',
+    },
+  ];
+}
+
+/** The boxes of a trainer's architecture (snapshot().architecture). */
+export function layerBoxes(algorithm: Algorithm, a: Architecture): LayerBox[] {
+  if (a.kind === 'seed-network') {
+    return perceptronBoxes(
+      num(a, 'inputs'),
+      [num(a, 'hidden')],
+      num(a, 'classes'),
+      a.batchNorm === true,
+      'tanh',
+    );
+  }
+  if (a.kind === 'mlp') {
+    return perceptronBoxes(
+      num(a, 'inputSize'),
+      a.hidden as number[],
+      num(a, 'classes'),
+      a.batchNorm === true,
+      String(a.activation),
+    );
+  }
+  if (algorithm === 'ff') return forwardForwardBoxes(a);
+  throw new Error(`the network view cannot draw the ${algorithm} architecture ${JSON.stringify(a)}`);
+}
+
+const indices = (boxes: LayerBox[], keep: (box: LayerBox) => boolean) =>
+  boxes.flatMap((box, i) => (keep(box) ? [i] : []));
+
+/** Marks `ids` with `mark`, on top of `base`. */
+const marked = (base: Record<number, Mark>, ids: number[], mark: Mark) => ({
+  ...base,
+  ...Object.fromEntries(ids.map((i) => [i, mark])),
+});
+
+/** Backprop: forward to the loss, backward to the input, and only then does anything update. */
+function backpropPhases(boxes: LayerBox[]): Phase[] {
+  const phases: Phase[] = [];
+  let state: Record<number, Mark> = {};
+  const last = boxes.length - 1;
+  for (let i = 0; i < last; i++) {
+    state = marked(state, [i], 'forward');
+    phases.push({
+      caption: `Forward: ${boxes[i].title}. Its activations are kept for the backward pass; nothing can update yet.`,
+      marks: state,
+    });
+  }
+  state = marked(state, [last], 'loss');
+  phases.push({
+    caption: 'The loss is reached. Still no layer can update: their gradients need the backward pass.',
+    marks: state,
+  });
+  for (let i = last - 1; i > 0; i--) {
+    state = marked(state, [i], 'backward');
+    phases.push({ caption: `Backward: the gradient flows back through ${boxes[i].title}.`, marks: state });
+  }
+  phases.push({
+    caption: 'The backward pass has returned: every layer updates at once.',
+    marks: marked(
+      {},
+      indices(boxes, (b) => b.learns),
+      'update',
+    ),
+  });
+  return phases;
+}
+
+/** Forward-Forward: each layer's gradient is complete right after its own forward step. */
+function forwardForwardPhases(boxes: LayerBox[]): Phase[] {
+  const phases: Phase[] = [];
+  let state: Record<number, Mark> = { 0: 'forward' };
+  phases.push({
+    caption: 'The image enters twice: with its true label (positive) and with a wrong one (negative).',
+    marks: state,
+  });
+  boxes.forEach((box, i) => {
+    if (!box.ownLoss) return;
+    state = marked(state, [i], 'forward');
+    phases.push({ caption: `${box.title}: forward, then ${box.ownLoss}.`, marks: state });
+    state = marked(state, [i], 'update');
+    phases.push({
+      caption: `${box.title} has its whole gradient already: it can update now, without waiting for any layer above.`,
+      marks: state,
+    });
+    state = marked(state, [i], 'done');
+  });
+  return phases;
+}
+
+/** Forward gradients: values and tangents go forward together; no backward pass at all. */
+function forwardGradientPhases(boxes: LayerBox[]): Phase[] {
+  const phases: Phase[] = [];
+  let state: Record<number, Mark> = {};
+  const last = boxes.length - 1;
+  for (let i = 0; i < last; i++) {
+    state = marked(state, [i], 'tangent');
+    phases.push({
+      caption: `Forward with a tangent: ${boxes[i].title} passes on its value and its change along a random direction.`,
+      marks: state,
+    });
+  }
+  state = marked(state, [last], 'loss');
+  phases.push({
+    caption: 'The loss and its directional derivative arrive together: there is no backward pass.',
+    marks: state,
+  });
+  phases.push({
+    caption: 'Every layer updates at once, along the random direction scaled by the directional derivative.',
+    marks: marked(
+      {},
+      indices(boxes, (b) => b.learns),
+      'update',
+    ),
+  });
+  return phases;
+}
+
+export function stepPhases(algorithm: Algorithm, boxes: LayerBox[]): Phase[] {
+  if (algorithm === 'bp') return backpropPhases(boxes);
+  if (algorithm === 'ff') return forwardForwardPhases(boxes);
+  return forwardGradientPhases(boxes);
+}

@@ -1,0 +1,65 @@
+// The messages between the page and a training worker (one worker per learning rule).
+
+import type { Algorithm, CheckpointMetadata, LayerStats, Split } from '../../src/browser.js';
+
+export interface TrainSettings {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Hidden layer widths, input side first (the seed network has one). */
+  hidden: number[];
+  /** Train on the first N training examples. */
+  trainExamples: number;
+  /** Evaluate on the first N test examples. */
+  testExamples: number;
+  seed: number;
+  /** Test evaluations per epoch, for the accuracy-against-time curve. */
+  evaluationsPerEpoch: number;
+}
+
+export interface TrainingSplits {
+  train: Split;
+  test: Split;
+}
+
+export type ToWorker =
+  | { type: 'train'; algorithm: Algorithm; settings: TrainSettings; data: TrainingSplits }
+  | { type: 'stop' }
+  | { type: 'resume' }
+  | { type: 'checkpoint' }
+  /** A checkpoint file's bytes; the model is evaluated on `test` once restored. */
+  | { type: 'load'; bytes: Uint8Array; name: string; test: Split; testExamples: number }
+  /** 28x28 grey pixel bytes, light on dark as in MNIST. */
+  | { type: 'predict'; id: number; pixels: Uint8Array };
+
+/** What the page needs to show a model: its summary and architecture. */
+export interface ModelInfo {
+  model: string;
+  architecture: Record<string, unknown>;
+}
+
+export type FromWorker =
+  | ({ type: 'started'; epochs: number } & ModelInfo)
+  | {
+      type: 'progress';
+      /** Wall-clock seconds of training in this worker (stopped time excluded). */
+      seconds: number;
+      epoch: number;
+      batch: number;
+      batches: number;
+      loss: number;
+      samplesPerSecond: number;
+      layers?: LayerStats[];
+    }
+  | { type: 'evaluation'; seconds: number; epoch: number; testAccuracy: number }
+  | { type: 'stopped'; reason: 'done' | 'interrupted' | 'time'; step: number }
+  | { type: 'checkpoint'; bytes: Uint8Array }
+  | ({ type: 'loaded'; metadata: CheckpointMetadata; testAccuracy: number } & ModelInfo)
+  | {
+      type: 'prediction';
+      id: number;
+      probabilities: number[];
+      /** Forward-Forward only: the goodness of the image paired with each candidate label. */
+      goodness?: number[];
+    }
+  | { type: 'error'; message: string };
