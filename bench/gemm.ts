@@ -179,8 +179,13 @@ const SYSTEM_PYTHON = '/usr/bin/python3';
 
 function benchTorch(shapes: readonly GemmShape[]): GemmBenchRow[] {
   if (spawnSync(SYSTEM_PYTHON, ['-c', 'import torch']).status !== 0) return [];
-  const result = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(shapes)], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`PyTorch benchmark failed: ${result.stderr}`);
+  // Every timing comes back, which can pass spawnSync's default 1 MiB output limit.
+  const result = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(shapes)], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+  });
+  if (result.status !== 0)
+    throw new Error(`PyTorch benchmark failed: ${result.error?.message ?? result.stderr}`);
   const times: number[][] = JSON.parse(result.stdout);
   return shapes.map((shape, i) => row(shape, 'torch', times[i]));
 }

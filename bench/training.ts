@@ -171,9 +171,8 @@ export async function runTrainingBench(): Promise<TrainingBenchRow[]> {
   rows.push(await chainruleSeed(reference, 'reference backend (plain TypeScript)', 2));
   rows.push(await chainruleFF(wasm2, 'wasm SIMD, 2 threads', 10));
   rows.push(await chainruleFF(wasm1, 'wasm SIMD, 1 thread', 10));
-  setBackend(wasm2);
-  wasm2.close();
-  wasm1.close();
+  await wasm2.close();
+  await wasm1.close();
   rows.push(await tfjsSeed('wasm', true, 20));
   rows.push(await tfjsSeed('wasm', false, 3));
   rows.push(await tfjsSeed('cpu', false, 2));

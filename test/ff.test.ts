@@ -7,7 +7,6 @@ import { topologicalOrder } from '../src/autodiff/reverse.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { ChainruleError } from '../src/errors.js';
-import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
 import {
   createFFTrainer,
@@ -20,6 +19,7 @@ import {
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, type Tensor, tensor } from '../src/tensor/tensor.js';
+import { throughCheckpoint } from './helpers/checkpoint.js';
 import { assertClose } from './helpers/gradcheck.js';
 
 const mnist = loadDataset('mnist');
@@ -136,16 +136,8 @@ test('a checkpoint rebuilds the network, the optimiser and the negative sampler 
   const trainer = createFFTrainer({ hidden: [40, 30], epochs: 1 }, { seed: 4 });
   trainer.plan(12);
   for (const { x, y } of batches.slice(0, 4)) trainer.step(x, y);
-  const run = {
-    dataset: 'mnist',
-    normalization,
-    epoch: 0,
-    step: 4,
-    metrics: {},
-    run: { seed: 4, batchSize: 50, epochs: 1, limit: 600 },
-  };
   const restored = ffFromSnapshot(
-    snapshotOf(decodeCheckpoint(encodeCheckpoint('ff', trainer.snapshot(), run), 'memory')),
+    throughCheckpoint(trainer, { normalization, step: 4, seed: 4, batchSize: 50, limit: 600 }),
   );
   restored.plan(12);
   const { x, y } = batches[5];

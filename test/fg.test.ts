@@ -7,7 +7,6 @@ import { jvpAt } from '../src/autodiff/forward.js';
 import { backward } from '../src/autodiff/reverse.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
-import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
 import {
   createFGTrainer,
@@ -20,6 +19,7 @@ import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { crossEntropy } from '../src/ops/nn.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, type Tensor, tensor } from '../src/tensor/tensor.js';
+import { throughCheckpoint } from './helpers/checkpoint.js';
 import { assertClose } from './helpers/gradcheck.js';
 
 const mnist = loadDataset('mnist');
@@ -126,16 +126,8 @@ test('a checkpoint rebuilds the model, the optimiser and the direction sampler e
   const trainer = createFGTrainer({ hidden: [12], directions: 2 }, { seed: 6 });
   trainer.plan(20);
   for (const { x, y } of batches.slice(0, 3)) trainer.step(x, y);
-  const run = {
-    dataset: 'mnist',
-    normalization,
-    epoch: 0,
-    step: 3,
-    metrics: {},
-    run: { seed: 6, batchSize: 32, epochs: 1, limit: 1600 },
-  };
   const restored = fgFromSnapshot(
-    snapshotOf(decodeCheckpoint(encodeCheckpoint('fg', trainer.snapshot(), run), 'memory')),
+    throughCheckpoint(trainer, { normalization, step: 3, seed: 6, batchSize: 32, limit: 1600 }),
   );
   restored.plan(20);
   const { x, y } = batches[4];

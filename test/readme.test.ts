@@ -42,3 +42,11 @@ blocks.forEach((code, i) => {
     }
   });
 });
+
+test("the README's explain output is what `chainrule explain` prints", () => {
+  const shown = /```text\n(Explaining [\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(shown, 'the README shows an explain run');
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'chainrule.js'), 'explain'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, shown);
+});

@@ -1,0 +1,25 @@
+// `npm run bench`: chainrule's kernels and training speed against its peers, all measured in
+// this run on this machine: GEMM GFLOP/s (bench/gemm.ts) and training throughput
+// (bench/training.ts). Prints the tables with every ratio and writes bench.json.
+
+import { cpus, totalmem } from 'node:os';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { formatGemmTable, runGemmBench } from './gemm.js';
+import { formatTrainingTable, runTrainingBench } from './training.js';
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  date: new Date().toISOString(),
+};
+process.stdout.write(
+  `chainrule benchmark on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n\n`,
+);
+const gemm = await runGemmBench();
+process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
+const training = await runTrainingBench();
+process.stdout.write(`${formatTrainingTable(training)}\n`);
+writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, training }, null, 2)}\n`);
+process.stdout.write('\nwrote bench.json\n');
