@@ -14,6 +14,9 @@ export function formatDuration(seconds: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
+export const plural = (n: number, word: string) =>
+  `${n} ${word}${n === 1 ? '' : word.endsWith('h') ? 'es' : 's'}`;
+
 export const formatRate = (r: number) => Math.round(r).toLocaleString('en-US');
 export const formatPercent = (v: number) => `${(v * 100).toFixed(2)}%`;
 
@@ -53,7 +56,7 @@ export function progressReporter(
       case 'start':
         epochs = event.epochs;
         out.write(
-          `training ${event.model} by ${event.algorithm}: ${event.epochs} epochs of ${event.batchesPerEpoch} batches` +
+          `training ${event.model} by ${event.algorithm}: ${plural(event.epochs, 'epoch')} of ${plural(event.batchesPerEpoch, 'batch')}` +
             (event.startEpoch ? ` (resuming after epoch ${event.startEpoch})` : '') +
             '\n',
         );

@@ -17,7 +17,7 @@ import { algorithm } from '../learn/registry.js';
 import type { Trainer } from '../learn/types.js';
 import { ALGORITHMS } from '../learn/types.js';
 import { percent, renderChart } from '../report/svg-plot.js';
-import { formatPercent, progressReporter } from './progress.js';
+import { formatPercent, plural, progressReporter } from './progress.js';
 import {
   backendOptions,
   helpFlag,
@@ -215,7 +215,7 @@ function finish(
   if (last && o.json) process.stdout.write(`${JSON.stringify({ type: 'result', ...last })}\n`);
   else if (last) {
     process.stdout.write(
-      `final test accuracy ${formatPercent(last.testAccuracy)} after ${last.epoch} epochs ` +
+      `final test accuracy ${formatPercent(last.testAccuracy)} after ${plural(last.epoch, 'epoch')} ` +
         `(${(last.elapsedSeconds / last.epoch).toFixed(1)} s per epoch)\n`,
     );
     if (o.outDir)

@@ -239,14 +239,8 @@ export class FFTrainer implements Trainer {
   }
 
   describe(): string {
-    const { inputSize, hidden, goodness, negatives, inference, readoutFrom, classes } = this.config;
-    const read =
-      readoutFrom === hidden.length ? `layer ${readoutFrom}` : `layers ${readoutFrom}-${hidden.length}`;
-    const scoredBy =
-      inference === 'softmax'
-        ? `softmax head (${classes} classes) on ${read}`
-        : `goodness of ${read} per label`;
-    return `${[inputSize, ...hidden].join('-')} ReLU, Forward-Forward: ${goodness}-of-squares goodness, ${negatives} negatives, scored by ${scoredBy}`;
+    const { inputSize, hidden, goodness, negatives, inference } = this.config;
+    return `${[inputSize, ...hidden].join('-')} ReLU (${goodness} goodness, ${negatives} negatives, ${inference} readout)`;
   }
 
   snapshot(): TrainerSnapshot {
