@@ -106,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     renderChart([
       {
         title: `Test accuracy against training time (${settings.dataset})`,
+        width: 760,
         xLabel: 'training time (s)',
         yLabel: 'test accuracy',
         yFormat: percent,

@@ -15,6 +15,8 @@ export interface Panel {
   yRange?: [number, number];
   /** Formats y tick labels (e.g. as percentages). */
   yFormat?: (v: number) => string;
+  /** Width in pixels (460 by default); long legends want more. */
+  width?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -46,7 +48,8 @@ function range(values: number[], fallback: [number, number]): [number, number] {
 }
 
 function renderPanel(panel: Panel, x0: number): string {
-  const w = PANEL_W - MARGIN.left - MARGIN.right;
+  const panelWidth = panel.width ?? PANEL_W;
+  const w = panelWidth - MARGIN.left - MARGIN.right;
   const h = PANEL_H - MARGIN.top - MARGIN.bottom;
   const xs = panel.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = panel.series.flatMap((s) => s.points.map((p) => p[1]));
@@ -56,7 +59,7 @@ function renderPanel(panel: Panel, x0: number): string {
   const sy = (v: number) => MARGIN.top + h - ((v - yLo) / (yHi - yLo)) * h;
   const fmt = panel.yFormat ?? ((v: number) => String(v));
   const parts: string[] = [
-    `<text x="${x0 + PANEL_W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
+    `<text x="${x0 + panelWidth / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
     `<rect x="${x0 + MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="none" stroke="#888"/>`,
   ];
   for (const t of niceTicks(xLo, xHi)) {
@@ -118,11 +121,12 @@ function renderPanel(panel: Panel, x0: number): string {
 
 /** One SVG document with the panels side by side. */
 export function renderChart(panels: readonly Panel[]): string {
-  const width = PANEL_W * panels.length;
+  const offsets = panels.map((_, i) => panels.slice(0, i).reduce((x, p) => x + (p.width ?? PANEL_W), 0));
+  const width = panels.reduce((x, p) => x + (p.width ?? PANEL_W), 0);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${PANEL_H}" viewBox="0 0 ${width} ${PANEL_H}" font-family="sans-serif">`,
     `<rect width="${width}" height="${PANEL_H}" fill="white"/>`,
-    ...panels.map((p, i) => renderPanel(p, i * PANEL_W)),
+    ...panels.map((p, i) => renderPanel(p, offsets[i])),
     '</svg>',
     '',
   ].join('\n');
