@@ -10,6 +10,7 @@ import { ExpressionError } from '../expr/error.js';
 import { type Explanation, explain, type LocalDerivative, type Mode } from '../expr/explain.js';
 import { FUNCTIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
+import { plural } from './progress.js';
 
 const DEFAULT_EXPRESSION = 'c = a*b; e = c + d; h = e / f';
 const DEFAULT_VALUES: Readonly<Record<string, number>> = { a: 2, b: 3, d: 1, f: 4 };
@@ -124,7 +125,6 @@ const ratio = (of: string, wrt: string) => `d${of}/d${wrt}`;
 /** A tangent's name in forward mode: x with a dot above (ẋ). */
 const dotted = (name: string) => `${name[0]}\u0307${name.slice(1)}`.normalize('NFC');
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
-const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
 function render(e: Explanation, color: boolean): string {
   const paint = (code: string) => (text: string) => (color ? `${code}${text}${ANSI.reset}` : text);

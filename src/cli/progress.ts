@@ -14,8 +14,8 @@ export function formatDuration(seconds: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
-export const plural = (n: number, word: string) =>
-  `${n} ${word}${n === 1 ? '' : word.endsWith('h') ? 'es' : 's'}`;
+/** The word for n of a thing: plural(1, 'epoch') is 'epoch', plural(2, 'batch', 'batches') 'batches'. */
+export const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : many);
 
 export const formatRate = (r: number) => Math.round(r).toLocaleString('en-US');
 export const formatPercent = (v: number) => `${(v * 100).toFixed(2)}%`;
@@ -56,7 +56,7 @@ export function progressReporter(
       case 'start':
         epochs = event.epochs;
         out.write(
-          `training ${event.model} by ${event.algorithm}: ${plural(event.epochs, 'epoch')} of ${plural(event.batchesPerEpoch, 'batch')}` +
+          `training ${event.model} by ${event.algorithm}: ${event.epochs} ${plural(event.epochs, 'epoch')} of ${event.batchesPerEpoch} ${plural(event.batchesPerEpoch, 'batch', 'batches')}` +
             (event.startEpoch ? ` (resuming after epoch ${event.startEpoch})` : '') +
             '\n',
         );

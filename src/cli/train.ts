@@ -215,7 +215,7 @@ function finish(
   if (last && o.json) process.stdout.write(`${JSON.stringify({ type: 'result', ...last })}\n`);
   else if (last) {
     process.stdout.write(
-      `final test accuracy ${formatPercent(last.testAccuracy)} after ${plural(last.epoch, 'epoch')} ` +
+      `final test accuracy ${formatPercent(last.testAccuracy)} after ${last.epoch} ${plural(last.epoch, 'epoch')} ` +
         `(${(last.elapsedSeconds / last.epoch).toFixed(1)} s per epoch)\n`,
     );
     if (o.outDir)
