@@ -145,7 +145,7 @@ const HINTON: FFConfig = {
 };
 
 export const FF_PRESETS = {
-  /** Hinton's released recipe; slow on a CPU (65 s an epoch on two cores, so about two hours). */
+  /** Hinton's released recipe; slow on a CPU (about 53 s an epoch on two cores, so 1.5 hours). */
   hinton: HINTON,
   /** The paper's supervised MNIST network (section 3.3): four hidden layers of 2000 ReLUs, 60 epochs. */
   paper: { ...HINTON, hidden: [2000, 2000, 2000, 2000], epochs: 60 },
