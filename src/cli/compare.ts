@@ -177,7 +177,7 @@ function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
   });
 }
 
-export function markdownTable(rows: readonly CompareRow[]): string {
+function markdownTable(rows: readonly CompareRow[]): string {
   const header = [
     'algorithm',
     'model',

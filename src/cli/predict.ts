@@ -22,7 +22,7 @@ ${backendOptions.help}
   -h, --help             this help`;
 
 /** The image's pixels as grey bytes, row-major; alpha composites onto black. */
-export function readGreyPng(path: string): { pixels: Uint8Array; width: number; height: number } {
+function readGreyPng(path: string): { pixels: Uint8Array; width: number; height: number } {
   let png: PNG;
   try {
     png = PNG.sync.read(readFileSync(path));

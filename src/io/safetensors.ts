@@ -65,7 +65,7 @@ const READ_DTYPES: Record<string, Decoder> = {
 };
 
 /** The dtype codes decodeSafetensors reads: F64, F32, I32 as is; F16 and BF16 as float32; the other integers as int32. */
-export const SAFETENSORS_READ_DTYPES = Object.keys(READ_DTYPES);
+const SAFETENSORS_READ_DTYPES = Object.keys(READ_DTYPES);
 
 function copyOut(raw: Uint8Array): ArrayBuffer {
   return raw.slice().buffer;

@@ -58,7 +58,7 @@ export function seedNetwork(shape: SeedNetworkShape, rng: Rng): Sequential {
   return new Sequential(...hidden, new Linear(widths.at(-1)!, shape.classes, { rng }));
 }
 
-export const describeSeedNetwork = (s: SeedNetworkShape) =>
+const describeSeedNetwork = (s: SeedNetworkShape) =>
   [s.inputs, ...s.hidden.map((w) => `${w}${s.batchNorm ? '-BN' : ''}-tanh`), s.classes].join('-');
 
 class BackpropTrainer implements Trainer {

@@ -15,7 +15,7 @@ export type FFGoodness = 'sum' | 'mean';
 export type FFOptimizer = 'adam' | 'sgd';
 /** Hinton's schedule, 'linear-second-half', or one of the shared per-step schedules. */
 export type FFSchedule = 'linear-second-half' | ScheduleName;
-export const FF_SCHEDULES: readonly FFSchedule[] = ['linear-second-half', ...SCHEDULES];
+const FF_SCHEDULES: readonly FFSchedule[] = ['linear-second-half', ...SCHEDULES];
 
 /**
  * Forward-Forward (Hinton 2022, arXiv 2212.13345, section 3.3): a stack of Linear + ReLU

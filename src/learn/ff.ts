@@ -35,7 +35,7 @@ const RMS_EPSILON = 1e-8;
 const PEER_MEAN_DECAY = 0.9;
 
 /** Each row divided by its root mean square: only the direction of the activity passes on. */
-export function rmsNormalize(h: Tensor): Tensor {
+function rmsNormalize(h: Tensor): Tensor {
   return h.div(h.square().mean(1, true).sqrt().add(RMS_EPSILON));
 }
 

@@ -266,7 +266,7 @@ export class FGTrainer implements Trainer {
   }
 }
 
-export function checkFGConfig(c: FGConfig): void {
+function checkFGConfig(c: FGConfig): void {
   const owner = 'forward gradients';
   checkInteger(owner, 'inputSize', c.inputSize);
   checkInteger(owner, 'classes', c.classes, 2);

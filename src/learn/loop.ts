@@ -76,7 +76,7 @@ export interface LoopOptions {
 const now = () => performance.now();
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-export function processPeakBytes(): number | null {
+function processPeakBytes(): number | null {
   const proc = (globalThis as { process?: { resourceUsage?: () => { maxRSS: number } } }).process;
   return proc?.resourceUsage ? proc.resourceUsage().maxRSS * 1024 : null;
 }

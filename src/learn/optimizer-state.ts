@@ -31,7 +31,7 @@ export interface OptimizerConfig {
   schedule: ScheduleName;
 }
 
-export function makeOptimizer(params: Tensor[], c: OptimizerConfig): Optimizer {
+function makeOptimizer(params: Tensor[], c: OptimizerConfig): Optimizer {
   switch (c.optimizer) {
     case 'adam':
       return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });

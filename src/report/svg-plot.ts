@@ -27,7 +27,7 @@ const MARGIN = { left: 64, right: 16, top: 36, bottom: 48 };
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, target = 5): number[] {
+function niceTicks(lo: number, hi: number, target = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / target;
   const power = 10 ** Math.floor(Math.log10(raw));

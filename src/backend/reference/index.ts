@@ -29,7 +29,7 @@ const unaryFns: Record<UnaryOp, (x: number) => number> = {
   step: (x) => (x > 0 ? 1 : 0),
 };
 
-export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
