@@ -62,3 +62,12 @@ test("a checkpoint that is not chainrule's is rejected with the reason", () => {
     /cut.safetensors is not a valid safetensors file/,
   );
 });
+
+test('a checkpoint whose architecture does not describe a network is rejected by name', () => {
+  const snapshot = createBPTrainer({ hidden: [8] }, { seed: 0 }).snapshot();
+  const broken = { ...snapshot, architecture: { ...snapshot.architecture, hidden: 8 } };
+  assert.throws(
+    () => bpFromSnapshot(broken, 'old.safetensors'),
+    /old.safetensors: invalid backprop architecture or hyperparameters: .*hidden must be a non-empty list/,
+  );
+});

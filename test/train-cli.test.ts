@@ -76,6 +76,37 @@ test('eval reports accuracy, per-class accuracy and a confusion matrix', () => {
   assert.match(text.stdout, /confusion matrix/);
 });
 
+test('eval scores a Forward-Forward checkpoint by either inference mode', () => {
+  const dir = join(work, 'ff');
+  const trained = cli(
+    'train',
+    '--algo',
+    'ff',
+    '--limit',
+    '3000',
+    '--epochs',
+    '1',
+    '--hidden',
+    '32,32',
+    '--out',
+    dir,
+  );
+  assert.equal(trained.code, 0, trained.stderr);
+  const ffCheckpoint = join(dir, 'checkpoint.safetensors');
+  for (const mode of ['goodness', 'softmax']) {
+    const r = cli('eval', '--checkpoint', ffCheckpoint, '--inference', mode, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout);
+    assert.equal(result.inference, mode);
+    // After 60 steps the softmax head reads the layers well; goodness per label lags early on.
+    assert.ok(result.accuracy >= 0 && result.accuracy <= 1);
+    if (mode === 'softmax') assert.ok(result.accuracy > 0.3, `softmax: ${result.accuracy}`);
+  }
+  const bp = cli('eval', '--checkpoint', checkpoint, '--inference', 'goodness');
+  assert.equal(bp.code, 2);
+  assert.match(bp.stderr, /--inference applies to Forward-Forward checkpoints; this one was trained by bp/);
+});
+
 test('predict classifies a 28x28 PNG taken from the test set', () => {
   const { test: split } = loadDataset('mnist');
   const png = new PNG({ width: 28, height: 28 });

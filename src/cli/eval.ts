@@ -2,10 +2,13 @@
 
 import { parseArgs } from 'node:util';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
+import { ChainruleError } from '../errors.js';
 import { trainingData } from '../learn/data.js';
+import { FFTrainer } from '../learn/ff.js';
 import { evaluate } from '../learn/loop.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
-import { backendOptions, helpFlag, openDataset, printHelp, restoreFromFlags } from './shared.js';
+import { backendOptions, helpFlag, openDataset, parseChoice, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule eval --checkpoint FILE [options]
 
@@ -14,6 +17,8 @@ Reports a checkpoint's test accuracy, its accuracy on each class and the confusi
   --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
   --dataset NAME         mnist | fashion-mnist (default: the one it was trained on)
   --data-dir DIR         read the four IDX files from DIR instead
+  --inference MODE       Forward-Forward only: goodness (per label) or softmax (the head);
+                         default: the mode it was trained with
   --json                 print the result as JSON
 ${backendOptions.help}
   -h, --help             this help`;
@@ -26,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       checkpoint: { type: 'string' },
       dataset: { type: 'string' },
       'data-dir': { type: 'string' },
+      inference: { type: 'string' },
       json: { type: 'boolean' },
       ...backendOptions.flags,
       ...helpFlag,
@@ -36,7 +42,15 @@ export async function run(argv: string[]): Promise<number> {
   const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
   const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
-  const { accuracy, confusion } = evaluate(trainer, data.testBatches(), classes.length);
+  const mode = parseChoice('--inference', values.inference, ['goodness', 'softmax'] as const);
+  if (mode && !(trainer instanceof FFTrainer)) {
+    throw new ChainruleError(
+      `--inference applies to Forward-Forward checkpoints; this one was trained by ${trainer.algorithm}`,
+    );
+  }
+  const inference = mode ?? checkpoint.metadata.inference;
+  const scorer = mode ? { scores: (x: Tensor) => (trainer as FFTrainer).scoresBy(mode, x) } : trainer;
+  const { accuracy, confusion } = evaluate(scorer, data.testBatches(), classes.length);
   const perClass = confusion.map(
     (row, c) =>
       row[c] /
@@ -49,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     const result = {
       checkpoint: values.checkpoint,
       algorithm: trainer.algorithm,
-      inference: checkpoint.metadata.inference,
+      inference,
       dataset: dataset.name,
       examples: dataset.test.count,
       accuracy,
@@ -60,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const lines = [
-    `${values.checkpoint}: ${trainer.describe()} trained by ${trainer.algorithm} (inference: ${checkpoint.metadata.inference})`,
+    `${values.checkpoint}: ${trainer.describe()} trained by ${trainer.algorithm} (inference: ${inference})`,
     `test accuracy on ${dataset.name}: ${formatPercent(accuracy)} of ${dataset.test.count} examples`,
     '',
     'per class:',

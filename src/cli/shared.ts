@@ -36,7 +36,10 @@ export async function restoreFromFlags(
     throw new ChainruleError(`${command} needs --checkpoint FILE (see chainrule ${command} --help)`);
   await setupBackend(values);
   const checkpoint = loadCheckpointFile(values.checkpoint);
-  return { checkpoint, trainer: algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot) };
+  return {
+    checkpoint,
+    trainer: algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot, values.checkpoint),
+  };
 }
 
 export function parseNumber(

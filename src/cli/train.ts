@@ -118,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
   let normalization: Normalization;
   let startStep = 0;
   if (resumed) {
-    trainer = entry.restore(resumed.snapshot);
+    trainer = entry.restore(resumed.snapshot, values.resume);
     normalization = resumed.normalization;
     startStep = resumed.metadata.step;
   } else {

@@ -2,15 +2,19 @@
 //   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy.
 // Every step waits for the loss, then one backward pass gives every parameter's gradient.
 
+import { ChainruleError } from '../errors.js';
 import { Linear, Sequential, Tanh } from '../nn/layers.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { noGrad } from '../ops/dispatch.js';
 import { crossEntropy } from '../ops/nn.js';
 import { Rng } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkChoice, checkInteger, checkKnownKeys, checkNumber, checkWidths } from './config-checks.js';
 import {
+  OPTIMIZERS,
   type OptimizerConfig,
   type SavedOptimizer,
+  SCHEDULES,
   type ScheduledOptimizer,
   scheduledOptimizer,
 } from './optimizer-state.js';
@@ -132,19 +136,39 @@ class BackpropTrainer implements Trainer {
   }
 }
 
-export function createBPTrainer(config: Partial<BPConfig>, options: { seed: number }): BackpropTrainer {
-  const given = Object.entries(config).filter(([, v]) => v !== undefined);
-  return new BackpropTrainer({ ...BP_DEFAULTS, ...Object.fromEntries(given) }, options.seed);
+function checkBPConfig(c: BPConfig): void {
+  const owner = 'backprop';
+  checkInteger(owner, 'inputs', c.inputs);
+  checkWidths(owner, 'hidden', c.hidden);
+  checkInteger(owner, 'classes', c.classes, 2);
+  checkChoice(owner, 'optimizer', c.optimizer, OPTIMIZERS);
+  checkChoice(owner, 'schedule', c.schedule, SCHEDULES);
+  checkNumber(owner, 'lr', c.lr, 0);
+  checkNumber(owner, 'momentum', c.momentum, 0, 1);
+  checkNumber(owner, 'weightDecay', c.weightDecay, 0);
 }
 
-export function bpFromSnapshot(snapshot: TrainerSnapshot): BackpropTrainer {
-  const trainer = createBPTrainer(
-    {
-      ...(snapshot.architecture as Partial<SeedNetworkShape>),
-      ...(snapshot.hyperparameters as Partial<BPConfig>),
-    },
-    { seed: 0 },
-  );
+export function createBPTrainer(config: Partial<BPConfig>, options: { seed: number }): BackpropTrainer {
+  checkKnownKeys('backprop', config, BP_DEFAULTS);
+  const given = Object.entries(config).filter(([, v]) => v !== undefined);
+  const full: BPConfig = { ...BP_DEFAULTS, ...Object.fromEntries(given) };
+  checkBPConfig(full);
+  return new BackpropTrainer(full, options.seed);
+}
+
+/** Rebuilds a trainer from snapshot() (e.g. a checkpoint read back), to evaluate or resume. */
+export function bpFromSnapshot(snapshot: TrainerSnapshot, source = 'checkpoint'): BackpropTrainer {
+  const { kind: _kind, ...architecture } = snapshot.architecture;
+  let trainer: BackpropTrainer;
+  try {
+    trainer = createBPTrainer(
+      { ...(architecture as Partial<SeedNetworkShape>), ...(snapshot.hyperparameters as Partial<BPConfig>) },
+      { seed: 0 },
+    );
+  } catch (error) {
+    if (!(error instanceof ChainruleError)) throw error;
+    throw new ChainruleError(`${source}: invalid backprop architecture or hyperparameters: ${error.message}`);
+  }
   trainer.restore(snapshot);
   return trainer;
 }

@@ -83,7 +83,7 @@ function processPeakBytes(): number | null {
 
 /** Fraction of examples whose highest score is the true label; also the confusion matrix. */
 export function evaluate(
-  trainer: Trainer,
+  trainer: Pick<Trainer, 'scores'>,
   batches: Iterable<Batch>,
   classes = 10,
 ): { accuracy: number; confusion: number[][] } {

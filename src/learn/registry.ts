@@ -25,7 +25,8 @@ export interface TrainerOptions {
 
 export interface AlgorithmEntry {
   create(options: TrainerOptions): Trainer;
-  restore(snapshot: TrainerSnapshot): Trainer;
+  /** `source` names where the snapshot came from (a file) in error messages. */
+  restore(snapshot: TrainerSnapshot, source?: string): Trainer;
   /** Epochs and minibatch size when the user gives none (they may depend on the preset). */
   defaults(preset?: string): { epochs: number; batchSize: number };
 }
@@ -39,7 +40,7 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
         { seed: o.seed },
       );
     },
-    restore: bpFromSnapshot,
+    restore: (snapshot, source) => bpFromSnapshot(snapshot, source),
     defaults: () => ({ epochs: 5, batchSize: 128 }),
   },
   ff: {
@@ -58,7 +59,7 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
         { seed: o.seed },
       );
     },
-    restore: (snapshot) => ffFromSnapshot(snapshot),
+    restore: (snapshot, source) => ffFromSnapshot(snapshot, source),
     defaults: (preset) => {
       const { epochs, batchSize } = FF_PRESETS[ffPreset(preset)];
       return { epochs, batchSize };
@@ -72,7 +73,7 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
         { seed: o.seed },
       );
     },
-    restore: (snapshot) => fgFromSnapshot(snapshot),
+    restore: (snapshot, source) => fgFromSnapshot(snapshot, source),
     defaults: () => ({ epochs: FG_DEFAULTS.epochs, batchSize: FG_DEFAULTS.batchSize }),
   },
 };
