@@ -361,31 +361,17 @@ export class FFTrainer implements Trainer {
   }
 
   private layerStats(objective: FFLayerObjective, batch: number): LayerStats {
-    const g = objective.goodness.data;
-    let positive = 0;
-    let negative = 0;
-    for (let r = 0; r < batch; r++) {
-      positive += g[r] / batch;
-      negative += g[batch + r] / batch;
-    }
-    const a = objective.activity;
-    const width = a.shape[1];
-    let norms = 0;
-    for (let r = 0; r < a.shape[0]; r++) {
-      let squares = 0;
-      for (let j = r * width; j < (r + 1) * width; j++) squares += a.data[j] * a.data[j];
-      norms += Math.sqrt(squares);
-    }
-    const grad = this.layers[objective.layer].weight.grad;
-    let gradSquares = 0;
-    if (grad) for (const v of grad.data) gradSquares += v * v;
-    return {
-      name: `layer ${objective.layer + 1}`,
-      goodnessPositive: positive,
-      goodnessNegative: negative,
-      activationNorm: norms / a.shape[0],
-      gradientNorm: Math.sqrt(gradSquares),
-    };
+    return noGrad(() => {
+      const { goodness, activity } = objective;
+      const grad = this.layers[objective.layer].weight.grad;
+      return {
+        name: `layer ${objective.layer + 1}`,
+        goodnessPositive: goodness.slice(0, 0, batch).mean().item(),
+        goodnessNegative: goodness.slice(0, batch).mean().item(),
+        activationNorm: activity.norm(1).mean().item(),
+        gradientNorm: grad ? grad.norm().item() : 0,
+      };
+    });
   }
 
   private checkInput(x: Tensor): void {
