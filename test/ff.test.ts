@@ -16,6 +16,7 @@ import {
   labelValueFor,
   sampleNegativeLabels,
 } from '../src/learn/ff.js';
+import { algorithm } from '../src/learn/registry.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, type Tensor, tensor } from '../src/tensor/tensor.js';
@@ -192,8 +193,22 @@ test('training lowers the loss and keeps one layer of graph alive at a time', ()
   );
 });
 
+test('a preset chosen by name keeps its settings unless the user overrides them', () => {
+  const ff = algorithm('ff');
+  const build = (overrides: { lr?: number; hidden?: number[] }) =>
+    ff.create({ seed: 0, normalization, preset: 'hinton', hidden: [4, 4], ...overrides }).snapshot()
+      .hyperparameters as Record<string, unknown>;
+  const hinton = build({});
+  for (const key of ['optimizer', 'lr', 'weightDecay', 'goodness', 'temperature', 'batchSize'] as const)
+    assert.deepEqual(hinton[key], FF_PRESETS.hinton[key], key);
+  assert.equal(hinton.labelValue, 1, "Hinton's label pixel on [0, 1] inputs");
+  assert.equal(build({ lr: 0.02 }).lr, 0.02);
+  assert.deepEqual(ff.defaults('hinton'), { epochs: 100, batchSize: 100, normalization: 'unit' });
+  assert.equal(ff.defaults().normalization, 'standardize');
+});
+
 test('presets are valid and bad settings are refused with the fix', () => {
-  for (const [name, preset] of Object.entries(FF_PRESETS)) {
+  for (const [name, { inputs: _, ...preset }] of Object.entries(FF_PRESETS)) {
     assert.doesNotThrow(() => createFFTrainer({ ...preset, hidden: [4, 4] }, { seed: 0 }), name);
   }
   assert.equal(FF_PRESETS.paper.hidden.length, 4);

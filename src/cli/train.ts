@@ -122,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
     normalization = resumed.normalization;
     startStep = resumed.metadata.step;
   } else {
-    normalization = fitNormalization('standardize', dataset.train);
+    normalization = fitNormalization(defaults.normalization, dataset.train);
     trainer = entry.create({
       seed,
       normalization,

@@ -1,6 +1,7 @@
 // The Forward-Forward configuration: every setting with its default and the reason for it,
 // the named presets, and the checks a configuration from a user or a checkpoint must pass.
 
+import type { NormalizeKind } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber, checkWidths } from './config-checks.js';
 import { SCHEDULES, type ScheduleName } from './optimizer-state.js';
@@ -121,8 +122,15 @@ export interface FFConfig {
   readoutFrom: number;
 }
 
+/** A named configuration, with the input scaling it was made for. */
+export type FFPreset = FFConfig & {
+  /** How pixels become inputs: Hinton's code feeds [0, 1] pixels ('unit'). */
+  inputs: NormalizeKind;
+};
+
 /** Hinton's released MATLAB recipe (three hidden layers of 1000, 100 epochs). */
-const HINTON: FFConfig = {
+const HINTON: FFPreset = {
+  inputs: 'unit',
   inputSize: 784,
   classes: 10,
   hidden: [1000, 1000, 1000],
@@ -170,19 +178,21 @@ export const FF_PRESETS = {
     headWeightDecay: 0,
     goodness: 'mean',
     temperature: 0.1,
+    inputs: 'standardize',
   },
-} satisfies Record<string, FFConfig>;
+} satisfies Record<string, FFPreset>;
 
 export type FFPresetName = keyof typeof FF_PRESETS;
 
 /** The default preset with `overrides` applied, checked. */
 export function resolveFFConfig(overrides: Partial<FFConfig>): FFConfig {
-  checkKnownKeys('Forward-Forward', overrides, FF_PRESETS.default);
+  const { inputs: _, ...defaults } = FF_PRESETS.default;
+  checkKnownKeys('Forward-Forward', overrides, defaults);
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const config: FFConfig = {
-    ...FF_PRESETS.default,
+    ...defaults,
     ...defined,
-    hidden: [...(overrides.hidden ?? FF_PRESETS.default.hidden)],
+    hidden: [...(overrides.hidden ?? defaults.hidden)],
   };
   checkFFConfig(config);
   return config;

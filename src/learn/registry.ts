@@ -1,7 +1,7 @@
 // The learning rules by name: how the CLI and the playground build a trainer from options,
 // or rebuild one from a checkpoint, without knowing any algorithm's internals.
 
-import type { Normalization } from '../data/loader.js';
+import type { Normalization, NormalizeKind } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { bpFromSnapshot, createBPTrainer } from './bp.js';
 import { createFFTrainer, FF_PRESETS, type FFPresetName, ffFromSnapshot, labelValueFor } from './ff.js';
@@ -27,8 +27,8 @@ export interface AlgorithmEntry {
   create(options: TrainerOptions): Trainer;
   /** `source` names where the snapshot came from (a file) in error messages. */
   restore(snapshot: TrainerSnapshot, source?: string): Trainer;
-  /** Epochs and minibatch size when the user gives none (they may depend on the preset). */
-  defaults(preset?: string): { epochs: number; batchSize: number };
+  /** Epochs, minibatch size and input scaling when the user gives none (they may depend on the preset). */
+  defaults(preset?: string): { epochs: number; batchSize: number; normalization: NormalizeKind };
 }
 
 const entries: Record<Algorithm, AlgorithmEntry> = {
@@ -41,28 +41,27 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
       );
     },
     restore: (snapshot, source) => bpFromSnapshot(snapshot, source),
-    defaults: () => ({ epochs: 5, batchSize: 128 }),
+    defaults: () => ({ epochs: 5, batchSize: 128, normalization: 'standardize' }),
   },
   ff: {
     create: (o) => {
-      const preset = FF_PRESETS[ffPreset(o.preset)];
+      const { inputs: _, ...preset } = FF_PRESETS[ffPreset(o.preset)];
       if (o.optimizer === 'adamw') throw new ChainruleError('--algo ff supports --optimizer adam or sgd');
+      // Only the settings the user gave replace the preset's.
+      const given = Object.fromEntries(
+        Object.entries({ hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule }).filter(
+          ([, value]) => value !== undefined,
+        ),
+      );
       return createFFTrainer(
-        {
-          ...preset,
-          hidden: o.hidden ?? preset.hidden,
-          lr: o.lr,
-          optimizer: o.optimizer,
-          schedule: o.schedule,
-          labelValue: labelValueFor(o.normalization),
-        },
+        { ...preset, ...given, labelValue: labelValueFor(o.normalization) },
         { seed: o.seed },
       );
     },
     restore: (snapshot, source) => ffFromSnapshot(snapshot, source),
     defaults: (preset) => {
-      const { epochs, batchSize } = FF_PRESETS[ffPreset(preset)];
-      return { epochs, batchSize };
+      const { epochs, batchSize, inputs } = FF_PRESETS[ffPreset(preset)];
+      return { epochs, batchSize, normalization: inputs };
     },
   },
   fg: {
@@ -74,7 +73,11 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
       );
     },
     restore: (snapshot, source) => fgFromSnapshot(snapshot, source),
-    defaults: () => ({ epochs: FG_DEFAULTS.epochs, batchSize: FG_DEFAULTS.batchSize }),
+    defaults: () => ({
+      epochs: FG_DEFAULTS.epochs,
+      batchSize: FG_DEFAULTS.batchSize,
+      normalization: 'standardize',
+    }),
   },
 };
 
