@@ -8,6 +8,7 @@ import {
   ChainruleError,
   grad,
   graphMemory,
+  jacrev,
   jvp,
   noGrad,
   ReferenceKernels,
@@ -238,6 +239,41 @@ test('createGraph gives second derivatives: d²/dx² x³ = 6x', () => {
       'second derivative',
     );
   }
+});
+
+test('grad composes: grad(grad(f)), a Hessian by jacrev(grad(f)), user tensors untouched', () => {
+  const cube = (x: Tensor) => x.pow(3).sum();
+  const x = tensor([2, -1.5], { dtype: 'float64' });
+  const secondDerivative = grad((v: Tensor) => grad(cube)(v)[0].sum());
+  assertClose(
+    values(secondDerivative(x)[0]),
+    map(x, (v) => 6 * v),
+    {},
+    'd²/dx² Σx³',
+  );
+  const third = grad((v: Tensor) => grad((w: Tensor) => grad(cube)(w)[0].sum())(v)[0].sum());
+  assertClose(values(third(x)[0]), [6, 6], {}, 'd³/dx³ Σx³');
+
+  // f(a, b) = Σ a²·b: the Hessian block d/db (df/da) = diag(2a).
+  const a = tensor([1, 2, 3], { dtype: 'float64' });
+  const b = tensor([0.5, -1, 2], { dtype: 'float64' });
+  const f = (p: Tensor, q: Tensor) => p.square().mul(q).sum();
+  const mixed = jacrev((q: Tensor) => grad(f)(a, q)[0])(b);
+  assertClose(values(mixed), [2, 0, 0, 0, 4, 0, 0, 0, 6], {}, 'd/db df/da');
+  assertClose(
+    values(jacrev((p: Tensor) => grad(f)(p, b)[0])(a)),
+    [1, 0, 0, 0, -2, 0, 0, 0, 4],
+    {},
+    'd²f/da²',
+  );
+
+  // An argument the outer pass tracks keeps its .grad to itself: gradients are returned, not stored.
+  const tracked = tensor([3], { dtype: 'float64', requiresGrad: true });
+  const [g] = grad(cube)(tracked);
+  assertClose(values(g), [27]);
+  assert.equal(tracked.grad, null);
+  g.sum().backward();
+  assertClose(values(tracked.grad), [18], {}, 'the returned gradient is differentiable further');
 });
 
 test('backward and jvp compute only the partial derivatives their inputs need', () => {

@@ -5,7 +5,8 @@
 
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
-import { enableGrad, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
+import { apply, enableGrad, isGradEnabled, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
+import { reshapeOp } from '../ops/shape.js';
 import type { Node } from '../tensor/node.js';
 import { ones, Tensor, zeros } from '../tensor/tensor.js';
 
@@ -32,10 +33,14 @@ export interface BackwardOptions {
   onStep?: (step: BackwardStep) => void;
 }
 
-/** Tensors with nodes, ordered so each comes after everything it was computed from. */
-export function topologicalOrder(root: Tensor): Tensor[] {
+/**
+ * Tensors with nodes, ordered so each comes after everything it was computed from. Tensors in
+ * `stopAt` end the walk: they are treated as inputs, and nothing they were computed from is visited.
+ */
+export function topologicalOrder(root: Tensor, stopAt?: ReadonlySet<Tensor>): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
+  const expands = (t: Tensor) => t.node !== null && !stopAt?.has(t);
   const stack: [Tensor, boolean][] = [[root, false]];
   while (stack.length) {
     const [t, expanded] = stack.pop()!;
@@ -43,10 +48,10 @@ export function topologicalOrder(root: Tensor): Tensor[] {
       order.push(t);
       continue;
     }
-    if (visited.has(t) || !t.node) continue;
+    if (visited.has(t) || !expands(t)) continue;
     visited.add(t);
     stack.push([t, true]);
-    for (const input of t.node.inputs) if (input.node && !visited.has(input)) stack.push([input, false]);
+    for (const input of t.node!.inputs) if (expands(input) && !visited.has(input)) stack.push([input, false]);
   }
   return order;
 }
@@ -63,6 +68,40 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
         'create the inputs with { requiresGrad: true } (or call .requireGrad()) before computing it',
     );
   }
+  reverseSweep(root, cotangent, options, accumulateLeaf);
+}
+
+/**
+ * The reverse pass from `root` (seeded with `cotangent`, 1 for a scalar) down to the tensors in
+ * `wrt`, returning d(root)/d(each) without touching any `.grad`: torch.autograd.grad. The walk
+ * stops at them, so a `wrt` tensor may itself have been computed from others.
+ */
+export function gradients(
+  root: Tensor,
+  wrt: readonly Tensor[],
+  cotangent?: Tensor,
+  options: Pick<BackwardOptions, 'createGraph' | 'retainGraph'> = {},
+): Tensor[] {
+  const stops = new Set(wrt);
+  const found = new Map<Tensor, Tensor>();
+  if (root.node || root.requiresGrad) {
+    reverseSweep(root, cotangent, options, (t, g) => stops.has(t) && accumulate(found, t, g), stops);
+  }
+  return wrt.map((t) => found.get(t) ?? zeros(t.shape, { dtype: t.dtype }));
+}
+
+/**
+ * Visits the graph output-first, pulling each cotangent back through its op's VJP and adding
+ * up what a tensor receives from every consumer; a gradient that reaches a tensor the walk
+ * does not go past (a leaf, or one in `stopAt`) is handed to `deliver`.
+ */
+function reverseSweep(
+  root: Tensor,
+  cotangent: Tensor | undefined,
+  options: BackwardOptions,
+  deliver: (t: Tensor, g: Tensor) => void,
+  stopAt?: ReadonlySet<Tensor>,
+): void {
   if (cotangent === undefined && root.size !== 1) {
     throw new ShapeError(
       `backward(): the output has shape ${formatShape(root.shape)}, not a scalar; ` +
@@ -77,7 +116,7 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
     );
   }
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
-  const order = topologicalOrder(root);
+  const order = topologicalOrder(root, stopAt);
   const freed = order.find((t) => isReleased(t.node!));
   if (freed) {
     throw new ChainruleError(
@@ -88,7 +127,7 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
   const run = options.createGraph ? enableGrad : noGrad;
   run(() => {
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    if (!order.length) accumulateLeaf(root, seed);
+    if (!order.length) deliver(root, seed);
     for (let i = order.length - 1; i >= 0; i--) {
       const out = order[i];
       const node = out.node!;
@@ -106,8 +145,8 @@ export function backward(root: Tensor, cotangent?: Tensor, options: BackwardOpti
               `internal: the VJP of ${node.op.name} gave shape ${formatShape(g.shape)} for an input of shape ${formatShape(input.shape)}`,
             );
           }
-          if (input.node) accumulate(grads, input, g);
-          else accumulateLeaf(input, g);
+          if (input.node && !stopAt?.has(input)) accumulate(grads, input, g);
+          else deliver(input, g);
           return g;
         });
         options.onStep?.({ node, out, outGrad, inputGrads });
@@ -129,20 +168,26 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
 
 type Fn = (...args: Tensor[]) => Tensor;
 
-/** f evaluated on fresh leaves holding the primals' values, so user tensors' .grad is never touched. */
-function trace(f: Fn, primals: readonly Tensor[]): { leaves: Tensor[]; out: Tensor } {
-  const leaves = primals.map((p) => p.detach().requireGrad());
-  return { leaves, out: enableGrad(() => f(...leaves)) };
+/**
+ * f evaluated on fresh tensors holding the primals' values, so user tensors' .grad is never
+ * touched. Inside an outer differentiation (grad of grad), a primal the outer pass tracks
+ * stays connected to it through a new node, and the pull-back records its own graph, so the
+ * gradients returned can be differentiated again.
+ */
+function trace(f: Fn, primals: readonly Tensor[]): { inputs: Tensor[]; out: Tensor; nested: boolean } {
+  const tracked = (p: Tensor) => isGradEnabled() && (p.requiresGrad || p.node !== null);
+  const inputs = primals.map((p) =>
+    tracked(p) ? apply(reshapeOp, [p], { shape: [...p.shape] }) : p.detach().requireGrad(),
+  );
+  return { inputs, out: enableGrad(() => f(...inputs)), nested: primals.some(tracked) };
 }
 
 function pullBack(
-  leaves: readonly Tensor[],
-  out: Tensor,
+  { inputs, out, nested }: ReturnType<typeof trace>,
   cotangent?: Tensor,
 ): { out: Tensor; grads: Tensor[] } {
-  if (out.node || out.requiresGrad) backward(out, cotangent);
-  const grads = leaves.map((l) => l.grad ?? zeros(l.shape, { dtype: l.dtype }));
-  return { out: out.detach(), grads };
+  const grads = gradients(out, inputs, cotangent, { createGraph: nested });
+  return { out: nested ? out : out.detach(), grads };
 }
 
 /**
@@ -150,20 +195,19 @@ function pullBack(
  * (cotangent)ᵀ · J_f. The cotangent defaults to 1 for a scalar output.
  */
 export function vjp(f: Fn, primals: readonly Tensor[], cotangent?: Tensor): { out: Tensor; grads: Tensor[] } {
-  const { leaves, out } = trace(f, primals);
-  return pullBack(leaves, out, cotangent);
+  return pullBack(trace(f, primals), cotangent);
 }
 
 /** f's value and its gradient with respect to every argument (f must return a scalar). */
 export function valueAndGrad(f: Fn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
   return (...args) => {
-    const { leaves, out } = trace(f, args);
-    if (out.size !== 1) {
+    const traced = trace(f, args);
+    if (traced.out.size !== 1) {
       throw new ShapeError(
-        `valueAndGrad: f must return a scalar, got shape ${formatShape(out.shape)}; use vjp for other outputs`,
+        `valueAndGrad: f must return a scalar, got shape ${formatShape(traced.out.shape)}; use vjp for other outputs`,
       );
     }
-    const { out: value, grads } = pullBack(leaves, out);
+    const { out: value, grads } = pullBack(traced);
     return { value, grads };
   };
 }
