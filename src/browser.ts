@@ -10,6 +10,7 @@ export {
   type BackwardStep,
   backward,
   grad,
+  gradients,
   topologicalOrder,
   valueAndGrad,
   vjp,
