@@ -535,6 +535,61 @@ for (const threads of [1, 2]) {
       assertMatches(hot, expectedHot, 'oneHot');
     });
 
+    test('SGD and Adam updates match the reference over several steps, in every variant', () => {
+      const random = mulberry32(13);
+      const close = relative(1e-5, 1e-7);
+      for (const length of [1, 7, 1003]) {
+        const sgdVariants = [
+          { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
+          { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.1 },
+          { momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0.01 },
+          { momentum: 0.9, dampening: 0.9, nesterov: false, weightDecay: 0 },
+          { momentum: 0.8, dampening: 0, nesterov: true, weightDecay: 0.001 },
+        ];
+        for (const variant of sgdVariants) {
+          const label = `sgd ${JSON.stringify(variant)} n=${length}`;
+          const [param, expectedParam] = [uniform(random, length)].flatMap((p) => [p, p.slice()]);
+          const buffer = variant.momentum ? new Float32Array(length) : null;
+          const expectedBuffer = buffer?.slice() ?? null;
+          for (let step = 0; step < 4; step++) {
+            const grad = uniform(random, length);
+            const update = { lr: 0.05, ...variant, firstStep: step === 0 };
+            kernels.sgd(param, grad, buffer, update);
+            reference.sgd(expectedParam, grad, expectedBuffer, update);
+          }
+          assertMatches(param, expectedParam, label, close);
+          if (buffer) assertMatches(buffer, expectedBuffer!, `${label} buffer`, close);
+        }
+        for (const [decoupledWeightDecay, weightDecay] of [
+          [false, 0],
+          [false, 0.01],
+          [true, 0.01],
+        ] as const) {
+          const label = `adam decoupled=${decoupledWeightDecay} wd=${weightDecay} n=${length}`;
+          const param = uniform(random, length);
+          const [m, v] = [new Float32Array(length), new Float32Array(length)];
+          const expected = [param.slice(), m.slice(), v.slice()];
+          for (let step = 1; step <= 5; step++) {
+            const grad = uniform(random, length, -step, step);
+            const update = {
+              lr: 1e-3,
+              beta1: 0.9,
+              beta2: 0.999,
+              eps: 1e-8,
+              weightDecay,
+              decoupledWeightDecay,
+              step,
+            };
+            kernels.adam(param, grad, m, v, update);
+            reference.adam(expected[0], grad, expected[1], expected[2], update);
+          }
+          assertMatches(param, expected[0], `${label} param`, close);
+          assertMatches(m, expected[1], `${label} exp_avg`, close);
+          assertMatches(v, expected[2], `${label} exp_avg_sq`, close);
+        }
+      }
+    });
+
     test('WebAssembly memory stays flat over many calls', () => {
       const random = mulberry32(12);
       const a = uniform(random, 128 * 300);

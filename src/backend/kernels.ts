@@ -67,6 +67,44 @@ export interface MatmulSpec {
   bBatchStride: number;
 }
 
+/** One SGD step (torch.optim.SGD): see Kernels.sgd. */
+export interface SGDStep {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** The momentum buffer is taken to be empty and is set to the first step's gradient. */
+  firstStep: boolean;
+}
+
+/** One Adam or AdamW step (torch.optim's): see Kernels.adam. */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decay the parameter directly (p *= 1 - lr·weightDecay) instead of adding weightDecay·p to g. */
+  decoupledWeightDecay: boolean;
+  /** The step number, counting from 1, for the bias corrections. */
+  step: number;
+}
+
+/** The per-step scalars of an Adam update, derived in float64 alike by every backend. */
+export function adamScalars({ lr, beta1, beta2, weightDecay, decoupledWeightDecay, step }: AdamStep) {
+  return {
+    stepSize: lr / (1 - beta1 ** step),
+    biasCorrection2Sqrt: Math.sqrt(1 - beta2 ** step),
+    /** Scales the parameter first (AdamW), or 1. */
+    shrink: decoupledWeightDecay ? 1 - lr * weightDecay : 1,
+    /** Weight of the parameter added to the gradient (Adam's L2), or 0. */
+    l2: decoupledWeightDecay ? 0 : weightDecay,
+    keep1: 1 - beta1,
+    keep2: 1 - beta2,
+  };
+}
+
 export interface Kernels {
   readonly name: string;
 
@@ -96,4 +134,18 @@ export interface Kernels {
 
   /** out[r, labels[r]] = 1 for out of shape [labels.length, depth], zero elsewhere. */
   oneHot(labels: Int32Array, depth: number, out: DataArray): void;
+
+  /**
+   * One SGD step over a parameter, in place: d = g + weightDecay·p; with momentum,
+   * buf = d on the first step, else momentum·buf + (1 - dampening)·d, and d = d + momentum·buf
+   * (Nesterov) or buf; then p -= lr·d. `buffer` is null when momentum is 0.
+   */
+  sgd(param: FloatArray, grad: FloatArray, buffer: FloatArray | null, step: SGDStep): void;
+
+  /**
+   * One Adam step over a parameter and its state, in place: m = β1·m + (1-β1)·g;
+   * v = β2·v + (1-β2)·g²; p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps), with
+   * g = grad + weightDecay·p for Adam, and p first scaled by 1 - lr·weightDecay for AdamW.
+   */
+  adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void;
 }

@@ -2,9 +2,9 @@
 // Adam folds weight decay into the gradient (L2 regularisation); AdamW decays the weights
 // directly, decoupled from the adaptive step.
 
+import { getBackend } from '../backend/index.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
 import { checkRange, floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
-import { adamUpdate } from './update-rules.js';
 
 export interface AdamHyperparameters {
   lr: number;
@@ -46,7 +46,7 @@ abstract class AdamFamily extends Optimizer<AdamHyperparameters, AdamState> {
 
   protected update(param: Tensor, grad: Tensor, state: AdamState, group: AdamHyperparameters): void {
     state.step += 1;
-    adamUpdate(floatData(param), floatData(grad), floatData(state.expAvg), floatData(state.expAvgSq), {
+    getBackend().adam(floatData(param), floatData(grad), floatData(state.expAvg), floatData(state.expAvgSq), {
       lr: group.lr,
       beta1: group.betas[0],
       beta2: group.betas[1],

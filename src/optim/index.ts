@@ -22,5 +22,4 @@ export {
   type ScheduleValue,
   StepLR,
 } from './schedules.js';
-export { SGD, type SGDOptions, type SGDState } from './sgd.js';
-export type { SGDHyperparameters } from './update-rules.js';
+export { SGD, type SGDHyperparameters, type SGDOptions, type SGDState } from './sgd.js';

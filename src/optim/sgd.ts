@@ -1,10 +1,18 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight
 // decay: torch.optim.SGD's algorithm and defaults.
 
+import { getBackend } from '../backend/index.js';
 import { ChainruleError } from '../errors.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
 import { checkRange, floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
-import { type SGDHyperparameters, sgdUpdate } from './update-rules.js';
+
+export interface SGDHyperparameters {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+}
 
 export type SGDOptions = Pick<SGDHyperparameters, 'lr'> & Partial<Omit<SGDHyperparameters, 'lr'>>;
 
@@ -33,7 +41,7 @@ export class SGD extends Optimizer<SGDHyperparameters, SGDState> {
     const firstStep = group.momentum !== 0 && !state.momentumBuffer;
     if (firstStep) state.momentumBuffer = zeros(param.shape, { dtype: param.dtype });
     const buffer = group.momentum !== 0 ? floatData(state.momentumBuffer!) : null;
-    sgdUpdate(floatData(param), floatData(grad), buffer, firstStep, group);
+    getBackend().sgd(floatData(param), floatData(grad), buffer, { ...group, firstStep });
   }
 }
 

@@ -2,15 +2,18 @@
 // tested against. Float32 results round once per element on store, like a float32 machine.
 
 import type {
+  AdamStep,
   BinaryOp,
   DataArray,
   FloatArray,
   Kernels,
   MatmulSpec,
   ReduceOp,
+  SGDStep,
   UnaryOp,
   View,
 } from '../kernels.js';
+import { adamUpdate, sgdUpdate } from './optimizer-updates.js';
 
 const unaryFns: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -182,5 +185,13 @@ export class ReferenceKernels implements Kernels {
   oneHot(labels: Int32Array, depth: number, out: DataArray): void {
     out.fill(0);
     for (let r = 0; r < labels.length; r++) out[r * depth + labels[r]] = 1;
+  }
+
+  sgd(param: FloatArray, grad: FloatArray, buffer: FloatArray | null, step: SGDStep): void {
+    sgdUpdate(param, grad, buffer, step);
+  }
+
+  adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void {
+    adamUpdate(param, grad, expAvg, expAvgSq, step);
   }
 }

@@ -13,6 +13,9 @@ const PADDING = 16;
 /** Bytes reserved at the start of the arena for a kernel's argument struct. */
 const ARGS_BYTES = 256;
 
+const FLOAT_BITS = new Float32Array(1);
+const INT_BITS = new Int32Array(FLOAT_BITS.buffer);
+
 const alignUp = (n: number, alignment: number): number => Math.ceil(n / alignment) * alignment;
 
 export class WasmHeap {
@@ -65,6 +68,12 @@ export class WasmHeap {
   copyOut(address: number, out: Float32Array, length = out.length): void {
     const start = address >>> 2;
     out.set(this.floats.subarray(start, start + length));
+  }
+
+  /** The bits of float32 `value` as an int32 field for writeArgs. */
+  static floatField(value: number): number {
+    FLOAT_BITS[0] = value;
+    return INT_BITS[0];
   }
 
   /** Writes a kernel's argument struct (32-bit fields) into its reserved slot. */

@@ -656,3 +656,58 @@ EXPORT(reduce_f32_task) void reduce_f32_task(const ReduceArgs *g, i32 thread, i3
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Optimiser updates: one fused pass over a parameter and its state, in place, in float32
+// arithmetic in the order torch's CPU kernels use (Kernels.sgd and Kernels.adam give the
+// formulas). The per-step scalars arrive precomputed in float64 and rounded once.
+
+typedef struct {
+  float *param;
+  const float *grad;
+  float *buffer; // null without momentum
+  i32 length;
+  float lr, weight_decay, decay, keep, grad_weight, buffer_weight;
+} SgdArgs;
+
+EXPORT(sgd_f32_task) void sgd_f32_task(const SgdArgs *s, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  v128_t lr = splat(s->lr), wd = splat(s->weight_decay);
+  v128_t decay = splat(s->decay), keep = splat(s->keep);
+  v128_t grad_weight = splat(s->grad_weight), buffer_weight = splat(s->buffer_weight);
+  for (i32 i = 0; i < s->length; i += 4) {
+    v128_t p = wasm_v128_load(s->param + i);
+    v128_t d = add(wasm_v128_load(s->grad + i), mul(wd, p));
+    if (s->buffer) {
+      v128_t buf = add(mul(decay, wasm_v128_load(s->buffer + i)), mul(keep, d));
+      wasm_v128_store(s->buffer + i, buf);
+      d = add(mul(grad_weight, d), mul(buffer_weight, buf));
+    }
+    wasm_v128_store(s->param + i, sub(p, mul(lr, d)));
+  }
+}
+
+typedef struct {
+  float *param;
+  const float *grad;
+  float *exp_avg, *exp_avg_sq;
+  i32 length;
+  float shrink, l2, beta1, keep1, beta2, keep2, step_size, bias_correction2_sqrt, eps;
+} AdamArgs;
+
+EXPORT(adam_f32_task) void adam_f32_task(const AdamArgs *a, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  v128_t shrink = splat(a->shrink), l2 = splat(a->l2);
+  v128_t beta1 = splat(a->beta1), keep1 = splat(a->keep1), beta2 = splat(a->beta2), keep2 = splat(a->keep2);
+  v128_t step_size = splat(a->step_size), correction = splat(a->bias_correction2_sqrt), eps = splat(a->eps);
+  for (i32 i = 0; i < a->length; i += 4) {
+    v128_t p = mul(wasm_v128_load(a->param + i), shrink);
+    v128_t g = add(wasm_v128_load(a->grad + i), mul(l2, p));
+    v128_t m = add(mul(beta1, wasm_v128_load(a->exp_avg + i)), mul(keep1, g));
+    v128_t v = add(mul(beta2, wasm_v128_load(a->exp_avg_sq + i)), mul(keep2, mul(g, g)));
+    wasm_v128_store(a->exp_avg + i, m);
+    wasm_v128_store(a->exp_avg_sq + i, v);
+    v128_t denominator = add(wasm_f32x4_div(wasm_f32x4_sqrt(v), correction), eps);
+    wasm_v128_store(a->param + i, sub(p, mul(step_size, wasm_f32x4_div(m, denominator))));
+  }
+}

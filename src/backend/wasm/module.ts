@@ -13,6 +13,8 @@ export const KERNEL_TASKS = [
   'binary_f32_task',
   'select_f32_task',
   'reduce_f32_task',
+  'sgd_f32_task',
+  'adam_f32_task',
 ] as const;
 export type KernelTaskName = (typeof KERNEL_TASKS)[number];
 

@@ -3,12 +3,15 @@
 // included, goes to the reference backend, which defines the expected results.
 
 import {
+  type AdamStep,
+  adamScalars,
   type BinaryOp,
   type DataArray,
   type FloatArray,
   type Kernels,
   type MatmulSpec,
   type ReduceOp,
+  type SGDStep,
   UNARY_OPS,
   type UnaryOp,
   type View,
@@ -259,6 +262,64 @@ export class WasmKernels implements Kernels {
     ]);
     instance.run('gemm_f32_task', args);
     heap.copyOut(product, out, batch * m * n);
+  }
+
+  // The updates run on one thread: they are bound by copying the arrays in and out, which
+  // would be slower into the shared memory of the pool.
+  sgd(param: FloatArray, grad: FloatArray, buffer: FloatArray | null, step: SGDStep): void {
+    if (!isFloat32(param) || !isFloat32(grad) || (buffer && !isFloat32(buffer))) {
+      this.reference.sgd(param, grad, buffer, step);
+      return;
+    }
+    const { lr, momentum, dampening, nesterov, weightDecay, firstStep } = step;
+    const heap = this.serial.heap;
+    heap.reset();
+    const [p, g] = [heap.copyIn(param), heap.copyIn(grad)];
+    const buf = buffer ? heap.copyIn(buffer) : 0;
+    const scalars = [
+      lr,
+      weightDecay,
+      firstStep ? 0 : momentum,
+      firstStep ? 1 : 1 - dampening,
+      nesterov ? 1 : 0,
+      nesterov ? momentum : 1,
+    ];
+    this.serial.run(
+      'sgd_f32_task',
+      heap.writeArgs([p, g, buf, param.length, ...scalars.map(WasmHeap.floatField)]),
+    );
+    heap.copyOut(p, param);
+    if (buffer) heap.copyOut(buf, buffer);
+  }
+
+  adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void {
+    const arrays = [param, grad, expAvg, expAvgSq];
+    if (!arrays.every(isFloat32)) {
+      this.reference.adam(param, grad, expAvg, expAvgSq, step);
+      return;
+    }
+    const { shrink, l2, keep1, keep2, stepSize, biasCorrection2Sqrt } = adamScalars(step);
+    const heap = this.serial.heap;
+    heap.reset();
+    const [p, g, m, v] = arrays.map((a) => heap.copyIn(a as Float32Array));
+    const scalars = [
+      shrink,
+      l2,
+      step.beta1,
+      keep1,
+      step.beta2,
+      keep2,
+      stepSize,
+      biasCorrection2Sqrt,
+      step.eps,
+    ];
+    this.serial.run(
+      'adam_f32_task',
+      heap.writeArgs([p, g, m, v, param.length, ...scalars.map(WasmHeap.floatField)]),
+    );
+    heap.copyOut(p, param as Float32Array);
+    heap.copyOut(m, expAvg as Float32Array);
+    heap.copyOut(v, expAvgSq as Float32Array);
   }
 
   private instance(parallel: boolean): KernelInstance {
