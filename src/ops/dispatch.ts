@@ -113,6 +113,7 @@ export function registerTangentArithmetic(ops: NonNullable<typeof combine>): voi
 
 export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const out = op.forward(inputs, attrs);
+  if (op.differentiable === false) return out;
   if (gradEnabled && inputs.some((t) => t.requiresGrad || t.node !== null)) {
     record(op as Op<unknown>, inputs, attrs, out);
   }

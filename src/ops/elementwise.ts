@@ -137,7 +137,7 @@ function binaryOp(
   };
 }
 
-const comparison = (name: BinaryOp) => binaryOp(name, null);
+const comparison = (name: BinaryOp): Op => ({ ...binaryOp(name, null), differentiable: false });
 
 export const binaryOps = {
   add: binaryOp('add', [() => 1, () => 1], () => ['1', '1']),

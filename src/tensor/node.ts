@@ -28,6 +28,11 @@ export interface Op<A = undefined> {
    * output names, d(out)/d(input_i) as text. Present on the ops the expression language uses.
    */
   readonly symbolic?: (inputs: readonly string[], out: string) => readonly string[];
+  /**
+   * false for ops whose output is not a differentiable function of their inputs (comparisons,
+   * which give 0/1 masks, as torch's give booleans): no node is recorded and no tangent pushed.
+   */
+  readonly differentiable?: false;
 }
 
 export interface Node {
