@@ -35,6 +35,17 @@ test('the seed network learns MNIST digits by backprop', async () => {
   assert.equal(trainer.describe(), '784-64-BN-tanh-10');
 });
 
+test('planning a second run restarts the schedule from the base rate, not the decayed one', () => {
+  const trainer = createBPTrainer({ hidden: [8], schedule: 'linear' }, { seed: 1 });
+  const [{ x, y }] = [...data.trainBatches(0)];
+  trainer.plan(4);
+  const first = trainer.lr;
+  for (let i = 0; i < 3; i++) trainer.step(x, y);
+  assert.ok(trainer.lr < first / 2, `the rate decays over the run (${first} -> ${trainer.lr})`);
+  trainer.plan(4);
+  assert.equal(trainer.lr, first);
+});
+
 test('a checkpoint restores weights, BatchNorm statistics and optimiser state exactly', () => {
   const trainer = createBPTrainer({ hidden: [32] }, { seed: 5 });
   trainer.plan(100);

@@ -88,7 +88,15 @@ export class ScheduledOptimizer {
     private readonly scheduleFor: (optimizer: Optimizer, totalSteps: number) => LRScheduler,
   ) {}
 
+  /**
+   * Builds the schedule for a run of `totalSteps`. Planning again starts a new run's schedule
+   * from the same base rates, not from wherever the last one left them.
+   */
   plan(totalSteps: number): void {
+    const baseLrs = this.schedule?.stateDict().baseLrs;
+    if (baseLrs) {
+      for (const [i, group] of this.optimizer.paramGroups.entries()) group.lr = baseLrs[i];
+    }
     this.schedule = this.scheduleFor(this.optimizer, Math.max(1, totalSteps));
     if (this.pendingSchedule) this.schedule.loadStateDict(this.pendingSchedule);
     this.pendingSchedule = null;
