@@ -1,7 +1,8 @@
 // The playground end to end, in Debian's Chromium: the app is built with Vite, served by a tiny
 // static server, and driven like a user would: keys through the chain rule, a training run in
 // a worker, a drawn digit, checkpoints both ways, a phone-sized screen, and offline reloads.
-// Screenshots of every view land in test-artifacts/ and, for the README, docs/screenshots/.
+// Screenshots of every view land in test-artifacts/; `npm run screenshots` also copies the
+// README's into docs/screenshots/ (a plain test run leaves the tracked files alone).
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'web-dist');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+const UPDATE_README_SCREENSHOTS = process.env.CHAINRULE_UPDATE_SCREENSHOTS === '1';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_LIMIT = 300 * 1024;
 
@@ -80,7 +82,8 @@ async function screenshot(
     statSync(path).size < SCREENSHOT_LIMIT,
     `${name}.png is ${statSync(path).size} bytes, over 300 KB`,
   );
-  if (options.readme !== false) copyFileSync(path, join(SCREENSHOTS, `${name}.png`));
+  if (UPDATE_README_SCREENSHOTS && options.readme !== false)
+    copyFileSync(path, join(SCREENSHOTS, `${name}.png`));
 }
 
 /** Opens a view by its number key, as a keyboard user would. */
@@ -96,7 +99,7 @@ before(async () => {
     );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  if (UPDATE_README_SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
   await build({ configFile: join(ROOT, 'web', 'vite.config.ts'), logLevel: 'warn' });
   ({ server, url } = await serve(DIST));
   browser = await chromium.launch({
