@@ -190,15 +190,15 @@ export const FF_PRESETS = {
 
 export type FFPresetName = keyof typeof FF_PRESETS;
 
-/** The default preset with `overrides` applied, checked. */
-export function resolveFFConfig(overrides: Partial<FFConfig>): FFConfig {
-  const { inputs: _, ...defaults } = FF_PRESETS.default;
-  checkKnownKeys('Forward-Forward', overrides, defaults);
+/** A preset (the default one unless named) with the defined entries of `overrides` applied, checked. */
+export function resolveFFConfig(overrides: Partial<FFConfig>, preset: FFPresetName = 'default'): FFConfig {
+  const { inputs: _, ...base } = FF_PRESETS[preset];
+  checkKnownKeys('Forward-Forward', overrides, base);
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const config: FFConfig = {
-    ...defaults,
+    ...base,
     ...defined,
-    hidden: [...(overrides.hidden ?? defaults.hidden)],
+    hidden: [...(overrides.hidden ?? base.hidden)],
   };
   checkFFConfig(config);
   return config;

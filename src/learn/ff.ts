@@ -22,6 +22,7 @@ import {
   type FFConfig,
   type FFInference,
   type FFNegatives,
+  type FFPresetName,
   resolveFFConfig,
 } from './ff-config.js';
 import { loadResume, makeSchedule, ScheduledOptimizer, saveResume } from './optimizer-state.js';
@@ -402,9 +403,12 @@ export class FFTrainer implements Trainer {
   }
 }
 
-/** A Forward-Forward trainer: the default preset with `config` applied, initialised from `seed`. */
-export function createFFTrainer(config: Partial<FFConfig>, options: { seed: number }): FFTrainer {
-  return new FFTrainer(resolveFFConfig(config), options.seed);
+/** A Forward-Forward trainer: a preset (default unless named) with `config` applied, initialised from `seed`. */
+export function createFFTrainer(
+  config: Partial<FFConfig>,
+  options: { seed: number; preset?: FFPresetName },
+): FFTrainer {
+  return new FFTrainer(resolveFFConfig(config, options.preset), options.seed);
 }
 
 /** Rebuilds a trainer from snapshot() (e.g. a checkpoint read back), to evaluate or resume. */

@@ -45,17 +45,16 @@ const entries: Record<Algorithm, AlgorithmEntry> = {
   },
   ff: {
     create: (o) => {
-      const { inputs: _, ...preset } = FF_PRESETS[ffPreset(o.preset)];
       if (o.optimizer === 'adamw') throw new ChainruleError('--algo ff supports --optimizer adam or sgd');
-      // Only the settings the user gave replace the preset's.
-      const given = Object.fromEntries(
-        Object.entries({ hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule }).filter(
-          ([, value]) => value !== undefined,
-        ),
-      );
       return createFFTrainer(
-        { ...preset, ...given, labelValue: labelValueFor(o.normalization) },
-        { seed: o.seed },
+        {
+          hidden: o.hidden,
+          lr: o.lr,
+          optimizer: o.optimizer,
+          schedule: o.schedule,
+          labelValue: labelValueFor(o.normalization),
+        },
+        { seed: o.seed, preset: ffPreset(o.preset) },
       );
     },
     restore: (snapshot, source) => ffFromSnapshot(snapshot, source),

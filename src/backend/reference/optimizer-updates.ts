@@ -2,7 +2,7 @@
 // intermediate that torch stores is read back from its array, so float32 state rounds as
 // torch's does. See Kernels.sgd and Kernels.adam for the formulas.
 
-import { type AdamStep, adamScalars, type FloatArray, type SGDStep } from '../kernels.js';
+import { type AdamStep, adamScalars, type FloatArray, type SGDStep, sgdCoefficients } from '../kernels.js';
 
 export function sgdUpdate(
   param: FloatArray,
@@ -10,7 +10,7 @@ export function sgdUpdate(
   buffer: FloatArray | null,
   step: SGDStep,
 ): void {
-  const { lr, momentum, dampening, nesterov, weightDecay, firstStep } = step;
+  const { lr, weightDecay } = step;
   const n = param.length;
   if (!buffer) {
     for (let i = 0; i < n; i++) {
@@ -19,17 +19,12 @@ export function sgdUpdate(
     }
     return;
   }
-  // The cases become coefficients rather than branches in the loop (twice as fast in V8):
-  // buf = decay·buf + keep·d, then the step is gradWeight·d + bufWeight·buf.
-  const decay = firstStep ? 0 : momentum;
-  const keep = firstStep ? 1 : 1 - dampening;
-  const gradWeight = nesterov ? 1 : 0;
-  const bufWeight = nesterov ? momentum : 1;
+  const { decay, keep, gradWeight, bufferWeight } = sgdCoefficients(step);
   for (let i = 0; i < n; i++) {
     const p = param[i];
     const d = grad[i] + weightDecay * p;
     buffer[i] = decay * buffer[i] + keep * d;
-    param[i] = p - lr * (gradWeight * d + bufWeight * buffer[i]);
+    param[i] = p - lr * (gradWeight * d + bufferWeight * buffer[i]);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type MatmulSpec,
   type ReduceOp,
   type SGDStep,
+  sgdCoefficients,
   UNARY_OPS,
   type UnaryOp,
   type View,
@@ -271,19 +272,12 @@ export class WasmKernels implements Kernels {
       this.reference.sgd(param, grad, buffer, step);
       return;
     }
-    const { lr, momentum, dampening, nesterov, weightDecay, firstStep } = step;
+    const { decay, keep, gradWeight, bufferWeight } = sgdCoefficients(step);
     const heap = this.serial.heap;
     heap.reset();
     const [p, g] = [heap.copyIn(param), heap.copyIn(grad)];
     const buf = buffer ? heap.copyIn(buffer) : 0;
-    const scalars = [
-      lr,
-      weightDecay,
-      firstStep ? 0 : momentum,
-      firstStep ? 1 : 1 - dampening,
-      nesterov ? 1 : 0,
-      nesterov ? momentum : 1,
-    ];
+    const scalars = [step.lr, step.weightDecay, decay, keep, gradWeight, bufferWeight];
     this.serial.run(
       'sgd_f32_task',
       heap.writeArgs([p, g, buf, param.length, ...scalars.map(WasmHeap.floatField)]),
