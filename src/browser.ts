@@ -55,6 +55,14 @@ export {
   type LocalDerivative,
   type ReverseStep,
 } from './expr/explain.js';
+export {
+  dotted,
+  factorText,
+  localDerivativeText,
+  ratioText,
+  SEED_EXPRESSION,
+  SEED_VALUES,
+} from './expr/notation.js';
 export { type Program, parseProgram } from './expr/parse.js';
 export { decodeSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';
 export { BP_DEFAULTS, type BPConfig, bpFromSnapshot, createBPTrainer, seedNetwork } from './learn/bp.js';

@@ -8,12 +8,18 @@ import { ChainruleError } from '../errors.js';
 import { buildProgram } from '../expr/build.js';
 import { ExpressionError } from '../expr/error.js';
 import { type Explanation, explain, type LocalDerivative, type Mode } from '../expr/explain.js';
+import {
+  dotted,
+  factorText,
+  localDerivativeText,
+  ratioText,
+  SEED_EXPRESSION,
+  SEED_VALUES,
+} from '../expr/notation.js';
 import { FUNCTIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
 import { plural } from './progress.js';
 
-const DEFAULT_EXPRESSION = 'c = a*b; e = c + d; h = e / f';
-const DEFAULT_VALUES: Readonly<Record<string, number>> = { a: 2, b: 3, d: 1, f: 4 };
 const MODES: readonly Mode[] = ['reverse', 'forward', 'both'];
 
 const USAGE = `usage: chainrule explain [options]
@@ -25,9 +31,9 @@ options:
   --expr "..."    statements separated by ';' or new lines, the last one the output;
                   + - * / ^, unary -, parentheses, # comments, and the functions
                   ${FUNCTIONS.join(' ')}
-                  (default: ${DEFAULT_EXPRESSION})
+                  (default: ${SEED_EXPRESSION})
   --at a=2,b=3    values of the inputs (required with --expr; the default expression
-                  uses ${Object.entries(DEFAULT_VALUES)
+                  uses ${Object.entries(SEED_VALUES)
                     .map(([k, v]) => `${k}=${v}`)
                     .join(',')}, which --at may override)
   --wrt a,b       differentiate with respect to these inputs only (default: all)
@@ -64,11 +70,11 @@ export async function run(argv: string[], io: { stdout: Output; stderr: Output }
     throw new ChainruleError(`--mode: '${values.mode}' is not a mode; use reverse, forward or both`);
   }
   const at = parseBindings(values.at ?? []);
-  const bindings = values.expr === undefined ? { ...DEFAULT_VALUES, ...at } : at;
+  const bindings = values.expr === undefined ? { ...SEED_VALUES, ...at } : at;
   const wrt = values.wrt === undefined ? undefined : parseNames(values.wrt);
   try {
     const explanation = explain(
-      buildProgram(parseProgram(values.expr ?? DEFAULT_EXPRESSION), bindings, { wrt }),
+      buildProgram(parseProgram(values.expr ?? SEED_EXPRESSION), bindings, { wrt }),
       mode,
     );
     const color = io.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -118,12 +124,7 @@ function parseNames(spec: string): string[] {
 const ANSI = { bold: '\x1b[1m', green: '\x1b[32m', dim: '\x1b[2m', reset: '\x1b[0m' };
 
 const num = formatNumber;
-/** A number as a factor of a product or a later term of a sum: negatives in parentheses. */
-const factor = (v: number) => (v < 0 ? `(${num(v)})` : num(v));
 const sumText = (terms: readonly string[]) => terms.join(' + ');
-const ratio = (of: string, wrt: string) => `d${of}/d${wrt}`;
-/** A tangent's name in forward mode: x with a dot above (ẋ). */
-const dotted = (name: string) => `${name[0]}\u0307${name.slice(1)}`.normalize('NFC');
 const indent = (text: string, by: string) => text.replace(/^/gm, by);
 
 function render(e: Explanation, color: boolean): string {
@@ -136,14 +137,12 @@ function render(e: Explanation, color: boolean): string {
   const gradientLine = (gradients: Record<string, number>) =>
     result(
       `  gradient: ${Object.entries(gradients)
-        .map(([name, g]) => `${ratio(out, name)} = ${num(g)}`)
+        .map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`)
         .join(', ')}`,
     );
-  const localText = (l: LocalDerivative) => {
-    const value = l.symbolic === num(l.value) ? '' : ` = ${num(l.value)}`;
-    const slot = l.repeated ? note(`   (as the ${l.slot === 0 ? 'left' : 'right'} operand)`) : '';
-    return `${ratio(l.of, l.wrt)} = ${l.symbolic}${value}${slot}`;
-  };
+  const localText = (l: LocalDerivative) =>
+    localDerivativeText(l) +
+    (l.repeated ? note(`   (as the ${l.slot === 0 ? 'left' : 'right'} operand)`) : '');
 
   const lines: string[] = [];
   const at = Object.entries(e.inputs).map(([name, v]) => `${name} = ${num(v)}`);
@@ -181,11 +180,11 @@ function render(e: Explanation, color: boolean): string {
     );
     let at: string | null = null;
     for (const step of e.reverse.steps) {
-      if (step.kind === 'seed') lines.push(`  ${ratio(out, step.of)} = ${num(step.value)}`);
+      if (step.kind === 'seed') lines.push(`  ${ratioText(out, step.of)} = ${num(step.value)}`);
       else if (step.kind === 'sum') {
-        const terms = sumText(step.terms.map((t, i) => (i ? factor(t) : num(t))));
+        const terms = sumText(step.terms.map((t, i) => (i ? factorText(t) : num(t))));
         lines.push(
-          `  ${ratio(out, step.of)} = ${terms} = ${num(step.value)}` +
+          `  ${ratioText(out, step.of)} = ${terms} = ${num(step.value)}` +
             note(`   (${step.of} is used ${step.terms.length} times: its contributions add up)`),
         );
       } else {
@@ -193,8 +192,8 @@ function render(e: Explanation, color: boolean): string {
         at = step.node;
         const sign = step.accumulates ? '+=' : '=';
         lines.push(
-          `    ${ratio(out, step.input)} ${sign} ${ratio(out, step.node)} * ${ratio(step.node, step.input)}` +
-            ` = ${factor(step.upstream)} * ${factor(step.local.value)} = ${num(step.value)}`,
+          `    ${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} * ${ratioText(step.node, step.input)}` +
+            ` = ${factorText(step.upstream)} * ${factorText(step.local.value)} = ${num(step.value)}`,
         );
       }
     }
@@ -210,11 +209,13 @@ function render(e: Explanation, color: boolean): string {
       const seeds = Object.entries(pass.seeds).map(([name, t]) => `${dotted(name)} = ${num(t)}`);
       lines.push(`  pass ${i + 1} of ${e.forward!.passes.length}, for ${pass.input}: ${seeds.join(', ')}`);
       for (const step of pass.steps) {
-        const symbols = sumText(step.terms.map((t) => `${ratio(step.node, t.input)}·${dotted(t.input)}`));
-        const numbers = sumText(step.terms.map((t) => `${factor(t.local.value)}·${factor(t.tangent)}`));
+        const symbols = sumText(step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`));
+        const numbers = sumText(
+          step.terms.map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`),
+        );
         lines.push(`    ${dotted(step.node)} = ${symbols} = ${numbers} = ${num(step.tangent)}`);
       }
-      lines.push(`    so ${ratio(out, pass.input)} = ${dotted(out)} = ${num(pass.derivative)}`);
+      lines.push(`    so ${ratioText(out, pass.input)} = ${dotted(out)} = ${num(pass.derivative)}`);
     });
     lines.push(gradientLine(e.gradients.forward!));
   }

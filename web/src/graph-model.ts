@@ -3,7 +3,16 @@
 // the frames a learner steps through. Every number comes from the engine's explanation model;
 // this module only decides what to write where. Pure, so it is tested without a browser.
 
-import { type BuiltProgram, type Explanation, formatNumber, type Tensor } from '../../src/browser.js';
+import {
+  type BuiltProgram,
+  dotted,
+  type Explanation,
+  factorText,
+  formatNumber,
+  localDerivativeText,
+  ratioText,
+  type Tensor,
+} from '../../src/browser.js';
 
 export type NodeRole = 'input' | 'constant' | 'computed';
 
@@ -63,16 +72,6 @@ export function graphOf(built: BuiltProgram): ExpressionGraph {
 }
 
 const num = formatNumber;
-/** A number as a factor or a later term: negatives in parentheses, as the CLI writes them. */
-const factor = (v: number) => (v < 0 ? `(${num(v)})` : num(v));
-const ratio = (of: string, wrt: string) => `d${of}/d${wrt}`;
-/** A tangent's name in forward mode: x with a dot above (ẋ), as in `chainrule explain`. */
-export const dotted = (name: string) => `${name[0]}\u0307${name.slice(1)}`.normalize('NFC');
-
-/** `dc/da = b = 3`, leaving out the number when the formula already is that number. */
-function localText(l: { of: string; wrt: string; symbolic: string; value: number }): string {
-  return `${ratio(l.of, l.wrt)} = ${l.symbolic}${l.symbolic === num(l.value) ? '' : ` = ${num(l.value)}`}`;
-}
 
 function valueText(row: Explanation['values'][number]): string[] {
   return row.definition === null ? [`= ${num(row.value)}`] : [row.definition, `= ${num(row.value)}`];
@@ -106,7 +105,7 @@ function valueFrames(graph: ExpressionGraph, e: Explanation): Frame[] {
       frames.at(-1)!,
       `${row.name} = ${row.definition} = ${row.withValues} = ${num(row.value)}`,
     );
-    frame.nodeText[row.name] = valueText(rows.get(row.name)!);
+    frame.nodeText[row.name] = valueText(row);
     frame.activeNodes = [row.name];
     frame.activeEdges = graph.edges.filter((edge) => edge.to === row.name).map((edge) => edge.id);
     frames.push(frame);
@@ -131,14 +130,14 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
   };
   for (const step of e.reverse!.steps) {
     if (step.kind === 'seed') {
-      derivatives.set(step.of, [`${ratio(out, step.of)} = ${num(step.value)}`]);
-      push(`Reverse mode starts at the output: ${ratio(out, step.of)} = ${num(step.value)}.`, {
+      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${num(step.value)}`]);
+      push(`Reverse mode starts at the output: ${ratioText(out, step.of)} = ${num(step.value)}.`, {
         nodes: [step.of],
       });
     } else if (step.kind === 'product') {
       const sign = step.accumulates ? '+=' : '=';
-      const symbols = `${ratio(out, step.input)} ${sign} ${ratio(out, step.node)} · ${ratio(step.node, step.input)}`;
-      const numbers = `${factor(step.upstream)} · ${factor(step.local.value)} = ${num(step.value)}`;
+      const symbols = `${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} · ${ratioText(step.node, step.input)}`;
+      const numbers = `${factorText(step.upstream)} · ${factorText(step.local.value)} = ${num(step.value)}`;
       const edge = edgeId(step.node, step.local.slot);
       const note = step.accumulates
         ? ` (${step.input} is used more than once: this is one contribution)`
@@ -146,21 +145,24 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
       derivatives.set(step.input, [...(derivatives.get(step.input) ?? []), symbols, `= ${numbers}`]);
       push(`${symbols} = ${numbers}${note}`, { nodes: [step.input], edges: [edge] }, [
         edge,
-        localText(step.local),
+        localDerivativeText(step.local),
       ]);
     } else {
-      const terms = step.terms.map((t, i) => (i ? factor(t) : num(t))).join(' + ');
-      derivatives.set(step.of, [`${ratio(out, step.of)} = ${terms}`, `= ${num(step.value)}`]);
-      push(`${ratio(out, step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`, {
-        nodes: [step.of],
-        edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
-      });
+      const terms = step.terms.map((t, i) => (i ? factorText(t) : num(t))).join(' + ');
+      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${terms}`, `= ${num(step.value)}`]);
+      push(
+        `${ratioText(out, step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`,
+        {
+          nodes: [step.of],
+          edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
+        },
+      );
     }
   }
   const gradients = Object.entries(e.gradients.reverse!);
   push(
     `Done: one backward pass gave ${gradients.length === 1 ? 'the input derivative' : `all ${gradients.length} input derivatives`}: ` +
-      gradients.map(([name, g]) => `${ratio(out, name)} = ${num(g)}`).join(', '),
+      gradients.map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`).join(', '),
     { nodes: gradients.map(([name]) => name) },
   );
   return frames;
@@ -179,8 +181,10 @@ function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
   seed.activeNodes = seeds.map(([name]) => name);
   const frames = [seed];
   for (const step of pass.steps) {
-    const symbols = step.terms.map((t) => `${ratio(step.node, t.input)}·${dotted(t.input)}`).join(' + ');
-    const numbers = step.terms.map((t) => `${factor(t.local.value)}·${factor(t.tangent)}`).join(' + ');
+    const symbols = step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`).join(' + ');
+    const numbers = step.terms
+      .map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`)
+      .join(' + ');
     const frame = copy(
       frames.at(-1)!,
       `${dotted(step.node)} = ${symbols} = ${numbers} = ${num(step.tangent)}`,
@@ -192,7 +196,7 @@ function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
     frame.activeNodes = [step.node];
     for (const term of step.terms) {
       const edge = edgeId(step.node, term.local.slot);
-      frame.edgeText[edge] = localText(term.local);
+      frame.edgeText[edge] = localDerivativeText(term.local);
       frame.activeEdges.push(edge);
     }
     frames.push(frame);
@@ -204,7 +208,7 @@ function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
       : ` The other ${others} input${others === 1 ? '' : 's'} need${others === 1 ? 's' : ''} a pass each.`;
   const last = copy(
     frames.at(-1)!,
-    `So ${ratio(e.output, input)} = ${dotted(e.output)} = ${num(pass.derivative)}: one forward pass gave one derivative.${rest}`,
+    `So ${ratioText(e.output, input)} = ${dotted(e.output)} = ${num(pass.derivative)}: one forward pass gave one derivative.${rest}`,
   );
   last.activeNodes = [e.output];
   return [...frames, last];

@@ -11,12 +11,12 @@ import {
   explain,
   formatNumber,
   parseProgram,
+  SEED_EXPRESSION,
+  SEED_VALUES,
 } from '../../src/browser.js';
 import { h, svg, type View } from './dom.js';
 import { type ExpressionGraph, type Frame, framesOf, graphOf, type Walk } from './graph-model.js';
 
-const DEFAULT_EXPRESSION = 'c = a*b; e = c + d; h = e / f';
-const DEFAULT_VALUES: Record<string, number> = { a: 2, b: 3, d: 1, f: 4 };
 /** The value a newly typed input starts with. */
 const NEW_INPUT_VALUE = 1;
 
@@ -188,7 +188,7 @@ export function createGraphView(): View {
   const expression = h('input', {
     id: 'expression',
     type: 'text',
-    value: DEFAULT_EXPRESSION,
+    value: SEED_EXPRESSION,
     spellcheck: 'false',
     autocomplete: 'off',
     'aria-describedby': 'expression-help',
@@ -249,7 +249,7 @@ export function createGraphView(): View {
     h('div', { class: 'graph-layout' }, canvas, passes),
   );
 
-  const values = new Map<string, number>(Object.entries(DEFAULT_VALUES));
+  const values = new Map<string, number>(Object.entries(SEED_VALUES));
   let current: Walkthrough | null = null;
   let walk: Walk = 'values';
   let frames: Frame[] = [];
