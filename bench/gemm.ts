@@ -16,6 +16,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { Kernels, MatmulSpec } from '../src/backend/kernels.js';
 import { ReferenceKernels } from '../src/backend/reference/index.js';
 import { createWasmKernels } from '../src/backend/wasm/index.js';
+import { SYSTEM_PYTHON } from './python.js';
 
 export interface GemmShape {
   label: string;
@@ -174,8 +175,6 @@ for r in range(rounds):
             t = time.perf_counter(); run(); times[i].append((time.perf_counter() - t) * 1000); count += 1
 print(json.dumps(times))
 `;
-
-const SYSTEM_PYTHON = '/usr/bin/python3';
 
 function benchTorch(shapes: readonly GemmShape[]): GemmBenchRow[] {
   if (spawnSync(SYSTEM_PYTHON, ['-c', 'import torch']).status !== 0) return [];

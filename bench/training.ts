@@ -18,6 +18,7 @@ import { createBPTrainer } from '../src/learn/bp.js';
 import { createFFTrainer } from '../src/learn/ff.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
+import { SYSTEM_PYTHON } from './python.js';
 
 export interface TrainingBenchRow {
   task: 'seed network' | 'ff step';
@@ -155,15 +156,15 @@ async function tfjsSeed(
 }
 
 function torchRows(): TrainingBenchRow[] {
-  if (spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0) {
+  if (spawnSync(SYSTEM_PYTHON, ['-c', 'import torch']).status !== 0) {
     process.stderr.write(
-      'PyTorch skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0)\n',
+      `PyTorch skipped: ${SYSTEM_PYTHON} cannot import torch (apt-get install python3-torch libopenblas0)\n`,
     );
     return [];
   }
   const script = fileURLToPath(new URL('../../bench/torch_training.py', import.meta.url));
   const run = (spec: object) => {
-    const r = spawnSync('/usr/bin/python3', [script, JSON.stringify(spec)], { encoding: 'utf8' });
+    const r = spawnSync(SYSTEM_PYTHON, [script, JSON.stringify(spec)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`PyTorch benchmark failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as { secondsPerStep: number; threads: number; version: string };
   };

@@ -175,11 +175,11 @@ type Fn = (...args: Tensor[]) => Tensor;
  * gradients returned can be differentiated again.
  */
 function trace(f: Fn, primals: readonly Tensor[]): { inputs: Tensor[]; out: Tensor; nested: boolean } {
-  const tracked = (p: Tensor) => isGradEnabled() && (p.requiresGrad || p.node !== null);
-  const inputs = primals.map((p) =>
-    tracked(p) ? apply(reshapeOp, [p], { shape: [...p.shape] }) : p.detach().requireGrad(),
+  const tracked = primals.map((p) => isGradEnabled() && (p.requiresGrad || p.node !== null));
+  const inputs = primals.map((p, i) =>
+    tracked[i] ? apply(reshapeOp, [p], { shape: [...p.shape] }) : p.detach().requireGrad(),
   );
-  return { inputs, out: enableGrad(() => f(...inputs)), nested: primals.some(tracked) };
+  return { inputs, out: enableGrad(() => f(...inputs)), nested: tracked.includes(true) };
 }
 
 function pullBack(

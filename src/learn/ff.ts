@@ -350,7 +350,8 @@ export class FFTrainer implements Trainer {
    */
   private peerPenalty(layer: number, positive: Tensor): Tensor {
     const means = this.peerMeans[layer];
-    const batchMeans = positive.detach().mean(0).data;
+    const batchMean = positive.mean(0);
+    const batchMeans = batchMean.data;
     let layerMean = 0;
     for (let j = 0; j < means.size; j++) {
       means.data[j] = PEER_MEAN_DECAY * means.data[j] + (1 - PEER_MEAN_DECAY) * batchMeans[j];
@@ -358,7 +359,7 @@ export class FFTrainer implements Trainer {
     }
     const pull = zeros(means.shape, { dtype: positive.dtype });
     for (let j = 0; j < means.size; j++) pull.data[j] = layerMean - means.data[j];
-    return positive.mean(0).mul(pull).sum().mul(-this.config.peerNormalization);
+    return batchMean.mul(pull).sum().mul(-this.config.peerNormalization);
   }
 
   private layerStats(objective: FFLayerObjective, batch: number): LayerStats {

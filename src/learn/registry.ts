@@ -14,7 +14,7 @@ export interface TrainerOptions {
   seed: number;
   /** How pixels become inputs (Forward-Forward writes its label at a white pixel's value). */
   normalization: Normalization;
-  /** Hidden layer widths (the seed network uses the first). */
+  /** Hidden layer widths, input side first. */
   hidden?: number[];
   lr?: number;
   optimizer?: OptimizerName;

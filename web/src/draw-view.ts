@@ -265,7 +265,9 @@ export function createDrawView(lab: Lab): View {
 
   clear.addEventListener('click', erase);
   sample.addEventListener('click', () => void randomTestDigit());
+  // A hidden view need not keep up: shown() predicts when it comes back.
   lab.listen((_session, message) => {
+    if (element.hidden) return;
     if (message && ['stopped', 'loaded', 'evaluation'].includes(message.type)) void predict();
   });
 

@@ -13,6 +13,7 @@ import {
   type EpochMetrics,
   encodeCheckpoint,
   evaluate,
+  FFTrainer,
   fitNormalization,
   type Normalization,
   noGrad,
@@ -59,10 +60,7 @@ function modelInfo(trainer: Trainer): ModelInfo {
 
 /** The trainer's per-label goodness, where the learning rule has one (Forward-Forward). */
 function goodnessOf(trainer: Trainer, x: Tensor): number[] | undefined {
-  const withGoodness = trainer as Trainer & { goodnessPerLabel?: (x: Tensor) => Tensor };
-  return withGoodness.goodnessPerLabel
-    ? [...noGrad(() => withGoodness.goodnessPerLabel!(x)).data]
-    : undefined;
+  return trainer instanceof FFTrainer ? [...noGrad(() => trainer.goodnessPerLabel(x)).data] : undefined;
 }
 
 async function train(trainer: Trainer, normalization: Normalization, run: Run): Promise<void> {
