@@ -41,7 +41,7 @@ export interface FGConfig extends OptimizerConfig {
   classes: number;
   /**
    * Hidden layer widths. Default [32]: the estimate's variance grows with the parameter count,
-   * so FG wants a far narrower network than backprop's seed network (784-1024-10, 814k
+   * so FG wants a far narrower network than backprop's seed network (784-1024-10, 816k
    * parameters); 784-32-10 has 25k, and 64 units learned no better in three epochs.
    */
   hidden: number[];
