@@ -74,6 +74,38 @@ test('chainrule compare trains all three and writes compare.json, compare.md and
   }
 });
 
+test('compare passes --backend to every run, and a bad one fails with the flag named', () => {
+  const out = mkdtempSync(join(tmpdir(), 'chainrule-compare-'));
+  const compare = (backend: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'compare',
+        '--algos',
+        'fg',
+        '--backend',
+        backend,
+        '--limit',
+        '200',
+        '--epochs',
+        '1',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
+  try {
+    const ok = compare('reference');
+    assert.equal(ok.status, 0, ok.stderr);
+    const bad = compare('bogus');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--backend must be one of wasm, reference, got 'bogus'/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('compare rejects an unknown algorithm by name', () => {
   const r = spawnSync(process.execPath, [BIN, 'compare', '--algos', 'bp,sgd'], { encoding: 'utf8' });
   assert.equal(r.status, 2);

@@ -12,7 +12,7 @@ import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
 import { ALGORITHMS, type Algorithm } from '../learn/types.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { epochLine, formatBytes, formatDuration, formatPercent, formatRate } from './progress.js';
-import { helpFlag, parseChoice, parseDuration, parseNumber, printHelp } from './shared.js';
+import { backendOptions, helpFlag, parseChoice, parseDuration, parseNumber, printHelp } from './shared.js';
 
 const THRESHOLDS = [0.9, 0.95, 0.97, 0.98];
 
@@ -31,7 +31,7 @@ budget, then writes compare.json, compare.md and compare.svg (test accuracy agai
   --limit N              train on the first N training examples only
   --evals-per-epoch N    test evaluations per epoch for the curves (default 4)
   --out DIR              where the three files go (default: the current directory)
-  --threads N            worker threads for the wasm kernels
+${backendOptions.help}
   -h, --help             this help`;
 
 export interface CompareRow {
@@ -62,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'evals-per-epoch': { type: 'string' },
       out: { type: 'string' },
-      threads: { type: 'string' },
+      ...backendOptions.flags,
       ...helpFlag,
     },
   });
@@ -74,13 +74,15 @@ export async function run(argv: string[]): Promise<number> {
   parseNumber('--epochs', values.epochs, { integer: true, min: 1 });
   const outDir = values.out ?? '.';
   mkdirSync(outDir, { recursive: true });
+  const seed = values.seed ?? '0';
   const shared = [
-    ['--seed', values.seed ?? '0'],
+    ['--seed', seed],
     ['--dataset', values.dataset],
     ['--data-dir', values['data-dir']],
     ['--limit', values.limit],
     ['--time', values.time],
     ['--epochs', values.epochs],
+    ['--backend', values.backend],
     ['--threads', values.threads],
     ['--evals-per-epoch', values['evals-per-epoch'] ?? '4'],
   ].flatMap(([flag, value]) => (value === undefined ? [] : [flag as string, value]));
@@ -92,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const settings = {
     dataset: values.dataset ?? 'mnist',
-    seed: Number(values.seed ?? 0),
+    seed: Number(seed),
     budget: values.time ? `${values.time} per algorithm` : `${values.epochs ?? 'default'} epochs`,
   };
   writeFileAtomic(join(outDir, 'compare.json'), `${JSON.stringify({ settings, rows }, null, 2)}\n`);
