@@ -3,7 +3,7 @@
 // Every step waits for the loss, then one backward pass gives every parameter's gradient.
 
 import { ChainruleError } from '../errors.js';
-import { Linear, Sequential, Tanh } from '../nn/layers.js';
+import { Linear, ReLU, Sequential, Tanh } from '../nn/layers.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { noGrad } from '../ops/dispatch.js';
 import { crossEntropy } from '../ops/nn.js';
@@ -52,18 +52,26 @@ export const BP_DEFAULTS: BPConfig = {
 };
 
 /** The seed network; its parameter names match torch.nn.Sequential's ('0.weight', '1.running_mean', ...). */
-export function seedNetwork(shape: SeedNetworkShape, rng: Rng): Sequential {
+/** The seed network's hidden activation, or ReLU for the networks that learn without it. */
+export type HiddenActivation = 'tanh' | 'relu';
+
+export function seedNetwork(
+  shape: SeedNetworkShape,
+  rng: Rng,
+  activation: HiddenActivation = 'tanh',
+): Sequential {
   const widths = [shape.inputs, ...shape.hidden];
   const hidden = shape.hidden.flatMap((width, i) => [
     new Linear(widths[i], width, { rng }),
     ...(shape.batchNorm ? [new BatchNorm1d(width)] : []),
-    new Tanh(),
+    activation === 'tanh' ? new Tanh() : new ReLU(),
   ]);
   return new Sequential(...hidden, new Linear(widths.at(-1)!, shape.classes, { rng }));
 }
 
-const describeSeedNetwork = (s: SeedNetworkShape) =>
-  [s.inputs, ...s.hidden.map((w) => `${w}${s.batchNorm ? '-BN' : ''}-tanh`), s.classes].join('-');
+/** "784-1024-BN-tanh-10". */
+export const describeSeedNetwork = (s: SeedNetworkShape, activation: HiddenActivation = 'tanh') =>
+  [s.inputs, ...s.hidden.map((w) => `${w}${s.batchNorm ? '-BN' : ''}-${activation}`), s.classes].join('-');
 
 class BackpropTrainer implements Trainer {
   readonly algorithm = 'bp' as const;

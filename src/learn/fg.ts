@@ -7,13 +7,12 @@
 
 import { jvpAt } from '../autodiff/forward.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
-import { Linear, ReLU, Sequential, Tanh } from '../nn/layers.js';
-import type { Module } from '../nn/module.js';
-import { BatchNorm1d } from '../nn/normalization.js';
+import type { Sequential } from '../nn/layers.js';
 import { noGrad } from '../ops/dispatch.js';
 import { crossEntropy } from '../ops/nn.js';
 import { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
+import { describeSeedNetwork, type HiddenActivation, seedNetwork } from './bp.js';
 import { checkChoice, checkInteger, checkKnownKeys, checkNumber, checkWidths } from './config-checks.js';
 import {
   loadResume,
@@ -48,7 +47,7 @@ export interface FGConfig extends OptimizerConfig {
   /** BatchNorm1d after each hidden Linear. Default true, as in the seed network. */
   batchNorm: boolean;
   /** Nonlinearity after each hidden layer. Default 'tanh', as in the seed network (ReLU learned slower). */
-  activation: 'tanh' | 'relu';
+  activation: HiddenActivation;
   /**
    * Random directions per step (K); the estimate is the mean of the K forward gradients, so a
    * step costs K forward-mode passes and its variance is K times smaller. 1 is the paper's
@@ -150,16 +149,13 @@ function checkScalar(loss: Tensor): void {
   }
 }
 
-/** The MLP: Linear [-> BatchNorm1d] -> activation per hidden layer, then Linear to the classes. */
-function buildNetwork(c: FGConfig, rng: Rng): Sequential {
-  const widths = [c.inputSize, ...c.hidden];
-  const layers: Module[] = c.hidden.flatMap((width, i) => [
-    new Linear(widths[i], width, { rng }),
-    ...(c.batchNorm ? [new BatchNorm1d(width)] : []),
-    c.activation === 'tanh' ? new Tanh() : new ReLU(),
-  ]);
-  return new Sequential(...layers, new Linear(widths[widths.length - 1], c.classes, { rng }));
-}
+/** The seed network's family at FG's shape. */
+const shapeOf = (c: FGConfig) => ({
+  inputs: c.inputSize,
+  hidden: c.hidden,
+  classes: c.classes,
+  batchNorm: c.batchNorm,
+});
 
 export class FGTrainer implements Trainer {
   readonly algorithm = 'fg';
@@ -173,7 +169,7 @@ export class FGTrainer implements Trainer {
     checkFGConfig(config);
     this.config = config;
     this.rng = new Rng(seed);
-    this.model = buildNetwork(config, this.rng);
+    this.model = seedNetwork(shapeOf(config), this.rng, config.activation);
     this.optimizer = scheduledOptimizer(this.model.parameters(), config);
   }
 
@@ -224,9 +220,8 @@ export class FGTrainer implements Trainer {
   }
 
   describe(): string {
-    const { inputSize, hidden, batchNorm, activation, classes, directions } = this.config;
-    const body = hidden.map((w) => `${w}${batchNorm ? '-BN' : ''}-${activation}`).join('-');
-    return `${inputSize}-${body}-${classes}, forward gradients (${directions} direction${directions > 1 ? 's' : ''} per step)`;
+    const { activation, directions } = this.config;
+    return `${describeSeedNetwork(shapeOf(this.config), activation)}, forward gradients (${directions} direction${directions > 1 ? 's' : ''} per step)`;
   }
 
   snapshot(): TrainerSnapshot {
