@@ -2,7 +2,6 @@
 //   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy.
 // Every step waits for the loss, then one backward pass gives every parameter's gradient.
 
-import { ChainruleError } from '../errors.js';
 import { Linear, ReLU, Sequential, Tanh } from '../nn/layers.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { noGrad } from '../ops/dispatch.js';
@@ -18,6 +17,7 @@ import {
   type ScheduledOptimizer,
   scheduledOptimizer,
 } from './optimizer-state.js';
+import { addModuleTensors, loadModuleTensors, rebuildTrainer } from './snapshot-io.js';
 import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export interface SeedNetworkShape {
@@ -123,7 +123,7 @@ class BackpropTrainer implements Trainer {
 
   snapshot(): TrainerSnapshot {
     const tensors: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.model.stateDict())) tensors[`model.${name}`] = t;
+    addModuleTensors(tensors, 'model', this.model);
     const { inputs, hidden, classes, batchNorm, ...hyperparameters } = this.config;
     return {
       tensors,
@@ -134,11 +134,8 @@ class BackpropTrainer implements Trainer {
     };
   }
 
-  restore(snapshot: TrainerSnapshot): void {
-    const model: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(snapshot.tensors))
-      if (name.startsWith('model.')) model[name.slice(6)] = t;
-    this.model.loadStateDict(model);
+  restore(snapshot: TrainerSnapshot, source = 'checkpoint'): void {
+    loadModuleTensors(snapshot, 'model', this.model, source);
     const saved = snapshot.resume.optimizer as SavedOptimizer | undefined;
     if (saved) this.optimizer.load(saved, snapshot.tensors);
   }
@@ -167,18 +164,12 @@ export function createBPTrainer(config: Partial<BPConfig>, options: { seed: numb
 /** Rebuilds a trainer from snapshot() (e.g. a checkpoint read back), to evaluate or resume. */
 export function bpFromSnapshot(snapshot: TrainerSnapshot, source = 'checkpoint'): BackpropTrainer {
   const { kind: _kind, ...architecture } = snapshot.architecture;
-  let trainer: BackpropTrainer;
-  try {
-    trainer = createBPTrainer(
+  return rebuildTrainer(snapshot, source, 'backprop architecture or hyperparameters', () =>
+    createBPTrainer(
       { ...(architecture as Partial<SeedNetworkShape>), ...(snapshot.hyperparameters as Partial<BPConfig>) },
       { seed: 0 },
-    );
-  } catch (error) {
-    if (!(error instanceof ChainruleError)) throw error;
-    throw new ChainruleError(`${source}: invalid backprop architecture or hyperparameters: ${error.message}`);
-  }
-  trainer.restore(snapshot);
-  return trainer;
+    ),
+  );
 }
 
 export type { BackpropTrainer };

@@ -26,6 +26,7 @@ import {
   resolveFFConfig,
 } from './ff-config.js';
 import { loadResume, makeSchedule, ScheduledOptimizer, saveResume } from './optimizer-state.js';
+import { rebuildTrainer } from './snapshot-io.js';
 import type { LayerStats, StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export * from './ff-config.js';
@@ -414,14 +415,7 @@ export function createFFTrainer(
 
 /** Rebuilds a trainer from snapshot() (e.g. a checkpoint read back), to evaluate or resume. */
 export function ffFromSnapshot(snapshot: TrainerSnapshot, source = 'checkpoint'): FFTrainer {
-  const config = snapshot.hyperparameters as Partial<FFConfig>;
-  let trainer: FFTrainer;
-  try {
-    trainer = createFFTrainer(config, { seed: 0 });
-  } catch (error) {
-    if (!(error instanceof ChainruleError)) throw error;
-    throw new ChainruleError(`${source}: invalid Forward-Forward hyperparameters: ${error.message}`);
-  }
-  trainer.restore(snapshot, source);
-  return trainer;
+  return rebuildTrainer(snapshot, source, 'Forward-Forward hyperparameters', () =>
+    createFFTrainer(snapshot.hyperparameters as Partial<FFConfig>, { seed: 0 }),
+  );
 }

@@ -23,6 +23,7 @@ import {
   saveResume,
   scheduledOptimizer,
 } from './optimizer-state.js';
+import { addModuleTensors, loadModuleTensors, rebuildTrainer } from './snapshot-io.js';
 import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 /**
@@ -226,7 +227,7 @@ export class FGTrainer implements Trainer {
 
   snapshot(): TrainerSnapshot {
     const tensors: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.model.stateDict())) tensors[`model.${name}`] = t;
+    addModuleTensors(tensors, 'model', this.model);
     const { inputSize, classes, hidden, batchNorm, activation } = this.config;
     return {
       tensors,
@@ -239,15 +240,7 @@ export class FGTrainer implements Trainer {
 
   /** Restores weights, optimiser and direction-sampler state saved by snapshot(). */
   restore(snapshot: TrainerSnapshot, source = 'checkpoint'): void {
-    const model: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(snapshot.tensors))
-      if (name.startsWith('model.')) model[name.slice(6)] = t;
-    try {
-      this.model.loadStateDict(model);
-    } catch (error) {
-      if (!(error instanceof ChainruleError)) throw error;
-      throw new ChainruleError(`${source}: ${error.message}`);
-    }
+    loadModuleTensors(snapshot, 'model', this.model, source);
     loadResume(snapshot.resume, source, this.optimizer, this.rng, snapshot.tensors);
   }
 
@@ -291,13 +284,7 @@ export function createFGTrainer(config: Partial<FGConfig>, options: { seed: numb
 
 /** Rebuilds a trainer from snapshot() (e.g. a checkpoint read back), to evaluate or resume. */
 export function fgFromSnapshot(snapshot: TrainerSnapshot, source = 'checkpoint'): FGTrainer {
-  let trainer: FGTrainer;
-  try {
-    trainer = createFGTrainer(snapshot.hyperparameters as Partial<FGConfig>, { seed: 0 });
-  } catch (error) {
-    if (!(error instanceof ChainruleError)) throw error;
-    throw new ChainruleError(`${source}: invalid forward-gradient hyperparameters: ${error.message}`);
-  }
-  trainer.restore(snapshot, source);
-  return trainer;
+  return rebuildTrainer(snapshot, source, 'forward-gradient hyperparameters', () =>
+    createFGTrainer(snapshot.hyperparameters as Partial<FGConfig>, { seed: 0 }),
+  );
 }
