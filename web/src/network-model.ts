@@ -110,35 +110,48 @@ const marked = (base: Record<number, Mark>, ids: number[], mark: Mark) => ({
   ...Object.fromEntries(ids.map((i) => [i, mark])),
 });
 
-/** Backprop: forward to the loss, backward to the input, and only then does anything update. */
-function backpropPhases(boxes: LayerBox[]): Phase[] {
+/** The phases of a pass up to the loss: each box below it marked `mark` in turn, then the loss. */
+function towardTheLoss(
+  boxes: LayerBox[],
+  mark: Mark,
+  caption: (title: string) => string,
+  lossCaption: string,
+): { phases: Phase[]; state: Record<number, Mark> } {
   const phases: Phase[] = [];
   let state: Record<number, Mark> = {};
   const last = boxes.length - 1;
   for (let i = 0; i < last; i++) {
-    state = marked(state, [i], 'forward');
-    phases.push({
-      caption: `Forward: ${boxes[i].title}. Its activations are kept for the backward pass; nothing can update yet.`,
-      marks: state,
-    });
+    state = marked(state, [i], mark);
+    phases.push({ caption: caption(boxes[i].title), marks: state });
   }
   state = marked(state, [last], 'loss');
-  phases.push({
-    caption: 'The loss is reached. Still no layer can update: their gradients need the backward pass.',
-    marks: state,
-  });
-  for (let i = last - 1; i > 0; i--) {
+  phases.push({ caption: lossCaption, marks: state });
+  return { phases, state };
+}
+
+/** The last phase of a global update: every layer that learns updates at once. */
+const allUpdate = (boxes: LayerBox[], caption: string): Phase => ({
+  caption,
+  marks: marked(
+    {},
+    indices(boxes, (b) => b.learns),
+    'update',
+  ),
+});
+
+/** Backprop: forward to the loss, backward to the input, and only then does anything update. */
+function backpropPhases(boxes: LayerBox[]): Phase[] {
+  let { phases, state } = towardTheLoss(
+    boxes,
+    'forward',
+    (title) => `Forward: ${title}. Its activations are kept for the backward pass; nothing can update yet.`,
+    'The loss is reached. Still no layer can update: their gradients need the backward pass.',
+  );
+  for (let i = boxes.length - 2; i > 0; i--) {
     state = marked(state, [i], 'backward');
     phases.push({ caption: `Backward: the gradient flows back through ${boxes[i].title}.`, marks: state });
   }
-  phases.push({
-    caption: 'The backward pass has returned: every layer updates at once.',
-    marks: marked(
-      {},
-      indices(boxes, (b) => b.learns),
-      'update',
-    ),
-  });
+  phases.push(allUpdate(boxes, 'The backward pass has returned: every layer updates at once.'));
   return phases;
 }
 
@@ -166,29 +179,19 @@ function forwardForwardPhases(boxes: LayerBox[]): Phase[] {
 
 /** Forward gradients: values and tangents go forward together; no backward pass at all. */
 function forwardGradientPhases(boxes: LayerBox[]): Phase[] {
-  const phases: Phase[] = [];
-  let state: Record<number, Mark> = {};
-  const last = boxes.length - 1;
-  for (let i = 0; i < last; i++) {
-    state = marked(state, [i], 'tangent');
-    phases.push({
-      caption: `Forward with a tangent: ${boxes[i].title} passes on its value and its change along a random direction.`,
-      marks: state,
-    });
-  }
-  state = marked(state, [last], 'loss');
-  phases.push({
-    caption: 'The loss and its directional derivative arrive together: there is no backward pass.',
-    marks: state,
-  });
-  phases.push({
-    caption: 'Every layer updates at once, along the random direction scaled by the directional derivative.',
-    marks: marked(
-      {},
-      indices(boxes, (b) => b.learns),
-      'update',
+  const { phases } = towardTheLoss(
+    boxes,
+    'tangent',
+    (title) =>
+      `Forward with a tangent: ${title} passes on its value and its change along a random direction.`,
+    'The loss and its directional derivative arrive together: there is no backward pass.',
+  );
+  phases.push(
+    allUpdate(
+      boxes,
+      'Every layer updates at once, along the random direction scaled by the directional derivative.',
     ),
-  });
+  );
   return phases;
 }
 

@@ -514,9 +514,11 @@ export function createTrainView(lab: Lab): View {
     accuracyChart.update('none');
     element.querySelector('.charts')!.classList.toggle('empty', trained.length === 0);
   }
+  // At most one render a frame, and none while hidden: shown() renders when the view returns.
   lab.listen(() => {
-    if (!scheduled) requestAnimationFrame(render);
+    if (element.hidden || scheduled) return;
     scheduled = true;
+    requestAnimationFrame(render);
   });
 
   start.addEventListener('click', () => void startTraining());
@@ -551,6 +553,7 @@ export function createTrainView(lab: Lab): View {
       return true;
     },
     shown() {
+      render();
       lossChart.resize();
       accuracyChart.resize();
     },
