@@ -291,9 +291,9 @@ test('a drawn digit gets a prediction from the trained model', async () => {
   for (let t = 0; t <= 1; t += 0.1)
     await page.mouse.move(box.x + box.width * (0.55 - 0.08 * t), box.y + box.height * (0.15 + 0.7 * t));
   await page.mouse.up();
+  // Predictions refresh while the stroke is drawn; the one for the finished stroke must say 1.
   const card = page.locator('.prediction[data-algorithm="bp"]');
-  await card.waitFor();
-  assert.equal(await card.locator('.digit').textContent(), '1');
+  await card.locator('.digit', { hasText: /^1$/ }).waitFor({ timeout: 10_000 });
   const bars = await card.locator('.bar-value').allTextContents();
   assert.equal(bars.length, 10);
   const total = bars.reduce((sum, text) => sum + Number.parseFloat(text), 0);
