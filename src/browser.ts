@@ -91,6 +91,7 @@ export {
   type Algorithm,
   type CheckpointMetadata,
   type LayerStats,
+  type StepOptions,
   type StepResult,
   type Trainer,
   type TrainerSnapshot,

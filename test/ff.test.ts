@@ -175,7 +175,7 @@ test('training lowers the loss and keeps one layer of graph alive at a time', ()
   const floor = graphMemory.liveBytes;
   for (let epoch = 0; epoch < 3; epoch++) {
     for (const { x, y } of data.trainBatches(epoch)) {
-      const result = trainer.step(x, y);
+      const result = trainer.step(x, y, { layerStats: true });
       losses.push(result.loss);
       assert.equal(result.layers?.length, 3);
       for (const layer of result.layers!)

@@ -35,6 +35,18 @@ test('the seed network learns MNIST digits by backprop', async () => {
   assert.equal(trainer.describe(), '784-64-BN-tanh-10');
 });
 
+test('per-layer statistics are computed only when a step asks for them', () => {
+  const trainer = createBPTrainer({ hidden: [8] }, { seed: 1 });
+  const [{ x, y }] = [...data.trainBatches(0)];
+  assert.equal(trainer.step(x, y).layers, undefined);
+  const layers = trainer.step(x, y, { layerStats: true }).layers!;
+  assert.deepEqual(
+    layers.map((l) => l.name),
+    ['0.weight', '1.weight', '3.weight'],
+  );
+  assert.ok(layers.every((l) => l.gradientNorm! > 0));
+});
+
 test('planning a second run restarts the schedule from the base rate, not the decayed one', () => {
   const trainer = createBPTrainer({ hidden: [8], schedule: 'linear' }, { seed: 1 });
   const [{ x, y }] = [...data.trainBatches(0)];

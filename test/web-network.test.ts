@@ -55,7 +55,7 @@ test("Forward-Forward: each layer can update right after its own forward step, b
   assert.ok(phases.every((p) => !Object.values(p.marks).includes('backward')));
   // Every statistic the trainer reports lands on its layer's box.
   const { x, y } = batch(8);
-  const names = trainer.step(x, y).layers!.map((l) => l.name);
+  const names = trainer.step(x, y, { layerStats: true }).layers!.map((l) => l.name);
   assert.deepEqual(
     names,
     boxes.flatMap((b) => (b.stats ? [b.stats] : [])),
@@ -82,6 +82,6 @@ test('forward gradients: the tangent rides forward with the values; every layer 
   assert.equal(Object.values(phases.at(-1)!.marks).filter((m) => m === 'update').length, 5);
   const { x, y } = batch(8);
   const boxStats = new Set(boxes.map((b) => b.stats));
-  for (const { name } of trainer.step(x, y).layers!)
+  for (const { name } of trainer.step(x, y, { layerStats: true }).layers!)
     assert.ok(boxStats.has(name), `statistic ${name} has a box`);
 });

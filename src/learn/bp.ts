@@ -18,7 +18,7 @@ import {
   scheduledOptimizer,
 } from './optimizer-state.js';
 import { addModuleTensors, loadModuleTensors, rebuildTrainer } from './snapshot-io.js';
-import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
+import type { StepOptions, StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export interface SeedNetworkShape {
   inputs: number;
@@ -90,16 +90,18 @@ class BackpropTrainer implements Trainer {
     this.optimizer.plan(totalSteps);
   }
 
-  step(x: Tensor, y: Tensor): StepResult {
+  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.model.train();
     const loss = crossEntropy(this.model.forward(x), y);
     loss.backward();
-    const layers = noGrad(() =>
-      this.model
-        .namedParameters()
-        .filter(([name]) => name.endsWith('weight'))
-        .map(([name, p]) => ({ name, gradientNorm: p.grad ? p.grad.norm().item() : 0 })),
-    );
+    const layers = options.layerStats
+      ? noGrad(() =>
+          this.model
+            .namedParameters()
+            .filter(([name]) => name.endsWith('weight'))
+            .map(([name, p]) => ({ name, gradientNorm: p.grad ? p.grad.norm().item() : 0 })),
+        )
+      : undefined;
     this.optimizer.step();
     return { loss: loss.item(), layers };
   }

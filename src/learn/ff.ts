@@ -27,7 +27,7 @@ import {
 } from './ff-config.js';
 import { loadResume, makeSchedule, ScheduledOptimizer, saveResume } from './optimizer-state.js';
 import { rebuildTrainer } from './snapshot-io.js';
-import type { LayerStats, StepResult, Trainer, TrainerSnapshot } from './types.js';
+import type { LayerStats, StepOptions, StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 export * from './ff-config.js';
 
@@ -156,7 +156,7 @@ export class FFTrainer implements Trainer {
   }
 
   /** One update of every layer and the head; the loss is the head's cross-entropy plus every layer's FF loss. */
-  step(x: Tensor, y: Tensor): StepResult {
+  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.checkBatch(x, y);
     // The head learns from a neutral-label pass whose activities carry no graph, so its
     // cross-entropy reaches the head alone; its predictions pick the hard negatives.
@@ -169,10 +169,10 @@ export class FFTrainer implements Trainer {
     for (const objective of this.layerObjectives(x, y.data as Int32Array, negatives)) {
       objective.loss.backward();
       loss += objective.loss.item();
-      layers.push(this.layerStats(objective, x.shape[0]));
+      if (options.layerStats) layers.push(this.layerStats(objective, x.shape[0]));
     }
     this.optimizer.step();
-    return { loss, layers };
+    return { loss, layers: options.layerStats ? layers : undefined };
   }
 
   /**

@@ -24,7 +24,7 @@ import {
   scheduledOptimizer,
 } from './optimizer-state.js';
 import { addModuleTensors, loadModuleTensors, rebuildTrainer } from './snapshot-io.js';
-import type { StepResult, Trainer, TrainerSnapshot } from './types.js';
+import type { StepOptions, StepResult, Trainer, TrainerSnapshot } from './types.js';
 
 /**
  * A multilayer perceptron trained by forward gradients. The defaults (FG_DEFAULTS) were chosen
@@ -182,7 +182,7 @@ export class FGTrainer implements Trainer {
     return this.optimizer.lr;
   }
 
-  step(x: Tensor, y: Tensor): StepResult {
+  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.checkInput(x);
     this.model.train();
     const params = this.model.parameters();
@@ -203,10 +203,13 @@ export class FGTrainer implements Trainer {
       p.grad = estimate.gradient[i];
     });
     this.optimizer.step();
-    const layers = this.model
-      .namedParameters()
-      .map(([name], i) => ({ name, gradientNorm: estimate.gradient[i].norm().item() }))
-      .filter(({ name }) => name.endsWith('weight'));
+    const layers = options.layerStats
+      ? this.model
+          .namedParameters()
+          .flatMap(([name], i) =>
+            name.endsWith('weight') ? [{ name, gradientNorm: estimate.gradient[i].norm().item() }] : [],
+          )
+      : undefined;
     return { loss: estimate.loss, layers };
   }
 

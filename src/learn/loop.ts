@@ -71,6 +71,8 @@ export interface LoopOptions {
   onEvent?: (event: TrainEvent) => void;
   /** How often to yield to the event loop, in milliseconds. */
   yieldEveryMs?: number;
+  /** Asked before each step: should its progress event carry per-layer statistics? (Default: never.) */
+  wantsLayerStats?: () => boolean;
 }
 
 const now = () => performance.now();
@@ -149,7 +151,7 @@ export async function trainLoop(
         batch++;
         continue;
       }
-      const result = trainer.step(x, y);
+      const result = trainer.step(x, y, { layerStats: options.wantsLayerStats?.() ?? false });
       step++;
       batch++;
       if (!Number.isFinite(result.loss)) {

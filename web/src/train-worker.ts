@@ -69,15 +69,16 @@ async function train(trainer: Trainer, normalization: Normalization, run: Run): 
   const started = performance.now();
   const seconds = () => run.seconds + (performance.now() - started) / 1000;
   let lastProgress = 0;
+  // Progress is posted at most every PROGRESS_EVERY_MS, so only the steps it will report need statistics.
+  const progressDue = () => performance.now() - lastProgress >= PROGRESS_EVERY_MS;
   const onEvent = (event: TrainEvent) => {
     switch (event.type) {
       case 'start':
         post({ type: 'started', epochs: event.epochs, ...modelInfo(trainer) });
         break;
       case 'progress': {
-        const now = performance.now();
-        if (now - lastProgress < PROGRESS_EVERY_MS && event.batch < event.batches) return;
-        lastProgress = now;
+        if (!progressDue() && event.batch < event.batches) return;
+        lastProgress = performance.now();
         const { epoch, batch, batches, loss, samplesPerSecond, layers } = event;
         post({ type: 'progress', seconds: seconds(), epoch, batch, batches, loss, samplesPerSecond, layers });
         break;
@@ -104,6 +105,7 @@ async function train(trainer: Trainer, normalization: Normalization, run: Run): 
       evaluationsPerEpoch: run.settings.evaluationsPerEpoch,
       signal: controller.signal,
       onEvent,
+      wantsLayerStats: progressDue,
     });
     run.step = result.step;
     post({ type: 'stopped', reason: result.reason, step: result.step });
