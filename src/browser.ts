@@ -4,11 +4,15 @@
 
 import './engine.js';
 
-export { jacfwd, jacrev, jvp, jvpAt } from './autodiff/forward.js';
+export type { Arg, Argnums, ArgnumsOption, AuxOption } from './autodiff/args.js';
+export { jvp, jvpAt } from './autodiff/forward.js';
+export { hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';
 export {
   type BackwardOptions,
   type BackwardStep,
   backward,
+  type Differentiable,
+  type Grads,
   grad,
   gradients,
   topologicalOrder,

@@ -2,22 +2,46 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { crossEntropy, grad, graphMemory, jvp, Rng, randn, type Tensor, tensor } from '../src/index.js';
+import {
+  crossEntropy,
+  grad,
+  graphMemory,
+  jvp,
+  jvpAt,
+  noGrad,
+  ones,
+  Rng,
+  randn,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
 import { assertClose } from './helpers/gradcheck.js';
 
 const rng = new Rng(11);
 const normal = (shape: number[]) => randn(shape, { dtype: 'float64', rng });
 
-test('jvp records no reverse graph, even when inputs and captured tensors require grad', () => {
+test('jvpAt records no reverse graph, even when the tensors it moves require grad', () => {
   const W = normal([3, 4]).requireGrad();
   const x = normal([4]).requireGrad();
   const before = graphMemory.liveBytes;
-  const { out, tangent } = jvp((v) => W.matmul(v).tanh().sum(), [x], [normal([4])]);
+  const { out, tangent } = jvpAt(() => W.matmul(x).tanh().sum(), [[x, normal([4])]]);
   assert.equal(out.node, null);
   assert.equal(tangent.node, null);
   assert.equal(graphMemory.liveBytes, before);
   assert.equal(x.grad, null);
   assert.equal(W.grad, null);
+});
+
+test('jvp records its pass for reverse mode like any computation, so a tangent can be backpropagated', () => {
+  const W = normal([3, 4]).requireGrad();
+  const x = normal([4]);
+  const v = normal([4]);
+  // d/dW of (J v) for f = sum(W x) is 1 vᵀ; nothing is recorded under noGrad.
+  const { tangent } = jvp((u) => W.matmul(u).sum(), [x], [v]);
+  tangent.backward();
+  assertClose(W.grad!.data, ones([3, 1], { dtype: 'float64' }).mul(v.reshape([1, 4])).data, { rtol: 1e-15 });
+  const quiet = noGrad(() => jvp((u) => W.matmul(u).sum(), [x], [v]));
+  assert.equal(quiet.tangent.node, null);
 });
 
 test("jvp's tangent is the reverse gradient dotted with the direction", () => {

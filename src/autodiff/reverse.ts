@@ -5,10 +5,21 @@
 
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
-import { apply, enableGrad, isGradEnabled, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
-import { reshapeOp } from '../ops/shape.js';
+import { alias, enableGrad, isGradEnabled, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
 import type { Node } from '../tensor/node.js';
 import { ones, Tensor, zeros } from '../tensor/tensor.js';
+import {
+  type Arg,
+  type Argnums,
+  type ArgnumsOption,
+  type AuxOption,
+  checkDifferentiable,
+  resolveArgnums,
+  splitOutput,
+  toArgs,
+  toList,
+  toTensor,
+} from './args.js';
 
 /** One step of a backward pass, as `explain` and the playground show it. */
 export interface BackwardStep {
@@ -116,14 +127,19 @@ function reverseSweep(
     );
   }
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
-  const order = topologicalOrder(root, stopAt);
-  const freed = order.find((t) => isReleased(t.node!));
+  const walked = topologicalOrder(root, stopAt);
+  // Checked before the pruning below, which cannot see past a freed node.
+  const freed = walked.find((t) => isReleased(t.node!));
   if (freed) {
     throw new ChainruleError(
       `backward(): the graph through ${freed.node!.op.name} (node ${freed.node!.id}) was already freed by an ` +
         'earlier backward pass; pass { retainGraph: true } to the first backward() to run backward over it again',
     );
   }
+  const needed = stopAt ? leadingTo(walked, stopAt) : null;
+  const order = needed ? needed.order : walked;
+  const wanted = (input: Tensor) =>
+    needed ? needed.reaches.has(input) : input.requiresGrad || input.node !== null;
   const run = options.createGraph ? enableGrad : noGrad;
   run(() => {
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
@@ -138,7 +154,7 @@ function reverseSweep(
         const thunks = node.op.vjp(outGrad, { inputs: node.inputs, out, attrs: node.attrs });
         const inputGrads = node.inputs.map((input, j) => {
           const thunk = thunks[j];
-          if (!thunk || !(input.requiresGrad || input.node)) return null;
+          if (!thunk || !wanted(input)) return null;
           const g = thunk();
           if (!sameShape(g.shape, input.shape)) {
             throw new ChainruleError(
@@ -156,6 +172,24 @@ function reverseSweep(
   });
 }
 
+/**
+ * The part of a graph a gradient with respect to `targets` needs: the tensors from which a
+ * target is reached (targets included), and their order with the rest left out. The rest (a
+ * parameter's own graph a function closed over, say) is neither walked nor freed.
+ */
+function leadingTo(
+  order: readonly Tensor[],
+  targets: ReadonlySet<Tensor>,
+): { order: Tensor[]; reaches: Set<Tensor> } {
+  const reaches = new Set(targets);
+  const kept = order.filter((t) => {
+    const leads = t.node!.inputs.some((input) => reaches.has(input));
+    if (leads) reaches.add(t);
+    return leads;
+  });
+  return { order: kept, reaches };
+}
+
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (!leaf.requiresGrad) return;
   leaf.grad = leaf.grad ? leaf.grad.add(g) : g;
@@ -166,56 +200,141 @@ export function zeroGrad(tensors: Iterable<Tensor>): void {
   for (const t of tensors) t.grad = null;
 }
 
-type Fn = (...args: Tensor[]) => Tensor;
+// ---- function transforms: vjp, valueAndGrad, grad -------------------------------------------
+
+/** A function of tensors to differentiate: its output, or [output, aux] with { hasAux: true }. */
+// biome-ignore lint/suspicious/noExplicitAny: a transform takes functions of any arity
+export type Differentiable<A = unknown> = (...args: any[]) => Tensor | readonly [Tensor, A];
+/** grad's result for the argnums asked: one gradient for an index, a list for a list (or by default). */
+export type Grads<N> = N extends number ? Tensor : Tensor[];
+
+/** f traced for a reverse pass at the arguments, differentiated with respect to `wrt`. */
+export interface Traced {
+  /** The tensors f was called with: fresh aliases at the indices in wrt, the arguments elsewhere. */
+  inputs: Tensor[];
+  wrt: readonly number[];
+  out: Tensor;
+  aux: unknown;
+  /** An outer reverse pass tracks the result: the pull-backs are recorded so it can go through them. */
+  nested: boolean;
+}
 
 /**
- * f evaluated on fresh tensors holding the primals' values, so user tensors' .grad is never
- * touched. Inside an outer differentiation (grad of grad), a primal the outer pass tracks
- * stays connected to it through a new node, and the pull-back records its own graph, so the
- * gradients returned can be differentiated again.
+ * Runs f on aliases of the arguments in `wrt` (so the caller's tensors and their .grad are
+ * never touched), recording the graph a pull-back walks. Each alias stays joined to its
+ * argument, so an outer transform (a jvp, or a grad of this grad) still sees through it.
  */
-function trace(f: Fn, primals: readonly Tensor[]): { inputs: Tensor[]; out: Tensor; nested: boolean } {
-  const tracked = primals.map((p) => isGradEnabled() && (p.requiresGrad || p.node !== null));
-  const inputs = primals.map((p, i) =>
-    tracked[i] ? apply(reshapeOp, [p], { shape: [...p.shape] }) : p.detach().requireGrad(),
+export function trace(
+  transform: string,
+  f: Differentiable,
+  args: readonly Tensor[],
+  wrt: readonly number[],
+  hasAux?: boolean,
+): Traced {
+  checkDifferentiable(transform, args, wrt);
+  const inputs = [...args];
+  for (const i of wrt) {
+    const x = alias(args[i]);
+    inputs[i] = x.node ? x : x.requireGrad();
+  }
+  const { out, aux } = splitOutput(
+    transform,
+    enableGrad(() => f(...inputs)),
+    hasAux,
   );
-  return { inputs, out: enableGrad(() => f(...inputs)), nested: tracked.includes(true) };
+  const stops = new Set(wrt.map((i) => inputs[i]));
+  return { inputs, wrt, out, aux, nested: isGradEnabled() && tracksBeyond(out, stops) };
 }
 
-function pullBack(
-  { inputs, out, nested }: ReturnType<typeof trace>,
-  cotangent?: Tensor,
-): { out: Tensor; grads: Tensor[] } {
-  const grads = gradients(out, inputs, cotangent, { createGraph: nested });
-  return { out: nested ? out : out.detach(), grads };
+/**
+ * True when something other than the traced arguments' fresh leaves is tracked in out's graph:
+ * an argument an outer pass records, or a tensor requiring grad that f closed over.
+ */
+function tracksBeyond(out: Tensor, stops: ReadonlySet<Tensor>): boolean {
+  for (const x of stops) if (x.node) return true;
+  if (out.requiresGrad && !stops.has(out)) return true;
+  return topologicalOrder(out, stops).some((t) =>
+    t.node!.inputs.some((x) => x.requiresGrad && !stops.has(x)),
+  );
 }
+
+/** The cotangent pulled back to each traced argument in wrt (recorded when nested). */
+export function pullBack(traced: Traced, cotangent?: Tensor, retainGraph = false): Tensor[] {
+  const { inputs, wrt, out, nested } = traced;
+  return gradients(
+    out,
+    wrt.map((i) => inputs[i]),
+    cotangent,
+    { createGraph: nested, retainGraph: retainGraph || nested },
+  );
+}
+
+/** The traced output to hand back: cut from the reverse graph unless an outer pass needs it. */
+export function tracedOutput({ out, nested }: Traced): Tensor {
+  return nested ? out : noGrad(() => alias(out));
+}
+
+const everyIndex = (args: readonly unknown[]) => args.map((_, i) => i);
 
 /**
  * The output of f at the primals, and the cotangent pulled back to each primal:
  * (cotangent)ᵀ · J_f. The cotangent defaults to 1 for a scalar output.
  */
-export function vjp(f: Fn, primals: readonly Tensor[], cotangent?: Tensor): { out: Tensor; grads: Tensor[] } {
-  return pullBack(trace(f, primals), cotangent);
+export function vjp<A = undefined>(
+  f: Differentiable<A>,
+  primals: readonly Arg[],
+  cotangent?: Arg,
+  options: AuxOption = {},
+): { out: Tensor; grads: Tensor[]; aux: A } {
+  const args = toArgs('vjp', f, toList('vjp', primals, 'primals'));
+  const traced = trace('vjp', f, args, everyIndex(args), options.hasAux);
+  const seed = cotangent === undefined ? undefined : toTensor('vjp', cotangent, 'the cotangent');
+  const grads = pullBack(traced, seed);
+  return { out: tracedOutput(traced), grads, aux: traced.aux as A };
 }
 
-/** f's value and its gradient with respect to every argument (f must return a scalar). */
-export function valueAndGrad(f: Fn): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
-  return (...args) => {
-    const traced = trace(f, args);
+/**
+ * f's value and its gradient (f must return a scalar) with respect to the arguments argnums
+ * names: every argument by default (a list of gradients), one if argnums is a number.
+ */
+export function valueAndGrad<A = undefined, N extends Argnums | undefined = undefined>(
+  f: Differentiable<A>,
+  options: ArgnumsOption & { argnums?: N } = {},
+): (...args: Arg[]) => { value: Tensor; grads: Grads<N>; aux: A } {
+  return (...given) => {
+    const args = toArgs('valueAndGrad', f, given);
+    const wrt = resolveArgnums('valueAndGrad', options.argnums, everyIndex(args), args.length);
+    const traced = trace('valueAndGrad', f, args, wrt, options.hasAux);
     if (traced.out.size !== 1) {
       throw new ShapeError(
-        `valueAndGrad: f must return a scalar, got shape ${formatShape(traced.out.shape)}; use vjp for other outputs`,
+        `valueAndGrad: f must return a scalar, got shape ${formatShape(traced.out.shape)}; use vjp or jacrev for other outputs`,
       );
     }
-    const { out: value, grads } = pullBack(traced);
-    return { value, grads };
+    const grads = pullBack(traced);
+    return {
+      value: tracedOutput(traced),
+      grads: (typeof options.argnums === 'number' ? grads[0] : grads) as Grads<N>,
+      aux: traced.aux as A,
+    };
   };
 }
 
-/** The gradient of scalar f with respect to each argument. */
-export function grad(f: Fn): (...args: Tensor[]) => Tensor[] {
-  const vg = valueAndGrad(f);
-  return (...args) => vg(...args).grads;
+/** The gradient of scalar f with respect to each argument (or the ones argnums names). */
+export function grad<N extends Argnums | undefined = undefined>(
+  f: Differentiable,
+  options?: { argnums?: N; hasAux?: false },
+): (...args: Arg[]) => Grads<N>;
+/** With { hasAux: true }: f returns [scalar, aux]; the gradient comes back as [gradient, aux]. */
+export function grad<A, N extends Argnums | undefined = undefined>(
+  f: Differentiable<A>,
+  options: { argnums?: N; hasAux: true },
+): (...args: Arg[]) => [Grads<N>, A];
+export function grad(f: Differentiable, options: ArgnumsOption = {}) {
+  const vg = valueAndGrad(f, options);
+  return (...args: Arg[]) => {
+    const { grads, aux } = vg(...args);
+    return options.hasAux ? [grads, aux] : grads;
+  };
 }
 
 declare module '../tensor/tensor.js' {

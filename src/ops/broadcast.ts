@@ -3,6 +3,7 @@
 import type { View } from '../backend/kernels.js';
 import { contiguousStrides } from '../backend/reference/index.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
+import { resultType } from '../tensor/dtype.js';
 import { type Shape, Tensor } from '../tensor/tensor.js';
 
 export { contiguousStrides };
@@ -85,4 +86,14 @@ export function checkFloat(op: string, ...tensors: Tensor[]): void {
       );
     }
   }
+}
+
+/**
+ * The operands converted to the one dtype the op computes in (tensor/dtype.ts has the rule),
+ * through cast nodes, so each operand's gradient comes back in its own dtype.
+ */
+export function promote(op: string, operands: readonly Tensor[]): Tensor[] {
+  const dtype = resultType(operands);
+  checkFloat(op, ...operands.filter((t) => t.dtype === dtype));
+  return operands.map((t) => (t.dtype === dtype ? t : t.to(dtype)));
 }

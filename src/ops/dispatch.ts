@@ -76,53 +76,101 @@ function record(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out:
   if (graphMemory.liveBytes > graphMemory.peakBytes) graphMemory.peakBytes = graphMemory.liveBytes;
 }
 
-// ---- forward mode: tangents ------------------------------------------------------------------
+// ---- forward mode: tangents, one level per active jvp --------------------------------------
 
-// One map per active jvp; null while a jvp rule itself runs, so rules never carry tangents.
-const tangentScopes: (WeakMap<Tensor, Tensor> | null)[] = [];
+// Each jvp opens a level: a map from the tensors it perturbs to their tangents. Levels nest
+// (a jvp inside a jvp, a jvp over a gradient): an op's value is a number in ε_0 … ε_{n-1}, with
+// ε_k² = 0, carried one level at a time. Level k's tangent is computed by the op's JVP rule with
+// only levels below k visible, so the rule's own ops carry the outer tangents (tangents of
+// tangents) and never their own level's (which keeps two jvps from confusing their tangents).
+type Level = WeakMap<Tensor, Tensor>;
+const levels: Level[] = [];
+/** How many levels apply() sees: all of them, except while a level's JVP rule runs. */
+let visibleLevels = 0;
 
-export function withTangents<T>(scope: WeakMap<Tensor, Tensor> | null, fn: () => T): T {
-  tangentScopes.push(scope);
+function withVisibleLevels<T>(count: number, fn: () => T): T {
+  const previous = visibleLevels;
+  visibleLevels = count;
   try {
     return fn();
   } finally {
-    tangentScopes.pop();
+    visibleLevels = previous;
+  }
+}
+
+/** Runs fn with a new innermost forward-mode level whose tangents `level` holds. */
+export function withTangentLevel<T>(level: Level, fn: () => T): T {
+  const depth = visibleLevels;
+  const shadowed = levels[depth];
+  levels[depth] = level;
+  try {
+    return withVisibleLevels(depth + 1, fn);
+  } finally {
+    if (shadowed) levels[depth] = shadowed;
+    else levels.length = depth;
   }
 }
 
 /** Computes a value both modes treat as a constant: no node recorded, no tangent pushed. */
 export function constant<T>(fn: () => T): T {
-  return noGrad(() => withTangents(null, fn));
+  return noGrad(() => withVisibleLevels(0, fn));
 }
 
-function currentTangents(): WeakMap<Tensor, Tensor> | null {
-  return tangentScopes.length ? tangentScopes[tangentScopes.length - 1] : null;
+/**
+ * A new tensor sharing t's values, joined to t in every active mode: recorded as t's
+ * successor when reverse mode tracks t, carrying t's tangent at every forward-mode level. A
+ * transform hands its function such aliases, so its own seeds never touch the caller's tensors.
+ */
+export function alias(t: Tensor): Tensor {
+  if (!aliasOp) throw new ChainruleError('internal: the alias op is not registered');
+  return apply(aliasOp, [t], { shape: [...t.shape] });
 }
 
 // ---- apply --------------------------------------------------------------------------------
 
-// The tangent sum needs the add op and a broadcast; ops register them here to avoid a cycle.
+// The tangent sum needs the add op and a broadcast, and alias a shape-keeping op; ops register
+// them here to avoid an import cycle.
 let combine: {
   add(a: Tensor, b: Tensor): Tensor;
   broadcastTo(t: Tensor, shape: readonly number[]): Tensor;
 } | null = null;
+let aliasOp: Op<{ shape: number[] }> | null = null;
 
-export function registerTangentArithmetic(ops: NonNullable<typeof combine>): void {
+export function registerTangentArithmetic(
+  ops: NonNullable<typeof combine>,
+  alias: Op<{ shape: number[] }>,
+): void {
   combine = ops;
+  aliasOp = alias;
 }
 
 export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  // No jvp active (every training step): the value and its node, nothing more.
+  return visibleLevels === 0
+    ? applyPrimal(op, inputs, attrs)
+    : applyAtLevel(visibleLevels - 1, op, inputs, attrs);
+}
+
+function applyPrimal<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const out = op.forward(inputs, attrs);
   if (op.differentiable === false) return out;
   if (gradEnabled && inputs.some((t) => t.requiresGrad || t.node !== null)) {
     record(op as Op<unknown>, inputs, attrs, out);
   }
-  const tangents = currentTangents();
-  if (tangents) {
-    const inputTangents = inputs.map((t) => tangents.get(t));
-    if (inputTangents.some((t) => t !== undefined)) {
-      tangents.set(out, pushTangents(op, inputs, attrs, out, inputTangents));
-    }
+  return out;
+}
+
+/** The op at levels 0..k: its value (carrying levels below k), then its tangent at level k. */
+function applyAtLevel<A>(k: number, op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  const out = withVisibleLevels(k, () => apply(op, inputs, attrs));
+  if (op.differentiable === false) return out;
+  const level = levels[k];
+  const inputTangents = inputs.map((t) => level.get(t));
+  if (inputTangents.some((t) => t !== undefined)) {
+    level.set(
+      out,
+      withVisibleLevels(k, () => pushTangents(op, inputs, attrs, out, inputTangents)),
+    );
   }
   return out;
 }
@@ -136,18 +184,16 @@ function pushTangents<A>(
 ): Tensor {
   if (!combine) throw new ChainruleError('internal: tangent arithmetic not registered');
   const { add, broadcastTo } = combine;
-  return withTangents(null, () => {
-    const maps = op.jvp({ inputs, out, attrs });
-    let sum: Tensor | null = null;
-    inputTangents.forEach((t, i) => {
-      const map = maps[i];
-      if (t === undefined || !map) return;
-      const term = map(t);
-      sum = sum ? add(sum, term) : term;
-    });
-    const tangent: Tensor = sum ?? zeros(out.shape, { dtype: out.dtype });
-    return tangent.shape.length === out.shape.length && tangent.shape.every((d, i) => d === out.shape[i])
-      ? tangent
-      : broadcastTo(tangent, out.shape);
+  const maps = op.jvp({ inputs, out, attrs });
+  let sum: Tensor | null = null;
+  inputTangents.forEach((t, i) => {
+    const map = maps[i];
+    if (t === undefined || !map) return;
+    const term = map(t);
+    sum = sum ? add(sum, term) : term;
   });
+  const tangent: Tensor = sum ?? zeros(out.shape, { dtype: out.dtype });
+  return tangent.shape.length === out.shape.length && tangent.shape.every((d, i) => d === out.shape[i])
+    ? tangent
+    : broadcastTo(tangent, out.shape);
 }

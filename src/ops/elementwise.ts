@@ -6,7 +6,7 @@ import { getBackend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
-import { broadcastShapes, broadcastView, checkFloat, lift, sameShape } from './broadcast.js';
+import { broadcastShapes, broadcastView, checkFloat, lift, promote, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
 
 // ---- unary ---------------------------------------------------------------------------------
@@ -199,7 +199,12 @@ export type Operand = Tensor | number;
 
 const binary = (op: Op, a: Operand, b: Operand): Tensor => {
   const like = a instanceof Tensor ? a : (b as Tensor);
-  return apply(op, [lift(a, like), lift(b, like)], undefined);
+  const operands = [lift(a, like), lift(b, like)];
+  return apply(
+    op,
+    operands[0].dtype === operands[1].dtype ? operands : promote(op.name, operands),
+    undefined,
+  );
 };
 
 export const add = (a: Operand, b: Operand) => binary(binaryOps.add, a, b);
@@ -213,7 +218,8 @@ export const minimum = (a: Operand, b: Operand) => binary(binaryOps.minimum, a, 
 /** Picks a where cond is non-zero, b elsewhere (all three broadcast together). */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
-  return apply(whereOp, [cond, lift(a, like), lift(b, like)], undefined);
+  const [x, y] = promote('where', [lift(a, like), lift(b, like)]);
+  return apply(whereOp, [cond, x, y], undefined);
 }
 
 /** Limits values to [min, max]; either bound may be omitted. */

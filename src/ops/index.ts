@@ -6,7 +6,7 @@ import { matmulOp } from './linalg.js';
 import { maxOp, sumOp } from './reduce.js';
 import { broadcastTo, broadcastToOp, castOp, concatOp, permuteOp, reshapeOp, sliceOp } from './shape.js';
 
-registerTangentArithmetic({ add, broadcastTo });
+registerTangentArithmetic({ add, broadcastTo }, reshapeOp);
 
 /** Every primitive, by name: the table the gradient checks iterate over. */
 export const primitives = {

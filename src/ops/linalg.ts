@@ -6,7 +6,7 @@ import type { FloatArray } from '../backend/kernels.js';
 import { formatShape, ShapeError } from '../errors.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, sizeOf, Tensor } from '../tensor/tensor.js';
-import { broadcastShapes, checkFloat, sameShape } from './broadcast.js';
+import { broadcastShapes, checkFloat, promote, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
 import { sumTo } from './elementwise.js';
 import { broadcastToOp } from './shape.js';
@@ -85,7 +85,7 @@ export const matmulOp: Op<MatmulAttrs> = {
 
 /** op(a)·op(b) with explicit transpose flags (the layouts the kernels take directly). */
 export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-  return apply(matmulOp, [a, b], { transA, transB });
+  return apply(matmulOp, a.dtype === b.dtype ? [a, b] : promote('matmul', [a, b]), { transA, transB });
 }
 
 /** Matrix product with NumPy semantics: vectors are promoted and batch dimensions broadcast. */

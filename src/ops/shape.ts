@@ -6,7 +6,14 @@ import { getBackend } from '../backend/index.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, type DType, sizeOf, Tensor, zeros } from '../tensor/tensor.js';
-import { broadcastShapes, broadcastView, contiguousStrides, normalizeAxes, sameShape } from './broadcast.js';
+import {
+  broadcastShapes,
+  broadcastView,
+  contiguousStrides,
+  normalizeAxes,
+  promote,
+  sameShape,
+} from './broadcast.js';
 import { apply } from './dispatch.js';
 import { sumTo } from './elementwise.js';
 
@@ -182,11 +189,13 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
         `concat: shapes ${formatShape(first.shape)} and ${formatShape(t.shape)} differ outside axis ${a}`,
       );
     }
-    if (t.dtype !== first.dtype)
-      throw new ChainruleError(`concat: dtypes ${first.dtype} and ${t.dtype} differ`);
   }
   if (tensors.length === 1) return first;
-  return apply(concatOp, tensors, { axis: a });
+  return apply(
+    concatOp,
+    tensors.every((t) => t.dtype === first.dtype) ? tensors : promote('concat', tensors),
+    { axis: a },
+  );
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
