@@ -7,6 +7,7 @@ import './engine.js';
 export type { Arg, Argnums, ArgnumsOption, AuxOption } from './autodiff/args.js';
 export { jvp, jvpAt } from './autodiff/forward.js';
 export { hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';
+export { type InAxes, type OutAxes, vmap } from './autodiff/vmap.js';
 export {
   type BackwardOptions,
   type BackwardStep,

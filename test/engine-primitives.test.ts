@@ -1,5 +1,6 @@
 // Every primitive's VJP and JVP against central finite differences in float64, and against
-// each other (<J t, c> = <t, Jᵀ c>). The case table is keyed by the op table, so a new
+// each other (<J t, c> = <t, Jᵀ c>); and the JVP of its VJP (forward over reverse, the VJP
+// rule's own ops carrying tangents) against differences of the VJP. The case table is keyed by the op table, so a new
 // primitive without a case here fails to compile, and the first test fails at run time too.
 
 import assert from 'node:assert/strict';
@@ -20,7 +21,12 @@ import {
   tensor,
   where,
 } from '../src/index.js';
-import { checkGradients, type Fn, type GradcheckOptions } from './helpers/gradcheck.js';
+import {
+  checkForwardOverReverse,
+  checkGradients,
+  type Fn,
+  type GradcheckOptions,
+} from './helpers/gradcheck.js';
 
 type PrimitiveName = keyof typeof primitives;
 
@@ -317,7 +323,7 @@ for (const [name, { configs, nullRules = [], tolerance }] of Object.entries(case
   PrimitiveName,
   PrimitiveCase,
 ][]) {
-  test(`${name}: VJP and JVP match finite differences and each other`, async (t) => {
+  test(`${name}: VJP, JVP and the JVP of the VJP match finite differences`, async (t) => {
     const op: Op<unknown> = primitives[name];
     for (const { label, inputs, f } of configs) {
       await t.test(label, () => {
@@ -348,7 +354,8 @@ for (const [name, { configs, nullRules = [], tolerance }] of Object.entries(case
 
         const wrt = inputs.flatMap((_, i) => (hasNoRule(i) ? [] : [i]));
         if (wrt.length) {
-          checkGradients(f, inputs, { ...tolerance, wrt });
+          const checked = checkGradients(f, inputs, { ...tolerance, wrt });
+          checkForwardOverReverse(f, inputs, { ...checked, wrt }, tolerance);
           return;
         }
         out.sum().backward();
