@@ -7,7 +7,6 @@ import './engine.js';
 export type { Arg, Argnums, ArgnumsOption, AuxOption } from './autodiff/args.js';
 export { jvp, jvpAt } from './autodiff/forward.js';
 export { hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';
-export { type InAxes, type OutAxes, vmap } from './autodiff/vmap.js';
 export {
   type BackwardOptions,
   type BackwardStep,
@@ -21,6 +20,7 @@ export {
   vjp,
   zeroGrad,
 } from './autodiff/reverse.js';
+export { type InAxes, type OutAxes, vmap } from './autodiff/vmap.js';
 export { getBackend, setBackend, useFastestBackend, withBackend } from './backend/index.js';
 export type { DType, Kernels } from './backend/kernels.js';
 export { ReferenceKernels } from './backend/reference/index.js';
