@@ -8,13 +8,20 @@ import {
   concat,
   crossEntropy,
   gather,
+  grad,
+  hessian,
+  hvp,
+  jacfwd,
+  jacrev,
   jvp,
   mm,
   oneHot,
   ShapeError,
+  type Tensor,
   tensor,
   valueAndGrad,
   vjp,
+  vmap,
   where,
   zeros,
 } from '../src/index.js';
@@ -183,4 +190,159 @@ test('tensor creation rejects ragged arrays, bad sizes and a zero step', () => {
   throwsUserError(() => zeros([2, -1]), ShapeError, /invalid shape \[2, -1\]/);
   throwsUserError(() => zeros([2]).item(), ShapeError, /item\(\): the tensor has 2 elements/);
   throwsUserError(() => arange(0, 1, 0), ChainruleError, /step must not be 0/);
+});
+
+// ---- function transforms ------------------------------------------------------------------
+
+const x3 = () => tensor([1, 2, 3], { dtype: 'float64' });
+const twoArguments = (a: Tensor, b: Tensor) => a.mul(b).sum();
+
+test('a transform called with fewer arguments than f takes says so, instead of computing NaNs', () => {
+  const arity = /f takes 2 arguments but was called with 1; pass every argument \(and argnums/;
+  throwsUserError(() => jacrev(twoArguments)(x3()), ChainruleError, /^jacrev: /, arity);
+  throwsUserError(() => jacfwd(twoArguments)(x3()), ChainruleError, /^jacfwd: /, arity);
+  throwsUserError(() => hessian(twoArguments)(x3()), ChainruleError, arity);
+  throwsUserError(() => grad(twoArguments)(x3()), ChainruleError, /^grad: /, arity);
+  throwsUserError(() => jvp(twoArguments, [x3()], [x3()]), ChainruleError, /^jvp: /, arity);
+  throwsUserError(() => vjp(twoArguments, [x3()]), ChainruleError, /^vjp: /, arity);
+  throwsUserError(() => vmap(twoArguments)(x3()), ChainruleError, /^vmap: /, arity);
+});
+
+test('an argument that is neither a tensor nor a number names its position and how to wrap it', () => {
+  const f = (x: Tensor) => x.sum();
+  const g = grad(f) as (...args: unknown[]) => Tensor[];
+  throwsUserError(
+    () => g([1, 2]),
+    ChainruleError,
+    /argument 0 is an array, not a Tensor or a number; wrap values with tensor\(/,
+  );
+  throwsUserError(() => g('3'), ChainruleError, /argument 0 is a string/);
+  throwsUserError(() => g(undefined), ChainruleError, /argument 0 is undefined/);
+  throwsUserError(
+    () => jvp(f, x3() as never, [x3()]),
+    ChainruleError,
+    /^jvp: primals must be an array with one entry per argument of f \(e\.g\. \[x\]\), got a Tensor/,
+  );
+  throwsUserError(() => jvp(f, [x3()], [[1, 2, 3] as never]), ChainruleError, /^jvp: tangent 0 is an array/);
+  throwsUserError(
+    () => (grad as (f: unknown) => () => unknown)(3)(),
+    ChainruleError,
+    /expected a function to transform, got a number/,
+  );
+});
+
+test('a derivative with respect to an int32 tensor is refused, with the cast that fixes it', () => {
+  const labels = tensor(Int32Array.from([1, 2]));
+  const fix = /cast it with \.to\('float32'\)/;
+  const f = (x: Tensor) => x.to('float64').sum();
+  throwsUserError(
+    () => grad(f)(labels),
+    ChainruleError,
+    /^grad: argument 0 is an int32 tensor, which has no derivative/,
+    fix,
+  );
+  throwsUserError(() => jacrev(f)(labels), ChainruleError, /^jacrev: argument 0 is an int32/, fix);
+  throwsUserError(() => jacfwd(f)(labels), ChainruleError, /^jacfwd: argument 0 is an int32/, fix);
+  throwsUserError(() => jvp(f, [labels], [labels]), ChainruleError, /^jvp: argument 0 is an int32/, fix);
+  throwsUserError(() => vjp(f, [labels]), ChainruleError, /^vjp: argument 0 is an int32/, fix);
+  throwsUserError(() => hvp(f, labels, labels), ChainruleError, /^hvp: argument 0 is an int32/, fix);
+  throwsUserError(
+    () => labels.requireGrad(),
+    ChainruleError,
+    /int32 tensor holds labels and has no gradient/,
+  );
+  throwsUserError(() => tensor([1], { dtype: 'int32', requiresGrad: true }), ChainruleError, /int32/);
+  // Left out of argnums, an int32 argument is fine.
+  const loss = (w: Tensor, y: Tensor) => crossEntropy(w, y);
+  const g = grad(loss, { argnums: 0 })(zeros([2, 3], { dtype: 'float64' }), labels);
+  assert.deepEqual(g.shape, [2, 3]);
+});
+
+test('argnums out of range, repeated or empty is refused', () => {
+  const g = (argnums: number | number[]) => () => grad(twoArguments, { argnums })(x3(), x3());
+  throwsUserError(
+    g(2),
+    ChainruleError,
+    /argnums 2 names argument 2, but f was called with 2 arguments \(indices 0 to 1\)/,
+  );
+  throwsUserError(g([0, -1]), ChainruleError, /names argument -1/);
+  throwsUserError(g(0.5), ChainruleError, /names argument 0\.5/);
+  throwsUserError(g([1, 1]), ChainruleError, /names an argument twice/);
+  throwsUserError(g([]), ChainruleError, /argnums is empty/);
+  throwsUserError(
+    () => jacrev(twoArguments, { argnums: 3 })(x3(), x3()),
+    ChainruleError,
+    /^jacrev: argnums 3/,
+  );
+  throwsUserError(
+    () => hessian(twoArguments, { argnums: [0, 1] as never })(x3(), x3()),
+    ChainruleError,
+    /hessian: argnums must be one argument index/,
+    /jacfwd\(jacrev\(f, \{ argnums: i \}\), \{ argnums: j \}\)/,
+  );
+});
+
+test('what f returns is checked: a Tensor, or [output, aux] with hasAux', () => {
+  const x = x3();
+  throwsUserError(
+    () => grad(() => 3 as never)(x),
+    ChainruleError,
+    /f must return a Tensor, but it returned a number/,
+  );
+  throwsUserError(
+    () => grad((v: Tensor) => [v.sum(), 1] as never)(x),
+    ChainruleError,
+    /f must return a Tensor, but it returned an array; if its second entry is auxiliary data, pass \{ hasAux: true \}/,
+  );
+  throwsUserError(
+    () => grad((v: Tensor) => v.sum() as never, { hasAux: true })(x),
+    ChainruleError,
+    /with \{ hasAux: true \}, f must return \[output, aux\] with a Tensor output; it returned a Tensor/,
+  );
+  throwsUserError(
+    () => jvp((_v: Tensor) => 'v' as never, [x], [x]),
+    ChainruleError,
+    /^jvp: f must return a Tensor, but it returned a string/,
+  );
+  throwsUserError(
+    () => hvp((v: Tensor) => v.sum(), x, zeros([2])),
+    ShapeError,
+    /^hvp: tangent 0 has shape \[2\] but its primal has \[3\]/,
+  );
+});
+
+test('vmap names the argument, axis and sizes that do not fit', () => {
+  const add = (a: Tensor, b: Tensor) => a.add(b);
+  throwsUserError(
+    () => vmap(add)(zeros([3, 2]), zeros([4, 2])),
+    ShapeError,
+    /^vmap: the mapped axes have different sizes \(argument 0: 3, argument 1: 4\); they must match/,
+  );
+  throwsUserError(
+    () => vmap(add, [0, 2])(zeros([3, 2]), zeros([3, 2])),
+    ShapeError,
+    /vmap: inAxes maps argument 1 \(shape \[3, 2\]\) over axis 2, which it does not have; use an axis from -2 to 1, or null/,
+  );
+  throwsUserError(() => vmap(add, null)(zeros([3]), zeros([3])), ChainruleError, /inAxes maps no argument/);
+  throwsUserError(
+    () => vmap(add, [0])(zeros([3]), zeros([3])),
+    ChainruleError,
+    /inAxes has 1 entries but f was called with 2 arguments/,
+  );
+  throwsUserError(
+    () => vmap((a: Tensor) => a, 0, 2)(zeros([3, 2])),
+    ShapeError,
+    /outAxes 2 gives output 0 \(per-example shape \[2\]\) no valid axis; use one from -2 to 1/,
+  );
+  throwsUserError(() => vmap((a: Tensor) => a)(zeros([0, 2])), ShapeError, /size 0/);
+  throwsUserError(
+    () => vmap((a: Tensor) => a.sum().item() as never)(zeros([2])),
+    ChainruleError,
+    /f must return a Tensor or an array of Tensors/,
+  );
+  throwsUserError(
+    () => vmap((a: Tensor) => (a.item() > 0 ? [a] : [a, a]))(tensor([1, -1])),
+    ChainruleError,
+    /different number of outputs/,
+  );
 });

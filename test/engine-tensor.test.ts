@@ -6,6 +6,7 @@ import {
   arange,
   argmax,
   concat,
+  type DType,
   eye,
   full,
   manualSeed,
@@ -14,7 +15,9 @@ import {
   rand,
   randn,
   stack,
+  type Tensor,
   tensor,
+  where,
   zeros,
 } from '../src/index.js';
 
@@ -57,6 +60,37 @@ test('float32 is the default dtype, and ops keep the dtype', () => {
   }
   assert.equal(tensor([1, 2]).exp().sum().dtype, 'float32');
   assert.equal(zeros([2], { dtype: 'float64' }).add(1).mean().dtype, 'float64');
+});
+
+test('mixed dtypes promote as in PyTorch: the wider float wins, a float beats an int, 0-d tensors defer', () => {
+  const f32 = tensor([1.5, 2]);
+  const f64 = tensor([0.25, 4], { dtype: 'float64' });
+  const i32 = tensor(Int32Array.from([3, -1]));
+  const cases: [string, Tensor, DType, number[]][] = [
+    ['float32 + float64', f32.add(f64), 'float64', [1.75, 6]],
+    ['float64 * float32', f64.mul(f32), 'float64', [0.375, 8]],
+    ['int32 + float32', i32.add(f32), 'float32', [4.5, 1]],
+    ['float64 - int32', f64.sub(i32), 'float64', [-2.75, 5]],
+    ['0-d float64 · [2] float32', tensor(2, { dtype: 'float64' }).mul(f32), 'float32', [3, 4]],
+    ['[2] int32 · 0-d float64', i32.mul(tensor(2, { dtype: 'float64' })), 'float64', [6, -2]],
+    ['0-d float32 + 0-d float64', tensor(1).add(tensor(2, { dtype: 'float64' })), 'float64', [3]],
+    ['where(c, float32, float64)', where(tensor([1, 0]), f32, f64), 'float64', [1.5, 4]],
+    ['concat(float32, int32)', concat([f32, i32]), 'float32', [1.5, 2, 3, -1]],
+    ['float32 matmul float64', f32.reshape([1, 2]).matmul(f64.reshape([2, 1])), 'float64', [8.375]],
+    ['float32 > float64', f32.gt(f64), 'float64', [1, 0]],
+  ];
+  for (const [label, t, dtype, values] of cases) {
+    assert.equal(t.dtype, dtype, label);
+    assert.deepEqual(Array.from(t.data), values, label);
+  }
+  // Each operand's gradient comes back in its own dtype, through the cast.
+  const a = tensor([1, 2]).requireGrad();
+  const b = tensor([3, 4], { dtype: 'float64' }).requireGrad();
+  a.mul(b).sum().backward();
+  assert.equal(a.grad!.dtype, 'float32');
+  assert.equal(b.grad!.dtype, 'float64');
+  assert.deepEqual(Array.from(a.grad!.data), [3, 4]);
+  assert.deepEqual(Array.from(b.grad!.data), [1, 2]);
 });
 
 test('zeros, ones, full, arange and eye', () => {

@@ -301,13 +301,21 @@ export function valueAndGrad<A = undefined, N extends Argnums | undefined = unde
   f: Differentiable<A>,
   options: ArgnumsOption & { argnums?: N } = {},
 ): (...args: Arg[]) => { value: Tensor; grads: Grads<N>; aux: A } {
+  return valueAndGradNamed('valueAndGrad', f, options);
+}
+
+function valueAndGradNamed<A, N extends Argnums | undefined>(
+  transform: string,
+  f: Differentiable<A>,
+  options: ArgnumsOption & { argnums?: N },
+): (...args: Arg[]) => { value: Tensor; grads: Grads<N>; aux: A } {
   return (...given) => {
-    const args = toArgs('valueAndGrad', f, given);
-    const wrt = resolveArgnums('valueAndGrad', options.argnums, everyIndex(args), args.length);
-    const traced = trace('valueAndGrad', f, args, wrt, options.hasAux);
+    const args = toArgs(transform, f, given);
+    const wrt = resolveArgnums(transform, options.argnums, everyIndex(args), args.length);
+    const traced = trace(transform, f, args, wrt, options.hasAux);
     if (traced.out.size !== 1) {
       throw new ShapeError(
-        `valueAndGrad: f must return a scalar, got shape ${formatShape(traced.out.shape)}; use vjp or jacrev for other outputs`,
+        `${transform}: f must return a scalar, got shape ${formatShape(traced.out.shape)}; use vjp or jacrev for other outputs`,
       );
     }
     const grads = pullBack(traced);
@@ -330,7 +338,7 @@ export function grad<A, N extends Argnums | undefined = undefined>(
   options: { argnums?: N; hasAux: true },
 ): (...args: Arg[]) => [Grads<N>, A];
 export function grad(f: Differentiable, options: ArgnumsOption = {}) {
-  const vg = valueAndGrad(f, options);
+  const vg = valueAndGradNamed('grad', f, options);
   return (...args: Arg[]) => {
     const { grads, aux } = vg(...args);
     return options.hasAux ? [grads, aux] : grads;

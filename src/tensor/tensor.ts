@@ -56,6 +56,11 @@ export class Tensor {
     if (this.node && !flag) {
       throw new ChainruleError('requireGrad(false) on a non-leaf tensor: call detach() instead');
     }
+    if (flag && this.dtype === 'int32') {
+      throw new ChainruleError(
+        "requireGrad(): an int32 tensor holds labels and has no gradient; cast it with .to('float32') first",
+      );
+    }
     this.requiresGrad = flag;
     return this;
   }
@@ -146,7 +151,7 @@ export interface CreateOptions {
 }
 
 function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
-  if (options?.requiresGrad) t.requiresGrad = true;
+  if (options?.requiresGrad) t.requireGrad();
   return t;
 }
 
