@@ -6,7 +6,7 @@
 import { ChainruleError } from '../errors.js';
 import { alias } from '../ops/dispatch.js';
 import { stack } from '../ops/shape.js';
-import { type Shape, type Tensor, zeros } from '../tensor/tensor.js';
+import { type DType, type Shape, type Tensor, zeros } from '../tensor/tensor.js';
 import {
   type Arg,
   type Argnums,
@@ -18,7 +18,7 @@ import {
   toTensor,
 } from './args.js';
 import { pushForward } from './forward.js';
-import { type Differentiable, grad, pullBack, trace, tracedOutput } from './reverse.js';
+import { type Differentiable, grad, pullBack, trace } from './reverse.js';
 
 /** A Jacobian for one argnum (the default, 0), a list of them for a list. */
 export type Jacobians<N> = N extends readonly number[] ? Tensor[] : Tensor;
@@ -39,10 +39,10 @@ function assemble(
   by: 'rows' | 'columns',
   outShape: Shape,
   inShape: Shape,
-  like: Tensor,
+  dtype: DType,
 ): Tensor {
   const shape = [...outShape, ...inShape];
-  if (pieces.length === 0) return zeros(shape, { dtype: like.dtype });
+  if (pieces.length === 0) return zeros(shape, { dtype });
   return stack(
     pieces.map((p) => p.flatten()),
     by === 'rows' ? 0 : 1,
@@ -83,7 +83,7 @@ export function jacfwd<N extends number | readonly number[] = number, H extends 
       }),
     );
     const { out, aux } = first ?? splitOutput('jacfwd', run(), options.hasAux);
-    const jacobians = wrt.map((i, k) => assemble(columns[k], 'columns', out.shape, args[i].shape, out));
+    const jacobians = wrt.map((i, k) => assemble(columns[k], 'columns', out.shape, args[i].shape, out.dtype));
     return finish<N>(jacobians, options, aux);
   }) as JacobianFn<N, H>;
 }
@@ -110,7 +110,7 @@ export function jacrev<N extends number | readonly number[] = number, H extends 
         'rows',
         out.shape,
         args[i].shape,
-        tracedOutput(traced),
+        args[i].dtype,
       ),
     );
     return finish<N>(jacobians, options, traced.aux);
