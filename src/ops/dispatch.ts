@@ -136,7 +136,7 @@ let combine: {
 } | null = null;
 let aliasOp: Op<{ shape: number[] }> | null = null;
 
-export function registerTangentArithmetic(
+export function registerDispatchOps(
   ops: NonNullable<typeof combine>,
   alias: Op<{ shape: number[] }>,
 ): void {

@@ -1,12 +1,12 @@
 // The op library: importing it attaches the arithmetic methods to Tensor.
 
-import { registerTangentArithmetic } from './dispatch.js';
+import { registerDispatchOps } from './dispatch.js';
 import { add, binaryOps, unaryOps, whereOp } from './elementwise.js';
 import { matmulOp } from './linalg.js';
 import { maxOp, sumOp } from './reduce.js';
 import { broadcastTo, broadcastToOp, castOp, concatOp, permuteOp, reshapeOp, sliceOp } from './shape.js';
 
-registerTangentArithmetic({ add, broadcastTo }, reshapeOp);
+registerDispatchOps({ add, broadcastTo }, reshapeOp);
 
 /** Every primitive, by name: the table the gradient checks iterate over. */
 export const primitives = {
