@@ -136,10 +136,7 @@ let combine: {
 } | null = null;
 let aliasOp: Op<{ shape: number[] }> | null = null;
 
-export function registerDispatchOps(
-  ops: NonNullable<typeof combine>,
-  alias: Op<{ shape: number[] }>,
-): void {
+export function registerDispatchOps(ops: NonNullable<typeof combine>, alias: Op<{ shape: number[] }>): void {
   combine = ops;
   aliasOp = alias;
 }
