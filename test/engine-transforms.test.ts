@@ -276,3 +276,23 @@ test('a gradient that closes over a tensor requiring grad can be backpropagated 
   g.sum().backward();
   assertClose(W.grad!.data, x.mul(2).data, { rtol: 1e-15 });
 });
+
+test('a tangent or a cotangent that depends on the outer variable is differentiated too', () => {
+  const D = (g: (v: Tensor) => Tensor) => (v: Tensor) => jvp(g, [v], [scalar(1)]).tangent;
+  // d/dx [exp'(0.5) · x²] = e^0.5 · 2x
+  const throughTangent = (x: Tensor) => jvp((u) => u.exp(), [scalar(0.5)], [x.square()]).tangent;
+  assertClose([D(throughTangent)(scalar(1.5)).item()], [Math.exp(0.5) * 3], { rtol: 1e-15 });
+  assertClose([grad(throughTangent, { argnums: 0 })(scalar(1.5)).item()], [Math.exp(0.5) * 3], {
+    rtol: 1e-15,
+  });
+  // d/dx [x · d(u²)/du at u = 2] = 4, the cotangent being x
+  const throughCotangent = (x: Tensor) => vjp((u) => u.square(), [scalar(2)], x).grads[0];
+  assert.equal(grad(throughCotangent, { argnums: 0 })(scalar(3)).item(), 4);
+  assert.equal(D(throughCotangent)(scalar(3)).item(), 4);
+  // The Jacobian of c ↦ cᵀJ is Jᵀ.
+  const W = normal([2, 3]);
+  const x = normal([3]);
+  const f = (u: Tensor) => W.matmul(u).tanh();
+  const transposed = jacrev((c: Tensor) => vjp(f, [x], c).grads[0])(normal([2]));
+  assertClose(transposed.data, jacfwd(f)(x).T.data, { rtol: 1e-14, atol: 1e-15 });
+});

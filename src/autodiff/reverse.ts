@@ -258,14 +258,18 @@ function tracksBeyond(out: Tensor, stops: ReadonlySet<Tensor>): boolean {
   );
 }
 
-/** The cotangent pulled back to each traced argument in wrt (recorded when nested). */
+/**
+ * The cotangent pulled back to each traced argument in wrt, recorded when an outer pass tracks
+ * the traced graph or the cotangent itself (a grad of a vjp whose cotangent depends on x).
+ */
 export function pullBack(traced: Traced, cotangent?: Tensor, retainGraph = false): Tensor[] {
   const { inputs, wrt, out, nested } = traced;
+  const record = nested || (cotangent !== undefined && isGradEnabled() && cotangent.tracksGrad);
   return gradients(
     out,
     wrt.map((i) => inputs[i]),
     cotangent,
-    { createGraph: nested, retainGraph: retainGraph || nested },
+    { createGraph: record, retainGraph: retainGraph || record },
   );
 }
 
