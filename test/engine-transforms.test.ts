@@ -21,7 +21,13 @@ import {
   vjp,
   vmap,
 } from '../src/index.js';
-import { assertClose, type Fn, finiteDifference, secondDifference } from './helpers/gradcheck.js';
+import {
+  assertClose,
+  directionalDifference,
+  type Fn,
+  finiteDifference,
+  secondDifference,
+} from './helpers/gradcheck.js';
 
 const rng = new Rng(31);
 const normal = (shape: number[]) => randn(shape, { dtype: 'float64', rng });
@@ -295,4 +301,35 @@ test('a tangent or a cotangent that depends on the outer variable is differentia
   const f = (u: Tensor) => W.matmul(u).tanh();
   const transposed = jacrev((c: Tensor) => vjp(f, [x], c).grads[0])(normal([2]));
   assertClose(transposed.data, jacfwd(f)(x).T.data, { rtol: 1e-14, atol: 1e-15 });
+});
+
+test('third-derivative tensors: all eight nestings of jacfwd and jacrev agree, and match differences of the Hessian', () => {
+  const f = (x: Tensor) => {
+    const [a, b, c] = [0, 1, 2].map((i) => x.slice(0, i, i + 1));
+    return x.exp().mul(a).sum().add(a.mul(b).mul(c).sum()).add(b.tanh().sum());
+  };
+  const x = tensor([0.3, -0.8, 0.5], { dtype: 'float64' });
+  const tensors = [0, 1, 2, 3, 4, 5, 6, 7].map((mask) => {
+    let g: (u: Tensor) => Tensor = f;
+    for (let k = 0; k < 3; k++) g = ((mask >> k) & 1 ? jacfwd : jacrev)(g) as (u: Tensor) => Tensor;
+    return g(x);
+  });
+  for (const T of tensors) {
+    assert.deepEqual(T.shape, [3, 3, 3]);
+    assertClose(T.data, tensors[0].data, { rtol: 1e-12, atol: 1e-13 });
+  }
+  // T[i, j, k] = ∂H[i, j]/∂x_k, by central differences of the (already checked) Hessian.
+  for (let k = 0; k < 3; k++) {
+    const e = tensor(
+      [0, 1, 2].map((i) => Number(i === k)),
+      { dtype: 'float64' },
+    );
+    const slice = Array.from({ length: 9 }, (_, ij) => tensors[0].data[ij * 3 + k]);
+    assertClose(
+      slice,
+      directionalDifference((u) => hessian(f)(u), [x], [e]),
+      { rtol: 1e-6, atol: 1e-8 },
+      `∂H/∂x${k}`,
+    );
+  }
 });
