@@ -6,7 +6,7 @@ import './engine.js';
 
 export type { Arg, Argnums, ArgnumsOption, AuxOption } from './autodiff/args.js';
 export { jvp, jvpAt } from './autodiff/forward.js';
-export { hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';
+export { type Hessians, hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';
 export {
   type BackwardOptions,
   type BackwardStep,

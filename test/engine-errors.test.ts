@@ -275,10 +275,9 @@ test('argnums out of range, repeated or empty is refused', () => {
     /^jacrev: argnums 3/,
   );
   throwsUserError(
-    () => hessian(twoArguments, { argnums: [0, 1] as never })(x3(), x3()),
+    () => hessian(twoArguments, { argnums: [0, 2] })(x3(), x3()),
     ChainruleError,
-    /hessian: argnums must be one argument index/,
-    /jacfwd\(jacrev\(f, \{ argnums: i \}\), \{ argnums: j \}\)/,
+    /^hessian: argnums \[0,2\] names argument 2/,
   );
 });
 

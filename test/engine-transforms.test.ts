@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  concat,
   crossEntropy,
   grad,
   hessian,
@@ -233,6 +234,19 @@ test('argnums picks the arguments; jacfwd and jacrev of a two-argument function'
   const mixed = jacfwd(jacrev(f, { argnums: 0 }), { argnums: 1 })(a, b);
   const reverseMixed = jacrev(grad(f, { argnums: 1 }), { argnums: 0 })(a, b);
   assertClose(mixed.data, reverseMixed.T.data, { rtol: 1e-12 });
+  // hessian with a list of argnums gives the blocks of the Hessian of f over [a, b] joined.
+  const blocks = hessian(f, { argnums: [0, 1] })(a, b);
+  const joined = hessian((z: Tensor) => f(z.slice(0, 0, 3), z.slice(0, 3, 6)))(concat([a, b]));
+  for (const [i, j] of [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ]) {
+    const expected = joined.slice(0, 3 * i, 3 * i + 3).slice(1, 3 * j, 3 * j + 3);
+    assertClose(blocks[i][j].data, expected.data, { rtol: 1e-12, atol: 1e-14 }, `block ${i}${j}`);
+  }
+  assertClose(blocks[0][1].data, mixed.data, { rtol: 1e-15 });
 });
 
 test('hasAux: f returns [output, aux]; aux comes back untouched', () => {
@@ -252,6 +266,22 @@ test('hasAux: f returns [output, aux]; aux comes back untouched', () => {
   const [H, hessAux] = hessian(f, { hasAux: true })(x);
   assertClose(H.data, [2, 0, 0, 0, 2, 0, 0, 0, 2], { atol: 1e-15 });
   assert.equal((hessAux as { norm: number }).norm, aux.norm);
+  const both = (a: Tensor, b: Tensor) => [a.mul(b).sum().square(), 'both'] as const;
+  const [blocks, blockAux] = hessian(both, { argnums: [0, 1], hasAux: true })(x, x.exp());
+  assert.equal(blockAux, 'both');
+  assert.deepEqual(
+    blocks.map((row) => row.map((b) => b.shape)),
+    [
+      [
+        [3, 3],
+        [3, 3],
+      ],
+      [
+        [3, 3],
+        [3, 3],
+      ],
+    ],
+  );
 });
 
 test('numbers are accepted wherever a tensor argument is, as float32 scalars', () => {

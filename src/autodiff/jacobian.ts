@@ -3,7 +3,6 @@
 // back, and since every transform composes, hessian is jacfwd over jacrev (forward-over-reverse,
 // as JAX computes it) and hvp is a jvp of the gradient.
 
-import { ChainruleError } from '../errors.js';
 import { alias } from '../ops/dispatch.js';
 import { stack } from '../ops/shape.js';
 import { type DType, type Shape, type Tensor, zeros } from '../tensor/tensor.js';
@@ -117,21 +116,34 @@ export function jacrev<N extends number | readonly number[] = number, H extends 
   }) as JacobianFn<N, H>;
 }
 
+/** hessian's result: one Hessian for an argnum (the default, 0), the blocks [i][j] for a list. */
+export type Hessians<N> = N extends readonly number[] ? Tensor[][] : Tensor;
+
 /**
  * The Hessian of scalar f with respect to argument argnums (0 by default), shape
- * [...x.shape, ...x.shape]: jacfwd over jacrev, forward-over-reverse.
+ * [...x.shape, ...x.shape]: jacfwd over jacrev, forward-over-reverse. For a list of argnums,
+ * the blocks H[i][j] = ∂²f/∂xᵢ∂xⱼ of shape [...xᵢ.shape, ...xⱼ.shape], as JAX nests them.
  */
-export function hessian<H extends boolean = false>(
+export function hessian<N extends number | readonly number[] = number, H extends boolean = false>(
   f: Differentiable,
-  options: { argnums?: number; hasAux?: H } = {},
-): JacobianFn<number, H> {
-  if (options.argnums !== undefined && typeof options.argnums !== 'number') {
-    throw new ChainruleError(
-      'hessian: argnums must be one argument index; for the blocks between two arguments use ' +
-        'jacfwd(jacrev(f, { argnums: i }), { argnums: j })',
+  options: { argnums?: N; hasAux?: H } = {},
+): (...args: Arg[]) => H extends true ? [Hessians<N>, unknown] : Hessians<N> {
+  const { argnums = 0, hasAux } = options;
+  const block = (i: number, j: number) => jacfwd(jacrev(f, { argnums: i, hasAux }), { argnums: j, hasAux });
+  if (typeof argnums === 'number') return block(argnums, argnums) as never;
+  return ((...args: Arg[]) => {
+    const wrt = resolveArgnums('hessian', argnums, [0], toArgs('hessian', f, args).length);
+    let aux: unknown;
+    const blocks = wrt.map((i) =>
+      wrt.map((j) => {
+        const result = block(i, j)(...args);
+        if (!hasAux) return result as Tensor;
+        [, aux] = result as [Tensor, unknown];
+        return (result as [Tensor, unknown])[0];
+      }),
     );
-  }
-  return jacfwd(jacrev(f, options), options) as JacobianFn<number, H>;
+    return hasAux ? [blocks, aux] : blocks;
+  }) as never;
 }
 
 /**
