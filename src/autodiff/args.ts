@@ -22,8 +22,12 @@ export interface ArgnumsOption extends AuxOption {
 
 function describe(value: unknown): string {
   if (value === undefined || value === null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `a ${typeof value}`;
+  const kind = Array.isArray(value)
+    ? 'array'
+    : typeof value === 'object'
+      ? (value.constructor?.name ?? 'object')
+      : typeof value;
+  return `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 }
 
 /** One argument as a tensor: numbers become float32 scalars, as tensor(n) makes them. */
