@@ -344,4 +344,20 @@ test('vmap names the argument, axis and sizes that do not fit', () => {
     ChainruleError,
     /different number of outputs/,
   );
+  throwsUserError(
+    () =>
+      vmap((a: Tensor) => a.slice(0, 0, a.data[0] > 0 ? 1 : 2))(
+        tensor([
+          [1, 2],
+          [-1, 3],
+        ]).reshape([2, 2]),
+      ),
+    ShapeError,
+    /vmap: output 0 has shape \[1\] for example 0 but \[2\] for example 1; f must give every example outputs of one shape/,
+  );
+  throwsUserError(
+    () => vmap((a: Tensor) => a, 0, [0, 1])(zeros([2])),
+    ChainruleError,
+    /outAxes has 2 entries but f returns 1 output; give one per output/,
+  );
 });

@@ -4,6 +4,7 @@
 // of f per example; there are no per-op batching rules that would fuse the loop into batched ops.
 
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
+import { sameShape } from '../ops/broadcast.js';
 import { stack } from '../ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Arg, toArgs } from './args.js';
@@ -83,15 +84,28 @@ export function vmap<F extends Batchable>(
       ),
     );
     const [first] = calls;
-    for (const call of calls) {
+    for (const [b, call] of calls.entries()) {
       if (call.isList !== first.isList || call.list.length !== first.list.length) {
         throw new ChainruleError('vmap: f returned a different number of outputs for different examples');
       }
+      call.list.forEach((t, k) => {
+        if (!sameShape(t.shape, first.list[k].shape)) {
+          throw new ShapeError(
+            `vmap: output ${k} has shape ${formatShape(first.list[k].shape)} for example 0 but ` +
+              `${formatShape(t.shape)} for example ${b}; f must give every example outputs of one shape`,
+          );
+        }
+      });
+    }
+    if (typeof outAxes !== 'number' && outAxes.length !== first.list.length) {
+      throw new ChainruleError(
+        `vmap: outAxes has ${outAxes.length} entries but f returns ${first.list.length} output${first.list.length === 1 ? '' : 's'}; give one per output`,
+      );
     }
     const stacked = first.list.map((_, k) => {
       const axis = typeof outAxes === 'number' ? outAxes : outAxes[k];
       const rank = first.list[k].ndim;
-      if (axis === undefined || !Number.isInteger(axis) || axis < -rank - 1 || axis > rank) {
+      if (!Number.isInteger(axis) || axis < -rank - 1 || axis > rank) {
         throw new ShapeError(
           `vmap: outAxes ${JSON.stringify(outAxes)} gives output ${k} (per-example shape ` +
             `${formatShape(first.list[k].shape)}) no valid axis; use one from ${-rank - 1} to ${rank}`,
