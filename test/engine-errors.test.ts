@@ -299,6 +299,12 @@ test('what f returns is checked: a Tensor, or [output, aux] with hasAux', () => 
     /with \{ hasAux: true \}, f must return \[output, aux\] with a Tensor output; it returned a Tensor/,
   );
   throwsUserError(
+    () => jvp(grad((v: Tensor) => v.sum()) as never, [x], [x]),
+    ChainruleError,
+    /^jvp: f must return a Tensor, but it returned an array of 1 Tensor; transforms differentiate one output/,
+    /grad\(g, \{ argnums: 0 \}\) gives the first alone/,
+  );
+  throwsUserError(
     () => jvp((_v: Tensor) => 'v' as never, [x], [x]),
     ChainruleError,
     /^jvp: f must return a Tensor, but it returned a string/,

@@ -116,9 +116,19 @@ export function splitOutput(
   }
   if (result instanceof Tensor) return { out: result, aux: undefined };
   throw new ChainruleError(
-    `${transform}: f must return a Tensor, but it returned ${describe(result)}` +
-      (Array.isArray(result) ? '; if its second entry is auxiliary data, pass { hasAux: true }' : ''),
+    `${transform}: f must return a Tensor, but it returned ${describe(result)}${arrayHint(result)}`,
   );
+}
+
+function arrayHint(result: unknown): string {
+  if (!Array.isArray(result)) return '';
+  if (result.length > 0 && result.every((r) => r instanceof Tensor)) {
+    return (
+      ` of ${result.length} Tensor${result.length === 1 ? '' : 's'}; transforms differentiate one output, so return one ` +
+      "(grad(g) lists every argument's gradient: grad(g, { argnums: 0 }) gives the first alone)"
+    );
+  }
+  return '; if its second entry is auxiliary data, pass { hasAux: true }';
 }
 
 /** primals (or tangents) as a list: a lone tensor is a common slip, so say what is expected. */
