@@ -14,8 +14,7 @@ import { setBackend } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
 import { ReferenceKernels } from '../src/backend/reference/index.js';
 import { createWasmKernels } from '../src/backend/wasm/index.js';
-import { createBPTrainer } from '../src/learn/bp.js';
-import { createFFTrainer } from '../src/learn/ff.js';
+import { createTrainer } from '../src/learn/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 import { SYSTEM_PYTHON } from './python.js';
@@ -71,7 +70,7 @@ function randomBatch(batch: number, features: number) {
 
 async function chainruleSeed(kernels: Kernels, settings: string, steps: number): Promise<TrainingBenchRow> {
   setBackend(kernels);
-  const trainer = createBPTrainer({ hidden: [SEED.hidden], schedule: 'constant', lr: 1e-3 }, { seed: 0 });
+  const trainer = createTrainer('bp', { hidden: [SEED.hidden], schedule: 'constant', lr: 1e-3 });
   trainer.plan(1);
   const { x, y } = randomBatch(SEED.batch, 784);
   return row(
@@ -85,7 +84,7 @@ async function chainruleSeed(kernels: Kernels, settings: string, steps: number):
 
 async function chainruleFF(kernels: Kernels, settings: string, steps: number): Promise<TrainingBenchRow> {
   setBackend(kernels);
-  const trainer = createFFTrainer({ hidden: FF.widths.slice(1) }, { seed: 0 });
+  const trainer = createTrainer('ff', { hidden: FF.widths.slice(1) });
   trainer.plan(1000);
   const { x, y } = randomBatch(FF.batch, 784);
   return row('ff step', 'chainrule', settings, FF.batch, await timeSteps(() => trainer.step(x, y), steps));

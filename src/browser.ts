@@ -70,7 +70,6 @@ export {
 } from './expr/notation.js';
 export { type Program, parseProgram } from './expr/parse.js';
 export { decodeSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';
-export { BP_DEFAULTS, type BPConfig, bpFromSnapshot, createBPTrainer, seedNetwork } from './learn/bp.js';
 export {
   type Checkpoint,
   checkpointRunInfo,
@@ -80,26 +79,41 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
-export { createFFTrainer, FF_PRESETS, type FFConfig, FFTrainer, ffFromSnapshot } from './learn/ff.js';
-export {
-  createFGTrainer,
-  exactGradientByForwardMode,
-  FG_DEFAULTS,
-  type FGConfig,
-  fgFromSnapshot,
-  forwardGradient,
-} from './learn/fg.js';
 export { type EpochMetrics, evaluate, type TrainEvent, type TrainingData, trainLoop } from './learn/loop.js';
-export { algorithm, type TrainerOptions } from './learn/registry.js';
+export {
+  type Architecture,
+  buildModel,
+  checkModelTensors,
+  describeArchitecture,
+  type FFStackArchitecture,
+  type MlpArchitecture,
+  readArchitecture,
+} from './learn/models.js';
 export {
   ALGORITHMS,
-  type Algorithm,
-  type CheckpointMetadata,
-  type LayerStats,
-  type StepOptions,
-  type StepResult,
-  type Trainer,
-  type TrainerSnapshot,
+  createTrainer,
+  presetOf,
+  type RuleConfig,
+  resolveConfig,
+  restoreTrainer,
+  rule,
+} from './learn/registry.js';
+export type { BPConfig } from './learn/rules/bp.js';
+export { FF_PRESETS, type FFConfig, type FFTrainer } from './learn/rules/ff.js';
+export { exactGradientByForwardMode, type FGConfig, forwardGradient } from './learn/rules/fg.js';
+export { planRun, type Run, type RunRequest } from './learn/run.js';
+export type {
+  Algorithm,
+  Capabilities,
+  CheckpointMetadata,
+  LayerStats,
+  RuleDescriptor,
+  RulePreset,
+  RunSettings,
+  StepOptions,
+  StepResult,
+  Trainer,
+  TrainerSnapshot,
 } from './learn/types.js';
 export * from './nn/index.js';
 export * from './ops/index.js';
@@ -120,3 +134,14 @@ export {
   tensor,
   zeros,
 } from './tensor/tensor.js';
+export {
+  check,
+  checkChoice,
+  describeRange,
+  inRange,
+  parse,
+  parseWidths,
+  type Quantity,
+  RANGES,
+  type Range,
+} from './validate.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { algorithm } from '../src/learn/registry.js';
+import { createTrainer } from '../src/learn/registry.js';
 import type { Algorithm } from '../src/learn/types.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
@@ -16,7 +16,7 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 
 function peakGraphBytes(algo: Algorithm, hidden: number[]): number {
   const normalization = { kind: 'unit', mean: 0, std: 1 } as const;
-  const trainer = algorithm(algo).create({ seed: 0, hidden, normalization });
+  const trainer = createTrainer(algo, { hidden }, { normalization });
   trainer.plan(10);
   const rng = new Rng(0);
   const x = rand([64, 784], { rng });
@@ -100,7 +100,7 @@ test('compare passes --backend to every run, and a bad one fails with the flag n
     assert.equal(ok.status, 0, ok.stderr);
     const bad = compare('bogus');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--backend must be one of wasm, reference, got 'bogus'/);
+    assert.match(bad.stderr, /--backend must be one of wasm, reference, got "bogus"/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -109,5 +109,5 @@ test('compare passes --backend to every run, and a bad one fails with the flag n
 test('compare rejects an unknown algorithm by name', () => {
   const r = spawnSync(process.execPath, [BIN, 'compare', '--algos', 'bp,sgd'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--algos must be one of bp, ff, fg, got 'sgd'/);
+  assert.match(r.stderr, /--algos must be one of bp, ff, fg, got "sgd"/);
 });

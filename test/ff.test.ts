@@ -8,19 +8,26 @@ import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { ChainruleError } from '../src/errors.js';
 import { trainingData } from '../src/learn/data.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import {
-  createFFTrainer,
   FF_PRESETS,
+  type FFConfig,
   type FFTrainer,
-  ffFromSnapshot,
+  forwardForward,
   labelValueFor,
   sampleNegativeLabels,
-} from '../src/learn/ff.js';
-import { algorithm } from '../src/learn/registry.js';
+} from '../src/learn/rules/ff.js';
+import type { TrainerSnapshot } from '../src/learn/types.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, type Tensor, tensor } from '../src/tensor/tensor.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
+
+const createFF = (config: Partial<FFConfig>, options: { seed?: number; preset?: string } = {}) =>
+  createTrainer('ff', config, options) as FFTrainer;
+const restoreFF = (snapshot: TrainerSnapshot, source?: string) =>
+  restoreTrainer('ff', snapshot, source) as FFTrainer;
+
 import { assertClose } from './helpers/gradcheck.js';
 
 const mnist = loadDataset('mnist');
@@ -57,7 +64,7 @@ test('negative labels are never the true label, uniform or hard', () => {
 });
 
 test('a layer loss graph reaches its own layer parameters and nothing else', () => {
-  const trainer = createFFTrainer({ inputSize: 20, classes: 4, hidden: [8, 8, 8] }, { seed: 1 });
+  const trainer = createFF({ inputs: 20, classes: 4, hidden: [8, 8, 8] }, { seed: 1 });
   const x = randn([6, 20], { rng: new Rng(2) });
   const labels = Int32Array.from([0, 1, 2, 3, 0, 1]);
   const negatives = Int32Array.from([1, 2, 3, 0, 3, 2]);
@@ -86,9 +93,9 @@ test('a layer loss graph reaches its own layer parameters and nothing else', () 
  * hand: W1 = [[1,0,1,0],[0,1,0,1]], W2 = [[1,-1],[0,1]], zero biases.
  */
 function handNetwork(readoutFrom: number): FFTrainer {
-  const trainer = createFFTrainer(
+  const trainer = createFF(
     {
-      inputSize: 4,
+      inputs: 4,
       classes: 2,
       hidden: [2, 2],
       readoutFrom,
@@ -112,15 +119,15 @@ test('goodness per label and the softmax head match a network worked by hand', (
   // Label 1: layer 1 gives [2/√3, 4/√3] -> [2, 4]/√10; layer 2 gives [0, 4/√10]: goodness 1.6.
   // Layer 1's goodness is 20/3 for either label; it counts only when readoutFrom is 1.
   const trainer = handNetwork(2);
-  assertClose(trainer.goodnessPerLabel(x).data, [0.8, 1.6], { rtol: 1e-5 });
-  assertClose(trainer.scoresBy('goodness', x).data, [0.8, 1.6], { rtol: 1e-5 });
-  assertClose(handNetwork(1).goodnessPerLabel(x).data, [0.8 + 20 / 3, 1.6 + 20 / 3], { rtol: 1e-5 });
+  assertClose(trainer.labelScores(x).data, [0.8, 1.6], { rtol: 1e-5 });
+  assertClose(trainer.scores(x, 'goodness').data, [0.8, 1.6], { rtol: 1e-5 });
+  assertClose(handNetwork(1).labelScores(x).data, [0.8 + 20 / 3, 1.6 + 20 / 3], { rtol: 1e-5 });
 
   // Neutral label [0.5, 0.5]: layer 1 gives equal units -> [1, 1]; layer 2 gives [0, 1], normalised
   // [0, √2]. With head W = I and b = [0.5, 0] the logits are [0.5, √2].
   trainer.head.weight.data.set([1, 0, 0, 1]);
   trainer.head.bias!.data.set([0.5, 0]);
-  assertClose(trainer.scoresBy('softmax', x).data, [0.5, Math.SQRT2], { rtol: 1e-5 });
+  assertClose(trainer.scores(x, 'softmax').data, [0.5, Math.SQRT2], { rtol: 1e-5 });
   assertClose(trainer.scores(x).data, [0.5, Math.SQRT2], { rtol: 1e-5 }, 'the configured mode is softmax');
 
   // Positive label 1 and negative label 0, θ = width = 2: layer 2's loss is
@@ -134,31 +141,31 @@ test('goodness per label and the softmax head match a network worked by hand', (
 });
 
 test('a checkpoint rebuilds the network, the optimiser and the negative sampler exactly', () => {
-  const trainer = createFFTrainer({ hidden: [40, 30], epochs: 1 }, { seed: 4 });
+  const trainer = createFF({ hidden: [40, 30] }, { seed: 4 });
   trainer.plan(12);
   for (const { x, y } of batches.slice(0, 4)) trainer.step(x, y);
-  const restored = ffFromSnapshot(
+  const restored = restoreFF(
     throughCheckpoint(trainer, { normalization, step: 4, seed: 4, batchSize: 50, limit: 600 }),
   );
   restored.plan(12);
   const { x, y } = batches[5];
   for (const mode of ['goodness', 'softmax'] as const) {
-    assert.deepEqual([...restored.scoresBy(mode, x).data], [...trainer.scoresBy(mode, x).data], mode);
+    assert.deepEqual([...restored.scores(x, mode).data], [...trainer.scores(x, mode).data], mode);
   }
   // Equal next steps need the same Adam moments, schedule position, peer means and sampler state.
   assert.equal(restored.step(x, y).loss, trainer.step(x, y).loss);
   assert.deepEqual([...restored.scores(x).data], [...trainer.scores(x).data]);
   assert.equal(restored.describe(), trainer.describe());
   const snapshot = trainer.snapshot();
-  const reshaped = { ...snapshot, hyperparameters: { ...snapshot.hyperparameters, hidden: [40, 20] } };
+  const reshaped = { ...snapshot, architecture: { ...snapshot.architecture, hidden: [40, 20] } };
   assert.throws(
-    () => ffFromSnapshot(reshaped, 'run.safetensors'),
+    () => restoreFF(reshaped, 'run.safetensors'),
     /run.safetensors: the tensors do not fit .*'layers.1.weight' has shape \[30, 40\], expected \[20, 40\]/,
   );
 });
 
 test('training lowers the loss and keeps one layer of graph alive at a time', () => {
-  const trainer = createFFTrainer({ hidden: [64, 64, 64], schedule: 'constant' }, { seed: 7 });
+  const trainer = createFF({ hidden: [64, 64, 64], schedule: 'constant' }, { seed: 7 });
   trainer.plan(36);
   const oneLayer = (() => {
     const before = graphMemory.liveBytes;
@@ -194,34 +201,34 @@ test('training lowers the loss and keeps one layer of graph alive at a time', ()
 });
 
 test('a preset chosen by name keeps its settings unless the user overrides them', () => {
-  const ff = algorithm('ff');
   const build = (overrides: { lr?: number; hidden?: number[] }) =>
-    ff.create({ seed: 0, normalization, preset: 'hinton', hidden: [4, 4], ...overrides }).snapshot()
+    createTrainer('ff', { hidden: [4, 4], ...overrides }, { normalization, preset: 'hinton' }).snapshot()
       .hyperparameters as Record<string, unknown>;
   const hinton = build({});
-  for (const key of ['optimizer', 'lr', 'weightDecay', 'goodness', 'temperature', 'batchSize'] as const)
-    assert.deepEqual(hinton[key], FF_PRESETS.hinton[key], key);
+  for (const key of ['optimizer', 'lr', 'weightDecay', 'goodness', 'temperature'] as const)
+    assert.deepEqual(hinton[key], FF_PRESETS.hinton.config[key], key);
   assert.equal(hinton.labelValue, 1, "Hinton's label pixel on [0, 1] inputs");
   assert.equal(build({ lr: 0.02 }).lr, 0.02);
-  assert.deepEqual(ff.defaults('hinton'), { epochs: 100, batchSize: 100, normalization: 'unit' });
-  assert.equal(ff.defaults().normalization, 'standardize');
+  assert.equal('batchSize' in hinton || 'epochs' in hinton, false, 'run settings live in the run');
+  assert.deepEqual(forwardForward.presets.hinton.run, { epochs: 100, batchSize: 100, normalization: 'unit' });
+  assert.equal(forwardForward.presets.default.run.normalization, 'standardize');
 });
 
 test('presets are valid and bad settings are refused with the fix', () => {
-  for (const [name, { inputs: _, ...preset }] of Object.entries(FF_PRESETS)) {
-    assert.doesNotThrow(() => createFFTrainer({ ...preset, hidden: [4, 4] }, { seed: 0 }), name);
+  for (const [name, preset] of Object.entries(FF_PRESETS)) {
+    assert.doesNotThrow(() => createFF({ ...preset.config, hidden: [4, 4] }), name);
   }
-  assert.equal(FF_PRESETS.paper.hidden.length, 4);
-  assert.throws(() => createFFTrainer({ hiden: [10] } as never, { seed: 0 }), /unknown setting hiden/);
+  assert.equal(FF_PRESETS.paper.config.hidden.length, 4);
+  assert.throws(() => createFF({ hiden: [10] } as never, { seed: 0 }), /unknown setting hiden/);
   assert.throws(
-    () => createFFTrainer({ hidden: [10], readoutFrom: 2 }, { seed: 0 }),
+    () => createFF({ hidden: [10], readoutFrom: 2 }, { seed: 0 }),
     /readoutFrom is 2 but there is 1 hidden layer/,
   );
   assert.throws(
-    () => createFFTrainer({ negatives: 'easy' as never }, { seed: 0 }),
-    /negatives must be one of 'uniform', 'hard'/,
+    () => createFF({ negatives: 'easy' as never }, { seed: 0 }),
+    /negatives must be one of uniform, hard, got "easy"/,
   );
-  const trainer = createFFTrainer({ hidden: [4, 4] }, { seed: 0 });
+  const trainer = createFF({ hidden: [4, 4] }, { seed: 0 });
   assert.throws(() => trainer.scores(randn([2, 10])), /must be \[batch, 784\]/);
   assert.throws(() => trainer.step(batches[0].x, tensor([12], { dtype: 'int32' })), ChainruleError);
   assert.equal(labelValueFor(normalization), 1);

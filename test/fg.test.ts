@@ -8,12 +8,8 @@ import { backward } from '../src/autodiff/reverse.js';
 import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { trainingData } from '../src/learn/data.js';
-import {
-  createFGTrainer,
-  exactGradientByForwardMode,
-  fgFromSnapshot,
-  forwardGradient,
-} from '../src/learn/fg.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
+import { exactGradientByForwardMode, forwardGradient } from '../src/learn/rules/fg.js';
 import { Linear, Sequential, Tanh } from '../src/nn/layers.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { crossEntropy } from '../src/ops/nn.js';
@@ -61,7 +57,7 @@ test('a forward-mode pass over parameters records no reverse graph', () => {
   assert.equal(graphMemory.peakBytes, live, 'no node was recorded');
   assert.ok(params.every((p) => p.grad === null));
 
-  const trainer = createFGTrainer({ hidden: [16], directions: 2 }, { seed: 1 });
+  const trainer = createTrainer('fg', { hidden: [16], directions: 2 }, { seed: 1 });
   trainer.plan(10);
   resetGraphPeak();
   trainer.step(batches[0].x, batches[0].y);
@@ -115,18 +111,19 @@ test('the forward gradient is unbiased: its mean over directions approaches the 
 });
 
 test('with several directions per step BatchNorm folds the batch into its statistics once', () => {
-  const one = createFGTrainer({ hidden: [8], directions: 1 }, { seed: 2 });
-  const four = createFGTrainer({ hidden: [8], directions: 4 }, { seed: 2 });
+  const one = createTrainer('fg', { hidden: [8], directions: 1 }, { seed: 2 });
+  const four = createTrainer('fg', { hidden: [8], directions: 4 }, { seed: 2 });
   for (const trainer of [one, four]) trainer.step(batches[0].x, batches[0].y);
   const stats = (t: typeof one) => t.model.buffers().map((b) => [...b.data]);
   assert.deepEqual(stats(four), stats(one));
 });
 
 test('a checkpoint rebuilds the model, the optimiser and the direction sampler exactly', () => {
-  const trainer = createFGTrainer({ hidden: [12], directions: 2 }, { seed: 6 });
+  const trainer = createTrainer('fg', { hidden: [12], directions: 2 }, { seed: 6 });
   trainer.plan(20);
   for (const { x, y } of batches.slice(0, 3)) trainer.step(x, y);
-  const restored = fgFromSnapshot(
+  const restored = restoreTrainer(
+    'fg',
     throughCheckpoint(trainer, { normalization, step: 3, seed: 6, batchSize: 32, limit: 1600 }),
   );
   restored.plan(20);
@@ -142,7 +139,7 @@ test('a checkpoint rebuilds the model, the optimiser and the direction sampler e
 });
 
 test('forward gradients lower the loss from the first steps', () => {
-  const trainer = createFGTrainer({}, { seed: 8 });
+  const trainer = createTrainer('fg', {}, { seed: 8 });
   trainer.plan(2 * batches.length);
   const losses = [...batches, ...data.trainBatches(1)].map(({ x, y }) => trainer.step(x, y).loss);
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -150,6 +147,9 @@ test('forward gradients lower the loss from the first steps', () => {
     mean(losses.slice(-10)) < 0.85 * mean(losses.slice(0, 10)),
     `loss falls (${mean(losses.slice(0, 10))} -> ${mean(losses.slice(-10))})`,
   );
-  assert.throws(() => createFGTrainer({ directions: 0 }, { seed: 0 }), /directions must be an integer >= 1/);
+  assert.throws(
+    () => createTrainer('fg', { directions: 0 }, { seed: 0 }),
+    /directions must be an integer from 1 to 4096, got 0/,
+  );
   assert.throws(() => trainer.scores(tensor([[1, 2]])), /must be \[batch, 784\]/);
 });

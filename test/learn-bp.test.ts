@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
-import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
 import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
 import { evaluate, trainLoop } from '../src/learn/loop.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 
 const mnist = loadDataset('mnist');
 const normalization = fitNormalization('standardize', mnist.train);
@@ -22,7 +22,7 @@ const run = {
 };
 
 test('the seed network learns MNIST digits by backprop', async () => {
-  const trainer = createBPTrainer({ hidden: [64] }, { seed: 3 });
+  const trainer = createTrainer('bp', { hidden: [64] }, { seed: 3 });
   const before = evaluate(trainer, data.testBatches()).accuracy;
   const events: string[] = [];
   const { history } = await trainLoop(trainer, data, { epochs: 1, onEvent: (e) => events.push(e.type) });
@@ -36,7 +36,7 @@ test('the seed network learns MNIST digits by backprop', async () => {
 });
 
 test('per-layer statistics are computed only when a step asks for them', () => {
-  const trainer = createBPTrainer({ hidden: [8] }, { seed: 1 });
+  const trainer = createTrainer('bp', { hidden: [8] }, { seed: 1 });
   const [{ x, y }] = [...data.trainBatches(0)];
   assert.equal(trainer.step(x, y).layers, undefined);
   const layers = trainer.step(x, y, { layerStats: true }).layers!;
@@ -48,7 +48,7 @@ test('per-layer statistics are computed only when a step asks for them', () => {
 });
 
 test('planning a second run restarts the schedule from the base rate, not the decayed one', () => {
-  const trainer = createBPTrainer({ hidden: [8], schedule: 'linear' }, { seed: 1 });
+  const trainer = createTrainer('bp', { hidden: [8], schedule: 'linear' }, { seed: 1 });
   const [{ x, y }] = [...data.trainBatches(0)];
   trainer.plan(4);
   const first = trainer.lr;
@@ -59,7 +59,7 @@ test('planning a second run restarts the schedule from the base rate, not the de
 });
 
 test('a checkpoint restores weights, BatchNorm statistics and optimiser state exactly', () => {
-  const trainer = createBPTrainer({ hidden: [32] }, { seed: 5 });
+  const trainer = createTrainer('bp', { hidden: [32] }, { seed: 5 });
   trainer.plan(100);
   const batches = [...data.trainBatches(0)];
   for (const { x, y } of batches.slice(0, 5)) trainer.step(x, y);
@@ -67,7 +67,7 @@ test('a checkpoint restores weights, BatchNorm statistics and optimiser state ex
   const decoded = decodeCheckpoint(bytes, 'memory');
   assert.equal(decoded.metadata.algorithm, 'bp');
   assert.deepEqual(decoded.metadata.run, run.run);
-  const restored = bpFromSnapshot(snapshotOf(decoded));
+  const restored = restoreTrainer('bp', snapshotOf(decoded));
   restored.plan(100);
   const { x } = batches[6];
   assert.deepEqual([...restored.scores(x).data], [...trainer.scores(x).data]);
@@ -78,7 +78,7 @@ test('a checkpoint restores weights, BatchNorm statistics and optimiser state ex
 });
 
 test("a checkpoint that is not chainrule's is rejected with the reason", () => {
-  const trainer = createBPTrainer({ hidden: [8] }, { seed: 0 });
+  const trainer = createTrainer('bp', { hidden: [8] }, { seed: 0 });
   const bytes = encodeCheckpoint('bp', trainer.snapshot(), run);
   assert.throws(
     () => decodeCheckpoint(bytes.subarray(0, bytes.length - 10), 'cut.safetensors'),
@@ -87,10 +87,10 @@ test("a checkpoint that is not chainrule's is rejected with the reason", () => {
 });
 
 test('a checkpoint whose architecture does not describe a network is rejected by name', () => {
-  const snapshot = createBPTrainer({ hidden: [8] }, { seed: 0 }).snapshot();
+  const snapshot = createTrainer('bp', { hidden: [8] }, { seed: 0 }).snapshot();
   const broken = { ...snapshot, architecture: { ...snapshot.architecture, hidden: 8 } };
   assert.throws(
-    () => bpFromSnapshot(broken, 'old.safetensors'),
-    /old.safetensors: invalid backprop architecture or hyperparameters: .*hidden must be a non-empty list/,
+    () => restoreTrainer('bp', broken as never, 'old.safetensors'),
+    /old.safetensors: architecture.hidden must be a list of 1 to 64 layer widths/,
   );
 });

@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setBackend } from '../src/backend/index.js';
 import { createWasmKernels } from '../src/backend/wasm/index.js';
-import { createBPTrainer } from '../src/learn/bp.js';
+import { createTrainer } from '../src/learn/registry.js';
 import { graphMemory } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
@@ -20,7 +20,7 @@ test('memory stays flat over a long training run without any manual freeing', as
   setBackend(kernels);
   try {
     const rng = new Rng(0);
-    const trainer = createBPTrainer({ hidden: [128] }, { seed: 0 });
+    const trainer = createTrainer('bp', { hidden: [128] });
     trainer.plan(600);
     const batches = Array.from({ length: 8 }, () => ({
       x: randn([64, 784], { rng }),

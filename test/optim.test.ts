@@ -161,7 +161,7 @@ test('parameter groups carry their own settings; lr sets every group; params wit
 
 test('optimisers refuse bad settings and parameters with messages that name them', () => {
   const p = param([1]);
-  assert.throws(() => new SGD([p], { lr: -1 }), /SGD: lr must be a number >= 0, got -1/);
+  assert.throws(() => new SGD([p], { lr: -1 }), /SGD: lr must be a number > 0, got -1/);
   assert.throws(
     () => new SGD([p], { lr: 0.1, nesterov: true }),
     /nesterov needs momentum > 0 and dampening 0/,
@@ -275,8 +275,14 @@ test('a scheduler resumes from its state; OneCycleLR cycles momentum and stops a
 
 test('schedules refuse bad arguments', () => {
   const optimizer = new SGD([param([1])], { lr: 0.1 });
-  assert.throws(() => new StepLR(optimizer, 0), /StepLR: stepSize must be a positive integer, got 0/);
-  assert.throws(() => new CosineAnnealingLR(optimizer, 2.5), /tMax must be a positive integer/);
-  assert.throws(() => new LinearLR(optimizer, { startFactor: 0 }), /startFactor must be in \(0, 1\]/);
-  assert.throws(() => new OneCycleLR(optimizer, 1, 10, { pctStart: 2 }), /pctStart must be in \[0, 1\]/);
+  assert.throws(() => new StepLR(optimizer, 0), /StepLR: stepSize must be an integer >= 1, got 0/);
+  assert.throws(() => new CosineAnnealingLR(optimizer, 2.5), /tMax must be an integer >= 1, got 2.5/);
+  assert.throws(
+    () => new LinearLR(optimizer, { startFactor: 0 }),
+    /startFactor must be a number in \(0, 1\], got 0/,
+  );
+  assert.throws(
+    () => new OneCycleLR(optimizer, 1, 10, { pctStart: 2 }),
+    /pctStart must be a number in \[0, 1\], got 2/,
+  );
 });

@@ -105,7 +105,9 @@ test('eval scores a Forward-Forward checkpoint by either inference mode', () => 
   }
   const bp = cli('eval', '--checkpoint', checkpoint, '--inference', 'goodness');
   assert.equal(bp.code, 2);
-  assert.match(bp.stderr, /--inference applies to Forward-Forward checkpoints; this one was trained by bp/);
+  assert.match(bp.stderr, /--inference: a bp checkpoint scores one way only \(logits\); drop --inference/);
+  const unknown = cli('eval', '--checkpoint', ffCheckpoint, '--inference', 'vote');
+  assert.match(unknown.stderr, /--inference must be one of softmax, goodness, got "vote"/);
 });
 
 test('predict classifies a 28x28 PNG taken from the test set', () => {
@@ -183,12 +185,12 @@ test('bad input gives a one-line error and a non-zero exit', () => {
   writeFileSync(truncated, readFileSync(checkpoint).subarray(0, 100));
   const cases: [string[], RegExp][] = [
     [['train', '--bogus'], /Unknown option '--bogus'.*--help/],
-    [['train', '--epochs', 'zero'], /--epochs must be an integer >= 1, got 'zero'/],
-    [['train', '--lr', '0'], /--lr must be a number > 0, got '0'/],
-    [['train', '--algo', 'magic'], /unknown algorithm 'magic': use one of bp, ff, fg/],
+    [['train', '--epochs', 'zero'], /--epochs must be an integer from 1 to 100000, got "zero"/],
+    [['train', '--lr', '0'], /--lr must be a number > 0, got "0"/],
+    [['train', '--algo', 'magic'], /--algo must be one of bp, ff, fg, got "magic"/],
     [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of adam, adamw, sgd/],
     [['train', '--data-dir', join(work, 'nowhere')], /--data-dir .* is not a directory/],
-    [['train', '--dataset', 'cifar'], /unknown dataset 'cifar'/],
+    [['train', '--dataset', 'cifar'], /--dataset must be one of mnist, fashion-mnist, got "cifar"/],
     [['train', '--time', 'soon'], /--time must be a duration like 90s, 5m or 1h/],
     [['eval'], /eval needs --checkpoint FILE/],
     [['eval', '--checkpoint', join(work, 'missing.safetensors')], /does not exist; train one with/],

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createBPTrainer } from '../src/learn/bp.js';
-import { createFFTrainer } from '../src/learn/ff.js';
-import { createFGTrainer } from '../src/learn/fg.js';
+import { createTrainer } from '../src/learn/registry.js';
 import type { Trainer } from '../src/learn/types.js';
 import { Rng } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { type LayerBox, layerBoxes, type Phase, stepPhases } from '../web/src/network-model.js';
 
-const boxesOf = (trainer: Trainer) => layerBoxes(trainer.algorithm, trainer.snapshot().architecture);
+const boxesOf = (trainer: Trainer) => layerBoxes(trainer.architecture);
 const titles = (boxes: LayerBox[]) => boxes.map((b) => b.title);
 /** The index of the first phase that marks box `i` with `mark`. */
 const firstMark = (phases: Phase[], i: number, mark: string) => phases.findIndex((p) => p.marks[i] === mark);
@@ -27,7 +25,7 @@ function batch(size: number) {
 }
 
 test('backprop: nothing updates until the backward pass has returned, then every layer does', () => {
-  const boxes = boxesOf(createBPTrainer({ hidden: [32] }, { seed: 0 }));
+  const boxes = boxesOf(createTrainer('bp', { hidden: [32] }));
   assert.deepEqual(titles(boxes), ['Input', 'Linear', 'BatchNorm', 'Tanh', 'Linear', 'Loss']);
   const phases = stepPhases('bp', boxes);
   const learning = boxes.flatMap((b, i) => (b.learns ? [i] : []));
@@ -44,7 +42,7 @@ test('backprop: nothing updates until the backward pass has returned, then every
 });
 
 test("Forward-Forward: each layer can update right after its own forward step, before the next layer's", () => {
-  const trainer = createFFTrainer({ hidden: [16, 16, 16] }, { seed: 0 });
+  const trainer = createTrainer('ff', { hidden: [16, 16, 16] });
   const boxes = boxesOf(trainer);
   assert.deepEqual(titles(boxes), ['Input', 'Layer 1', 'Layer 2', 'Layer 3', 'Softmax head']);
   const phases = stepPhases('ff', boxes);
@@ -63,7 +61,7 @@ test("Forward-Forward: each layer can update right after its own forward step, b
 });
 
 test('forward gradients: the tangent rides forward with the values; every layer updates at the loss', () => {
-  const trainer = createFGTrainer({ hidden: [16, 8] }, { seed: 0 });
+  const trainer = createTrainer('fg', { hidden: [16, 8] });
   const boxes = boxesOf(trainer);
   assert.deepEqual(titles(boxes), [
     'Input',

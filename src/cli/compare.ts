@@ -2,17 +2,17 @@
 // process so each one's peak memory is its own, then puts the results side by side.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
-import { ALGORITHMS, type Algorithm } from '../learn/types.js';
+import { ALGORITHMS, rule } from '../learn/registry.js';
+import type { Algorithm } from '../learn/types.js';
 import { percent, renderChart } from '../report/svg-plot.js';
+import { checkChoice, parse } from '../validate.js';
 import { epochLine, formatBytes, formatDuration, formatPercent, formatRate } from './progress.js';
-import { backendOptions, helpFlag, parseChoice, parseDuration, parseNumber, printHelp } from './shared.js';
+import { backendOptions, helpFlag, parseDuration, parseFlags, prepareOutDir, printHelp } from './shared.js';
 
 const THRESHOLDS = [0.9, 0.95, 0.97, 0.98];
 
@@ -49,31 +49,30 @@ export interface CompareRow {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      algos: { type: 'string' },
-      time: { type: 'string' },
-      epochs: { type: 'string' },
-      seed: { type: 'string' },
-      dataset: { type: 'string' },
-      'data-dir': { type: 'string' },
-      limit: { type: 'string' },
-      'evals-per-epoch': { type: 'string' },
-      out: { type: 'string' },
-      ...backendOptions.flags,
-      ...helpFlag,
-    },
+  const { values } = parseFlags(argv, {
+    algos: { type: 'string' },
+    time: { type: 'string' },
+    epochs: { type: 'string' },
+    seed: { type: 'string' },
+    dataset: { type: 'string' },
+    'data-dir': { type: 'string' },
+    limit: { type: 'string' },
+    'evals-per-epoch': { type: 'string' },
+    out: { type: 'string' },
+    ...backendOptions.flags,
+    ...helpFlag,
   });
   if (values.help) return printHelp(HELP);
-  const algos = (values.algos ?? 'bp,ff,fg')
+  const algos = (values.algos ?? ALGORITHMS.join(','))
     .split(',')
-    .map((a) => parseChoice('--algos', a.trim(), Object.keys(ALGORITHMS) as Algorithm[])!);
+    .map((a) => checkChoice(a.trim(), ALGORITHMS, '--algos'));
+  // The children check these too, but a bad one should stop the comparison before any training.
   parseDuration('--time', values.time);
-  parseNumber('--epochs', values.epochs, { integer: true, min: 1 });
-  const outDir = values.out ?? '.';
-  mkdirSync(outDir, { recursive: true });
+  parse('epochs', values.epochs, '--epochs');
+  parse('seed', values.seed, '--seed');
+  parse('limit', values.limit, '--limit');
+  parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
+  const outDir = prepareOutDir(values.out ?? '.')!;
   const seed = values.seed ?? '0';
   const shared = [
     ['--seed', seed],
@@ -89,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const rows: CompareRow[] = [];
   for (const algo of algos) {
-    process.stdout.write(`\n== ${algo}: ${ALGORITHMS[algo]}\n`);
+    process.stdout.write(`\n== ${algo}: ${rule(algo).summary}\n`);
     rows.push(await trainInChild(algo, shared));
   }
   const settings = {

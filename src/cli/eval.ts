@@ -1,14 +1,13 @@
 // `chainrule eval`: a checkpoint's accuracy on a test set, per class, with the confusion matrix.
 
-import { parseArgs } from 'node:util';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
 import { trainingData } from '../learn/data.js';
-import { FFTrainer } from '../learn/ff.js';
 import { evaluate } from '../learn/loop.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { rule } from '../learn/registry.js';
+import { checkChoice } from '../validate.js';
 import { formatPercent } from './progress.js';
-import { backendOptions, helpFlag, openDataset, parseChoice, printHelp, restoreFromFlags } from './shared.js';
+import { backendOptions, helpFlag, openDataset, parseFlags, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule eval --checkpoint FILE [options]
 
@@ -17,40 +16,40 @@ Reports a checkpoint's test accuracy, its accuracy on each class and the confusi
   --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
   --dataset NAME         mnist | fashion-mnist (default: the one it was trained on)
   --data-dir DIR         read the four IDX files from DIR instead
-  --inference MODE       Forward-Forward only: goodness (per label) or softmax (the head);
-                         default: the mode it was trained with
+  --inference MODE       how the model scores the classes, where its rule has several
+                         (ff: softmax, the head, or goodness, per label); default: its own
   --json                 print the result as JSON
 ${backendOptions.help}
   -h, --help             this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      checkpoint: { type: 'string' },
-      dataset: { type: 'string' },
-      'data-dir': { type: 'string' },
-      inference: { type: 'string' },
-      json: { type: 'boolean' },
-      ...backendOptions.flags,
-      ...helpFlag,
-    },
+  const { values } = parseFlags(argv, {
+    checkpoint: { type: 'string' },
+    dataset: { type: 'string' },
+    'data-dir': { type: 'string' },
+    inference: { type: 'string' },
+    json: { type: 'boolean' },
+    ...backendOptions.flags,
+    ...helpFlag,
   });
   if (values.help) return printHelp(HELP);
   const { checkpoint, trainer } = await restoreFromFlags('eval', values);
   const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
   const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
-  const mode = parseChoice('--inference', values.inference, ['goodness', 'softmax'] as const);
-  if (mode && !(trainer instanceof FFTrainer)) {
+  const modes = rule(trainer.algorithm).capabilities.inferenceModes;
+  if (values.inference !== undefined && modes.length === 1) {
     throw new ChainruleError(
-      `--inference applies to Forward-Forward checkpoints; this one was trained by ${trainer.algorithm}`,
+      `--inference: a ${trainer.algorithm} checkpoint scores one way only (${modes[0]}); drop --inference`,
     );
   }
-  const inference = mode ?? checkpoint.metadata.inference;
-  const scorer = mode ? { scores: (x: Tensor) => (trainer as FFTrainer).scoresBy(mode, x) } : trainer;
-  const { accuracy, confusion } = evaluate(scorer, data.testBatches(), classes.length);
+  const inference =
+    values.inference === undefined ? trainer.inference : checkChoice(values.inference, modes, '--inference');
+  const { accuracy, confusion } = evaluate(
+    { scores: (x) => trainer.scores(x, inference) },
+    data.testBatches(),
+    classes.length,
+  );
   const perClass = confusion.map(
     (row, c) =>
       row[c] /

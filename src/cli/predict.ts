@@ -1,7 +1,6 @@
 // `chainrule predict`: classifies a 28x28 grey PNG with a checkpoint.
 
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { normalizePixels } from '../data/loader.js';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
@@ -9,7 +8,7 @@ import { ChainruleError } from '../errors.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
-import { backendOptions, helpFlag, printHelp, restoreFromFlags } from './shared.js';
+import { backendOptions, helpFlag, parseFlags, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule predict --checkpoint FILE IMAGE.png [IMAGE.png ...]
 
@@ -44,29 +43,23 @@ function readGreyPng(path: string): { pixels: Uint8Array; width: number; height:
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      checkpoint: { type: 'string' },
-      json: { type: 'boolean' },
-      ...backendOptions.flags,
-      ...helpFlag,
-    },
-  });
+  const { values, positionals } = parseFlags(
+    argv,
+    { checkpoint: { type: 'string' }, json: { type: 'boolean' }, ...backendOptions.flags, ...helpFlag },
+    true,
+  );
   if (values.help) return printHelp(HELP);
   if (!positionals.length && values.checkpoint) {
     throw new ChainruleError('predict needs at least one IMAGE.png to classify');
   }
   const { checkpoint, trainer } = await restoreFromFlags('predict', values);
-  const inputs = (checkpoint.metadata.architecture.inputs as number | undefined) ?? 784;
+  const { inputs } = trainer.architecture;
   const classes = DATASET_CLASSES[checkpoint.metadata.dataset as DatasetName] ?? DATASET_CLASSES.mnist;
   const results = positionals.map((path) => {
     const { pixels, width, height } = readGreyPng(path);
     if (width * height !== inputs) {
       throw new ChainruleError(
-        `${path} is ${width}x${height}, but the model takes ${inputs} pixels (28x28); resize the image to 28x28 first`,
+        `${path} is ${width}x${height}, but the model takes ${inputs} pixels (${inputs === 784 ? '28x28' : 'its training images'}); resize the image to 28x28 first`,
       );
     }
     const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [1, inputs]);

@@ -1,23 +1,22 @@
 // What several commands share: flag parsing with clear errors, the backend choice, datasets,
 // and checkpoint files.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { setBackend, useFastestBackend } from '../backend/index.js';
 import { ReferenceKernels } from '../backend/reference/index.js';
 import { loadDataset } from '../data/datasets.js';
 import { type Normalization, parseNormalization } from '../data/loader.js';
-import type { Dataset, DatasetName } from '../data/split.js';
+import { DATASET_CLASSES, type Dataset, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import {
-  type Checkpoint,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  type RunInfo,
-  snapshotOf,
-} from '../learn/checkpoint.js';
-import { algorithm } from '../learn/registry.js';
+import { type Checkpoint, decodeCheckpoint, snapshotOf } from '../learn/checkpoint.js';
+import { restoreTrainer } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
+import { checkChoice, parse } from '../validate.js';
+
+const BACKENDS = ['wasm', 'reference'] as const;
 
 export const helpFlag = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -38,37 +37,32 @@ export async function restoreFromFlags(
   const checkpoint = loadCheckpointFile(values.checkpoint);
   return {
     checkpoint,
-    trainer: algorithm(checkpoint.metadata.algorithm).restore(checkpoint.snapshot, values.checkpoint),
+    trainer: restoreTrainer(checkpoint.metadata.algorithm, checkpoint.snapshot, values.checkpoint),
   };
 }
 
-export function parseNumber(
-  flag: string,
-  value: string | undefined,
-  rule: { integer?: boolean; min?: number; exclusive?: boolean } = {},
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  const kind = rule.integer ? 'an integer' : 'a number';
-  const bound = rule.min === undefined ? '' : ` ${rule.exclusive ? '>' : '>='} ${rule.min}`;
-  const ok =
-    value.trim() !== '' &&
-    Number.isFinite(n) &&
-    (!rule.integer || Number.isInteger(n)) &&
-    (rule.min === undefined || (rule.exclusive ? n > rule.min : n >= rule.min));
-  if (!ok) throw new ChainruleError(`${flag} must be ${kind}${bound}, got '${value}'`);
-  return n;
-}
-
-export function parseChoice<T extends string>(
-  flag: string,
-  value: string | undefined,
-  choices: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!choices.includes(value as T))
-    throw new ChainruleError(`${flag} must be one of ${choices.join(', ')}, got '${value}'`);
-  return value as T;
+/**
+ * node:util's parseArgs with its usage errors as ChainruleErrors; a value that starts with a
+ * dash must be attached with '=' (`--lr=-1`), or it would read as a flag of its own.
+ */
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+): ReturnType<typeof parseArgs<{ args: string[]; strict: true; allowPositionals: boolean; options: T }>> {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals, options });
+  } catch (error) {
+    const code = (error as { code?: string } | null)?.code;
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /ambiguous/.test((error as Error).message)) {
+      const at = argv.findIndex((a, i) => a.startsWith('--') && argv[i + 1]?.startsWith('-'));
+      const [flag, value] = at >= 0 ? [argv[at], argv[at + 1]] : ['--flag', '-value'];
+      throw new ChainruleError(
+        `${flag} ${value}: a value that starts with '-' reads as a flag; attach it with '=': ${flag}=${value}`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** "90s", "5m", "1.5h" or plain seconds -> seconds. */
@@ -83,12 +77,6 @@ export function parseDuration(flag: string, value: string | undefined): number |
   return seconds;
 }
 
-/** "1000,1000,1000" -> [1000, 1000, 1000]. */
-export function parseWidths(value: string | undefined): number[] | undefined {
-  if (value === undefined) return undefined;
-  return value.split(',').map((w) => parseNumber('--hidden', w.trim(), { integer: true, min: 1 })!);
-}
-
 export const backendOptions = {
   flags: {
     backend: { type: 'string' },
@@ -100,8 +88,15 @@ export const backendOptions = {
 
 /** Selects the kernels before any tensor work: WASM SIMD with threads unless told otherwise. */
 export async function setupBackend(values: { backend?: string; threads?: string }): Promise<void> {
-  const name = parseChoice('--backend', values.backend, ['wasm', 'reference'] as const);
-  const threads = parseNumber('--threads', values.threads, { integer: true, min: 1 });
+  const name = values.backend === undefined ? undefined : checkChoice(values.backend, BACKENDS, '--backend');
+  const threads = parse('threads', values.threads, '--threads');
+  const cores = availableParallelism();
+  if (threads !== undefined && threads > cores) {
+    // More workers than cores only add memory (each has its own stack and heap view) and contention.
+    throw new ChainruleError(
+      `--threads ${threads} is more than the ${cores} cores of this machine; use 1 to ${cores}`,
+    );
+  }
   if (name === 'reference') {
     setBackend(new ReferenceKernels());
     return;
@@ -114,8 +109,50 @@ export async function setupBackend(values: { backend?: string; threads?: string 
   }
 }
 
-export function openDataset(name: string, dataDir: string | undefined): Dataset {
-  return loadDataset(name as DatasetName, dataDir === undefined ? {} : { dataDir });
+export function openDataset(name: string, dataDir: string | undefined, flag = '--dataset'): Dataset {
+  const known = checkChoice(name, Object.keys(DATASET_CLASSES) as DatasetName[], flag);
+  return loadDataset(known, dataDir === undefined ? {} : { dataDir });
+}
+
+/**
+ * Makes `dir` (the value of `flag`) a writable directory, before any work that would write
+ * there: its missing parents are made one by one (mkdirSync's recursive mode spins forever
+ * under /proc), and a test file is written and removed.
+ */
+export function prepareOutDir(dir: string | undefined, flag = '--out'): string | undefined {
+  if (dir === undefined) return undefined;
+  if (dir.trim() === '') throw new ChainruleError(`${flag} needs a directory name, got ''`);
+  const path = resolve(dir);
+  const missing: string[] = [];
+  let existing = path;
+  while (!existsSync(existing)) {
+    missing.unshift(existing);
+    existing = dirname(existing);
+  }
+  if (!statSync(existing).isDirectory()) {
+    throw new ChainruleError(
+      `${flag} ${dir}: ${existing} is a file, not a directory; choose another ${flag}`,
+    );
+  }
+  const fail = (what: string, error: unknown): never => {
+    const code = (error as { code?: string }).code ?? (error as Error).message;
+    throw new ChainruleError(`${flag} ${dir}: cannot ${what} (${code}); choose a directory you can write to`);
+  };
+  for (const part of missing) {
+    try {
+      mkdirSync(part);
+    } catch (error) {
+      fail(`create ${part}`, error);
+    }
+  }
+  const probe = join(path, `.chainrule-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    fail(`write in ${path}`, error);
+  }
+  return dir;
 }
 
 export interface LoadedCheckpoint extends Checkpoint {
@@ -141,8 +178,4 @@ export function loadCheckpointFile(path: string): LoadedCheckpoint {
     snapshot: snapshotOf(checkpoint),
     normalization: parseNormalization(checkpoint.metadata.normalization, path),
   };
-}
-
-export function saveCheckpointFile(path: string, trainer: Trainer, run: RunInfo): void {
-  writeFileAtomic(path, encodeCheckpoint(trainer.algorithm, trainer.snapshot(), run));
 }

@@ -2,57 +2,67 @@
 // src/learn; this file turns flags into a trainer, events into a progress display, and the
 // results into files (metrics.jsonl, curves.svg, a safetensors checkpoint).
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { fitNormalization, type Normalization } from '../data/loader.js';
-import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { checkpointRunInfo } from '../learn/checkpoint.js';
-import { trainingData } from '../learn/data.js';
 import type { EpochMetrics, LoopResult, TrainEvent } from '../learn/loop.js';
 import { trainLoop } from '../learn/loop.js';
-import { OPTIMIZERS, type OptimizerName, SCHEDULES, type ScheduleName } from '../learn/optimizer-state.js';
-import { algorithm } from '../learn/registry.js';
+import { OPTIMIZERS, SCHEDULES } from '../learn/optimizer-state.js';
+import { ALGORITHMS, rule } from '../learn/registry.js';
+import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
-import { ALGORITHMS } from '../learn/types.js';
 import { percent, renderChart } from '../report/svg-plot.js';
+import { checkChoice, parse, parseWidths } from '../validate.js';
 import { formatPercent, plural, progressReporter } from './progress.js';
 import {
   backendOptions,
   helpFlag,
   loadCheckpointFile,
   openDataset,
-  parseChoice,
   parseDuration,
-  parseNumber,
-  parseWidths,
+  parseFlags,
+  prepareOutDir,
   printHelp,
-  saveCheckpointFile,
   setupBackend,
 } from './shared.js';
+
+/** Each rule's value of a setting in its default preset, for the help: "bp 5, ff 10, fg 3". */
+const perRule = (pick: (r: ReturnType<typeof rule>) => unknown) =>
+  ALGORITHMS.map((name) => {
+    const value = pick(rule(name));
+    return `${name} ${Array.isArray(value) ? value.join(',') : String(value)}`;
+  }).join('; ');
+const defaultConfig = (r: ReturnType<typeof rule>) => r.presets.default.config as Record<string, unknown>;
 
 const HELP = `usage: chainrule train [options]
 
 Trains a classifier on MNIST (default) and reports accuracy each epoch.
 
-  --algo bp|ff|fg        learning rule (default bp):
-${Object.entries(ALGORITHMS)
-  .map(([k, v]) => `                           ${k}: ${v}`)
-  .join('\n')}
-  --epochs N             epochs (default: 5 for bp; the preset's for ff and fg)
-  --batch-size N         minibatch size (default 128 for bp)
-  --hidden W[,W...]      hidden layer widths (bp default 1024; ff default 500,500; fg default 32)
-  --lr X                 peak learning rate (bp default 3e-3 with one-cycle)
-  --optimizer NAME       ${OPTIMIZERS.join(' | ')} (bp default adam)
-  --schedule NAME        ${SCHEDULES.join(' | ')} (bp default onecycle)
-  --preset NAME          ff presets: default, hinton, paper
+  --algo NAME            learning rule (default bp):
+${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).summary}`).join('\n')}
+  --preset NAME          a named configuration of the rule (default: default):
+${ALGORITHMS.flatMap((name) =>
+  Object.entries(rule(name).presets).map(
+    ([p, preset]) => `                           ${name} ${p}: ${preset.summary}`,
+  ),
+).join('\n')}
+  --epochs N             epochs (default: ${perRule((r) => r.presets.default.run.epochs)})
+  --batch-size N         minibatch size (default: ${perRule((r) => r.presets.default.run.batchSize)})
+  --hidden W[,W...]      hidden layer widths (default: ${perRule((r) => defaultConfig(r).hidden)})
+  --lr X                 peak learning rate (default: ${perRule((r) => defaultConfig(r).lr)});
+                         a negative value must be attached: --lr=-1 (it is refused, but by name)
+  --optimizer NAME       ${OPTIMIZERS.join(' | ')} (default: ${perRule((r) => defaultConfig(r).optimizer)})
+  --schedule NAME        ${SCHEDULES.join(' | ')}; ff also linear-second-half
+                         (default: ${perRule((r) => defaultConfig(r).schedule)})
   --seed N               seed of initialisation, shuffling and sampling (default 0)
   --dataset NAME         mnist | fashion-mnist (default mnist)
   --data-dir DIR         read the four IDX files from DIR instead
   --limit N              train on the first N training examples only
   --out DIR              write metrics.jsonl, curves.svg and checkpoint.safetensors to DIR
-  --resume FILE          continue the run saved in a checkpoint
+  --resume FILE          continue the run saved in a checkpoint: the model and the run go on as
+                         saved, so --algo, --preset, --hidden, --lr, --optimizer, --schedule,
+                         --seed, --batch-size, --limit and --dataset may only repeat its values;
+                         --epochs may raise the total (the schedule is planned for the new length)
   --time DURATION        stop training after this much wall time (e.g. 90s, 5m, 1h)
   --evals-per-epoch N    extra test evaluations within each epoch (accuracy-against-time curves)
   --json                 print JSON lines instead of text
@@ -61,99 +71,83 @@ ${backendOptions.help}
 
 Ctrl-C stops after the current batch and saves a resumable checkpoint (with --out or --resume).`;
 
+/** The flag each setting comes from, so errors from the shared run set-up name it. */
+const FLAGS: Record<string, string> = {
+  algorithm: '--algo',
+  preset: '--preset',
+  batchSize: '--batch-size',
+  epochs: '--epochs',
+  limit: '--limit',
+  seed: '--seed',
+  dataset: '--dataset',
+  hidden: '--hidden',
+  lr: '--lr',
+  optimizer: '--optimizer',
+  schedule: '--schedule',
+};
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      algo: { type: 'string' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      hidden: { type: 'string' },
-      lr: { type: 'string' },
-      optimizer: { type: 'string' },
-      schedule: { type: 'string' },
-      preset: { type: 'string' },
-      seed: { type: 'string' },
-      dataset: { type: 'string' },
-      'data-dir': { type: 'string' },
-      limit: { type: 'string' },
-      out: { type: 'string' },
-      resume: { type: 'string' },
-      time: { type: 'string' },
-      'evals-per-epoch': { type: 'string' },
-      json: { type: 'boolean' },
-      ...backendOptions.flags,
-      ...helpFlag,
-    },
+  const { values } = parseFlags(argv, {
+    algo: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    hidden: { type: 'string' },
+    lr: { type: 'string' },
+    optimizer: { type: 'string' },
+    schedule: { type: 'string' },
+    preset: { type: 'string' },
+    seed: { type: 'string' },
+    dataset: { type: 'string' },
+    'data-dir': { type: 'string' },
+    limit: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'string' },
+    time: { type: 'string' },
+    'evals-per-epoch': { type: 'string' },
+    json: { type: 'boolean' },
+    ...backendOptions.flags,
+    ...helpFlag,
   });
   if (values.help) return printHelp(HELP);
+  // Every flag is checked before anything is loaded, resumed or trained.
+  const settings = {
+    seed: parse('seed', values.seed, '--seed'),
+    epochs: parse('epochs', values.epochs, '--epochs'),
+    batchSize: parse('batchSize', values['batch-size'], '--batch-size'),
+    limit: parse('limit', values.limit, '--limit'),
+  };
+  const config = {
+    hidden: parseWidths(values.hidden, '--hidden'),
+    lr: parse('lr', values.lr, '--lr'),
+    optimizer:
+      values.optimizer === undefined ? undefined : checkChoice(values.optimizer, OPTIMIZERS, '--optimizer'),
+    schedule: values.schedule,
+  };
+  if (values.algo !== undefined) rule(values.algo, '--algo');
+  const timeBudgetSeconds = parseDuration('--time', values.time);
+  const evaluationsPerEpoch = parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
+  const outDir = prepareOutDir(values.out);
   await setupBackend(values);
 
-  const resumed = values.resume ? loadCheckpointFile(values.resume) : null;
-  const algo = resumed?.metadata.algorithm ?? values.algo ?? 'bp';
-  if (resumed && values.algo && values.algo !== algo) {
-    throw new ChainruleError(
-      `--algo ${values.algo} conflicts with the checkpoint, which was trained by ${algo}; drop --algo`,
-    );
-  }
-  const entry = algorithm(algo);
-  const preset = values.preset;
-  const defaults = entry.defaults(preset);
-  const previous = resumed?.metadata.run;
-  const seed = parseNumber('--seed', values.seed, { integer: true, min: 0 }) ?? previous?.seed ?? 0;
-  const epochs =
-    parseNumber('--epochs', values.epochs, { integer: true, min: 1 }) ?? previous?.epochs ?? defaults.epochs;
-  const batchSize =
-    parseNumber('--batch-size', values['batch-size'], { integer: true, min: 1 }) ??
-    previous?.batchSize ??
-    defaults.batchSize;
-  const limit =
-    parseNumber('--limit', values.limit, { integer: true, min: 1 }) ?? previous?.limit ?? undefined;
-  const datasetName = values.dataset ?? resumed?.metadata.dataset ?? 'mnist';
-  const dataset = openDataset(datasetName, values['data-dir']);
-
-  let trainer: Trainer;
-  let normalization: Normalization;
-  let startStep = 0;
-  if (resumed) {
-    trainer = entry.restore(resumed.snapshot, values.resume);
-    normalization = resumed.normalization;
-    startStep = resumed.metadata.step;
-  } else {
-    normalization = fitNormalization(defaults.normalization, dataset.train);
-    trainer = entry.create({
-      seed,
-      normalization,
-      preset,
-      hidden: parseWidths(values.hidden),
-      lr: parseNumber('--lr', values.lr, { min: 0, exclusive: true }),
-      optimizer: parseChoice<OptimizerName>('--optimizer', values.optimizer, OPTIMIZERS),
-      schedule: parseChoice<ScheduleName>('--schedule', values.schedule, SCHEDULES),
-    });
-  }
-
-  const outDir = values.out;
-  if (outDir) mkdirSync(outDir, { recursive: true });
+  const planned = planRun(
+    {
+      algorithm: values.algo,
+      preset: values.preset,
+      config,
+      settings,
+      dataset: values.dataset,
+      resume: values.resume
+        ? { checkpoint: loadCheckpointFile(values.resume), source: values.resume }
+        : undefined,
+      label: (field) => FLAGS[field] ?? field,
+    },
+    (name) => openDataset(name, values['data-dir']),
+  );
+  const { trainer, data } = planned;
   const checkpointPath = outDir ? join(outDir, 'checkpoint.safetensors') : values.resume;
-  const data = trainingData(dataset, { batchSize, seed, normalization, limit });
-  const history: EpochMetrics[] = outDir && resumed ? readHistory(outDir) : [];
-  const runSettings = { seed, batchSize, epochs, limit: limit ?? null };
+  const history: EpochMetrics[] = outDir && values.resume ? readHistory(outDir) : [];
   const save = (step: number, metrics: EpochMetrics | undefined) => {
-    if (!checkpointPath) return;
-    saveCheckpointFile(
-      checkpointPath,
-      trainer,
-      checkpointRunInfo({
-        dataset: dataset.name,
-        normalization,
-        step,
-        batchesPerEpoch: data.trainBatchCount,
-        metrics,
-        run: runSettings,
-      }),
-    );
+    if (checkpointPath) writeFileAtomic(checkpointPath, planned.checkpoint(step, metrics));
   };
 
   const style = values.json ? 'json' : process.stdout.isTTY ? 'bar' : 'lines';
@@ -166,13 +160,10 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     const result = await trainLoop(trainer, data, {
-      epochs,
-      startStep,
-      timeBudgetSeconds: parseDuration('--time', values.time),
-      evaluationsPerEpoch: parseNumber('--evals-per-epoch', values['evals-per-epoch'], {
-        integer: true,
-        min: 0,
-      }),
+      epochs: planned.settings.epochs,
+      startStep: planned.startStep,
+      timeBudgetSeconds,
+      evaluationsPerEpoch,
       signal: controller.signal,
       onEvent: (event: TrainEvent) => {
         report(event);

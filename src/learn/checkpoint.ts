@@ -7,6 +7,7 @@ import type { Normalization } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { show } from '../validate.js';
 import type { EpochMetrics } from './loop.js';
 import type { Algorithm, CheckpointMetadata, TrainerSnapshot } from './types.js';
 
@@ -35,7 +36,7 @@ export function encodeCheckpoint(algorithm: Algorithm, snapshot: TrainerSnapshot
   const { tensors, ...described } = snapshot;
   const metadata: CheckpointMetadata = {
     format: 'chainrule-checkpoint',
-    version: 1,
+    version: 2,
     algorithm,
     ...described,
     ...run,
@@ -68,9 +69,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     }
   }
   const metadata = parsed as unknown as CheckpointMetadata;
-  if (metadata.format !== 'chainrule-checkpoint' || metadata.version !== 1) {
+  const version: unknown = metadata.version;
+  if (metadata.format !== 'chainrule-checkpoint' || version !== 2) {
+    const older = metadata.format === 'chainrule-checkpoint' && version === 1;
     throw new ChainruleError(
-      `${source}: unsupported checkpoint format ${metadata.format} v${metadata.version}`,
+      older
+        ? `${source} was written by an older chainrule (checkpoint format 1, whose architectures differ per rule); train it again to get format 2`
+        : `${source}: unsupported checkpoint format ${show(metadata.format)} v${show(version)}`,
     );
   }
   return { metadata, tensors };

@@ -6,6 +6,7 @@ import { Adam, AdamW } from '../optim/adam.js';
 import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer.js';
 import {
   CosineAnnealingLR,
+  checkSchedulerState,
   LinearLR,
   LRScheduler,
   OneCycleLR,
@@ -13,8 +14,8 @@ import {
   StepLR,
 } from '../optim/schedules.js';
 import { SGD } from '../optim/sgd.js';
-import type { Rng } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
+import { check, checkChoice, checkRecord } from '../validate.js';
 
 export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -31,14 +32,40 @@ export interface OptimizerConfig {
   schedule: ScheduleName;
 }
 
-function makeOptimizer(params: Tensor[], c: OptimizerConfig): Optimizer {
+/** Checks the optimiser settings every rule shares; each error names `${where}.field`. */
+export function checkOptimizerConfig(
+  c: Omit<OptimizerConfig, 'schedule'> & { schedule: string },
+  where: string,
+  schedules: readonly string[] = SCHEDULES,
+): void {
+  checkChoice(c.optimizer, OPTIMIZERS, `${where}.optimizer`);
+  check('lr', c.lr, `${where}.lr`);
+  check('momentum', c.momentum, `${where}.momentum`);
+  check('weightDecay', c.weightDecay, `${where}.weightDecay`);
+  checkChoice(c.schedule, schedules, `${where}.schedule`);
+}
+
+/**
+ * The configured optimiser over `params` (or groups of them with their own weight decay).
+ * `sgdDampening` lets a rule make SGD's buffer a moving average of the gradient.
+ */
+export function makeOptimizer(
+  params: Tensor[] | { params: Tensor[]; weightDecay: number }[],
+  c: Omit<OptimizerConfig, 'schedule'>,
+  sgdDampening = 0,
+): Optimizer {
   switch (c.optimizer) {
     case 'adam':
       return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
     case 'adamw':
       return new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
     case 'sgd':
-      return new SGD(params, { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
+      return new SGD(params, {
+        lr: c.lr,
+        momentum: c.momentum,
+        dampening: sgdDampening,
+        weightDecay: c.weightDecay,
+      });
     default:
       throw new ChainruleError(
         `unknown optimizer '${c.optimizer as string}': use one of ${OPTIMIZERS.join(', ')}`,
@@ -118,9 +145,23 @@ export class ScheduledOptimizer {
     return saveOptimizer(this.optimizer, this.schedule, tensors);
   }
 
+  /** Restores a save(); a malformed one is refused naming the field, before anything changes. */
   load(saved: SavedOptimizer, tensors: Record<string, Tensor>): void {
-    loadOptimizer(this.optimizer, saved, tensors);
-    this.pendingSchedule = saved.schedule as SchedulerStateDict | null;
+    const where = 'resume.optimizer';
+    checkRecord(saved.numbers, `${where}.numbers`);
+    for (const [index, numbers] of Object.entries(saved.numbers)) {
+      for (const [name, value] of Object.entries(checkRecord(numbers, `${where}.numbers.${index}`)))
+        check('count', value, `${where}.numbers.${index}.${name}`);
+    }
+    const schedule =
+      saved.schedule === null ? null : checkSchedulerState(saved.schedule, `${where}.schedule`);
+    try {
+      loadOptimizer(this.optimizer, saved, tensors);
+    } catch (error) {
+      if (!(error instanceof ChainruleError)) throw error;
+      throw new ChainruleError(`${where}: ${error.message}`);
+    }
+    this.pendingSchedule = schedule as SchedulerStateDict | null;
   }
 }
 
@@ -155,26 +196,4 @@ function loadOptimizer(optimizer: Optimizer, saved: SavedOptimizer, tensors: Rec
   for (const [index, numbers] of Object.entries(saved.numbers))
     Object.assign((state[Number(index)] ??= {}), numbers);
   optimizer.loadStateDict({ state, paramGroups: saved.paramGroups } as OptimizerStateDict);
-}
-
-/** The resume state of a trainer that also draws random numbers while it trains. */
-export function saveResume(optimizer: ScheduledOptimizer, rng: Rng, tensors: Record<string, Tensor>) {
-  return { rng: rng.getState(), optimizer: optimizer.save(tensors) };
-}
-
-export function loadResume(
-  resume: Record<string, unknown>,
-  source: string,
-  optimizer: ScheduledOptimizer,
-  rng: Rng,
-  tensors: Record<string, Tensor>,
-): void {
-  const { rng: state, optimizer: saved } = resume as { rng?: unknown; optimizer?: SavedOptimizer };
-  if (!Array.isArray(state) || state.length !== 4 || !saved) {
-    throw new ChainruleError(
-      `${source}: the resume state (sampler, optimiser) is missing or malformed; re-save the checkpoint`,
-    );
-  }
-  optimizer.load(saved, tensors);
-  rng.setState(state as number[]);
 }

@@ -1,98 +1,100 @@
-// The learning rules by name: how the CLI and the playground build a trainer from options,
-// or rebuild one from a checkpoint, without knowing any algorithm's internals.
+// The learning rules by name: one table of descriptors, and the three things every caller does
+// with one (resolve a configuration, build a trainer, rebuild one from a snapshot), written
+// once for all of them. Adding a rule is a file in rules/ and an entry here.
 
-import type { Normalization, NormalizeKind } from '../data/loader.js';
+import type { Normalization } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
-import { bpFromSnapshot, createBPTrainer } from './bp.js';
-import { createFFTrainer, FF_PRESETS, type FFPresetName, ffFromSnapshot, labelValueFor } from './ff.js';
-import { createFGTrainer, FG_DEFAULTS, fgFromSnapshot } from './fg.js';
-import type { OptimizerName, ScheduleName } from './optimizer-state.js';
-import { ALGORITHMS, type Algorithm, type Trainer, type TrainerSnapshot } from './types.js';
+import { checkChoice, checkKnownKeys, checkRecord, show } from '../validate.js';
+import { checkModelTensors, readArchitecture } from './models.js';
+import { backprop } from './rules/bp.js';
+import { forwardForward } from './rules/ff.js';
+import { forwardGradients } from './rules/fg.js';
+import { inSource } from './trainer.js';
+import type { Algorithm, RuleDescriptor, RulePreset, Trainer, TrainerSnapshot } from './types.js';
 
-/** Options common to every algorithm; each reads the ones that apply to it. */
-export interface TrainerOptions {
-  seed: number;
-  /** How pixels become inputs (Forward-Forward writes its label at a white pixel's value). */
-  normalization: Normalization;
-  /** Hidden layer widths, input side first. */
-  hidden?: number[];
-  lr?: number;
-  optimizer?: OptimizerName;
-  schedule?: ScheduleName;
-  /** A named configuration of the algorithm (Forward-Forward: default, hinton, paper). */
-  preset?: string;
+const RULES = {
+  bp: backprop,
+  ff: forwardForward,
+  fg: forwardGradients,
+} satisfies Record<Algorithm, { name: Algorithm }>;
+
+export type RuleConfig<A extends Algorithm> = (typeof RULES)[A] extends RuleDescriptor<infer C> ? C : never;
+
+export const ALGORITHMS = Object.keys(RULES) as Algorithm[];
+
+/** The rule named `name` (a flag's or a file's value, so unchecked). */
+export function rule(name: unknown, what = '--algo'): RuleDescriptor {
+  return RULES[checkChoice(name, ALGORITHMS, what)] as unknown as RuleDescriptor;
 }
 
-export interface AlgorithmEntry {
-  create(options: TrainerOptions): Trainer;
-  /** `source` names where the snapshot came from (a file) in error messages. */
-  restore(snapshot: TrainerSnapshot, source?: string): Trainer;
-  /** Epochs, minibatch size and input scaling when the user gives none (they may depend on the preset). */
-  defaults(preset?: string): { epochs: number; batchSize: number; normalization: NormalizeKind };
+/** The named preset of a rule ('default' when none is named), or an error listing the rule's presets. */
+export function presetOf(r: RuleDescriptor, name: string | undefined, what = '--preset'): RulePreset<object> {
+  const preset = checkChoice(name ?? 'default', Object.keys(r.presets), `${what} (for ${r.name})`);
+  return r.presets[preset];
 }
 
-const entries: Record<Algorithm, AlgorithmEntry> = {
-  bp: {
-    create: (o) => {
-      if (o.preset) throw new ChainruleError(`--preset applies to --algo ff only, not bp`);
-      return createBPTrainer(
-        { hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule },
-        { seed: o.seed },
-      );
-    },
-    restore: (snapshot, source) => bpFromSnapshot(snapshot, source),
-    defaults: () => ({ epochs: 5, batchSize: 128, normalization: 'standardize' }),
-  },
-  ff: {
-    create: (o) => {
-      if (o.optimizer === 'adamw') throw new ChainruleError('--algo ff supports --optimizer adam or sgd');
-      return createFFTrainer(
-        {
-          hidden: o.hidden,
-          lr: o.lr,
-          optimizer: o.optimizer,
-          schedule: o.schedule,
-          labelValue: labelValueFor(o.normalization),
-        },
-        { seed: o.seed, preset: ffPreset(o.preset) },
-      );
-    },
-    restore: (snapshot, source) => ffFromSnapshot(snapshot, source),
-    defaults: (preset) => {
-      const { epochs, batchSize, inputs } = FF_PRESETS[ffPreset(preset)];
-      return { epochs, batchSize, normalization: inputs };
-    },
-  },
-  fg: {
-    create: (o) => {
-      if (o.preset) throw new ChainruleError(`--preset applies to --algo ff only, not fg`);
-      return createFGTrainer(
-        { hidden: o.hidden, lr: o.lr, optimizer: o.optimizer, schedule: o.schedule },
-        { seed: o.seed },
-      );
-    },
-    restore: (snapshot, source) => fgFromSnapshot(snapshot, source),
-    defaults: () => ({
-      epochs: FG_DEFAULTS.epochs,
-      batchSize: FG_DEFAULTS.batchSize,
-      normalization: 'standardize',
-    }),
-  },
-};
+/**
+ * A rule's full configuration: the preset, then what follows from the input scaling, then the
+ * user's settings (undefined ones skipped), checked once. Every error names `where.field`.
+ */
+export function resolveConfig(
+  r: RuleDescriptor,
+  options: { preset?: string; normalization?: Normalization; config?: object },
+  where: string,
+): object {
+  const base = presetOf(r, options.preset).config;
+  const user = checkRecord(options.config ?? {}, where);
+  checkKnownKeys(user, base, where);
+  const defined = Object.fromEntries(Object.entries(user).filter(([, v]) => v !== undefined));
+  const fromInputs = options.normalization ? (r.inputSettings?.(options.normalization) ?? {}) : {};
+  const config = structuredClone({ ...base, ...fromInputs, ...defined });
+  readArchitecture(r.architecture(config), where);
+  r.check(config, where);
+  return config;
+}
 
-function ffPreset(name: string | undefined): FFPresetName {
-  const preset = name ?? 'default';
-  if (!Object.hasOwn(FF_PRESETS, preset)) {
+/** A new trainer for rule `name`: its preset with `config` applied, initialised from `seed`. */
+export function createTrainer<A extends Algorithm>(
+  name: A,
+  config: Partial<RuleConfig<A>> = {},
+  options: { seed?: number; preset?: string; normalization?: Normalization } = {},
+): Trainer {
+  const r = rule(name);
+  return r.build(resolveConfig(r, { ...options, config }, name), options.seed ?? 0);
+}
+
+/**
+ * A trainer rebuilt from a snapshot (a checkpoint read back), to evaluate or resume. Its
+ * description is checked first, field by field, and its tensors' shapes against the
+ * architecture, so nothing is allocated for a description its weights do not bear out;
+ * every error names `source`.
+ */
+export function restoreTrainer(
+  algorithm: unknown,
+  snapshot: TrainerSnapshot,
+  source = 'checkpoint',
+): Trainer {
+  const r = rule(algorithm, `${source}: algorithm`);
+  const architecture = readArchitecture(snapshot.architecture, `${source}: architecture`);
+  const hyperparameters = checkRecord(snapshot.hyperparameters, `${source}: hyperparameters`);
+  checkRecord(snapshot.resume, `${source}: resume`);
+  const model = Object.fromEntries(
+    Object.entries(snapshot.tensors).flatMap(([k, t]) => (k.startsWith('model.') ? [[k.slice(6), t]] : [])),
+  );
+  checkModelTensors(architecture, model, source);
+  const { kind: _, ...fields } = architecture;
+  const config = resolveConfig(
+    r,
+    { config: { ...hyperparameters, ...fields } },
+    `${source}: hyperparameters`,
+  );
+  checkChoice(snapshot.inference, r.capabilities.inferenceModes, `${source}: inference`);
+  const trainer = inSource(source, () => r.build(config, 0));
+  if (trainer.inference !== snapshot.inference) {
     throw new ChainruleError(
-      `unknown Forward-Forward preset '${preset}': use one of ${Object.keys(FF_PRESETS).join(', ')}`,
+      `${source}: inference ${show(snapshot.inference)} disagrees with its hyperparameters (${show(trainer.inference)}); the file is damaged`,
     );
   }
-  return preset as FFPresetName;
-}
-
-export function algorithm(name: string): AlgorithmEntry {
-  if (!Object.hasOwn(entries, name)) {
-    throw new ChainruleError(`unknown algorithm '${name}': use one of ${Object.keys(ALGORITHMS).join(', ')}`);
-  }
-  return entries[name as Algorithm];
+  trainer.restore(snapshot, source);
+  return trainer;
 }

@@ -2,15 +2,12 @@
 // training loop (loop.ts) drives any Trainer over the data and emits the same events, which
 // the CLI turns into progress bars and files and the playground into charts.
 
+import type { Normalization, NormalizeKind } from '../data/loader.js';
+import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Architecture } from './models.js';
 
 export type Algorithm = 'bp' | 'ff' | 'fg';
-
-export const ALGORITHMS: Record<Algorithm, string> = {
-  bp: 'backpropagation (reverse-mode chain rule)',
-  ff: 'Forward-Forward (a local loss per layer, no backward pass across layers)',
-  fg: 'forward gradients (forward-mode JVPs along random directions, no backward pass)',
-};
 
 /** What one training step reports. */
 export interface StepResult {
@@ -35,26 +32,40 @@ export interface LayerStats {
   goodnessNegative?: number;
 }
 
-/** What a trainer needs saved to rebuild itself: weights plus JSON-able description. */
+/**
+ * What a trainer needs saved to rebuild itself: the model's tensors (under `model.`) and the
+ * optimiser's (under `optimizer.`), plus a JSON-able description. Read back from a file, the
+ * description is untrusted until restoreTrainer has checked it.
+ */
 export interface TrainerSnapshot {
   tensors: Record<string, Tensor>;
-  /** How the model turns an input into class scores (e.g. 'logits', 'goodness', 'softmax'). */
+  /** How the model turns an input into class scores by default (one of its rule's inferenceModes). */
   inference: string;
-  architecture: Record<string, unknown>;
+  architecture: Architecture;
+  /** The rule's configuration, less what the architecture already says. */
   hyperparameters: Record<string, unknown>;
-  /** Anything else needed to resume exactly (optimiser step counts, RNG state). */
+  /** Anything else needed to resume exactly (optimiser state, the sampler's RNG state). */
   resume: Record<string, unknown>;
+}
+
+/** The run's settings: how long, on what and in what order it trains (never part of a model's config). */
+export interface RunSettings {
+  seed: number;
+  batchSize: number;
+  epochs: number;
+  /** Train on the first `limit` examples (null: all of them). */
+  limit: number | null;
 }
 
 /** The safetensors `__metadata__` of a checkpoint (each field stored as a JSON string). */
 export interface CheckpointMetadata extends Omit<TrainerSnapshot, 'tensors'> {
   format: 'chainrule-checkpoint';
-  version: 1;
+  version: 2;
   algorithm: Algorithm;
   dataset: string;
   normalization: { kind: string; mean: number; std: number };
-  /** The run's settings, so `--resume` continues the same run. */
-  run: { seed: number; batchSize: number; epochs: number; limit: number | null };
+  /** The settings the run trained with, so `--resume` continues the same run. */
+  run: RunSettings;
   epoch: number;
   step: number;
   metrics: Record<string, number | null>;
@@ -62,17 +73,74 @@ export interface CheckpointMetadata extends Omit<TrainerSnapshot, 'tensors'> {
 
 export interface Trainer {
   readonly algorithm: Algorithm;
+  /** The default of its rule's inference modes (what scores() uses unless told otherwise). */
+  readonly inference: string;
+  /** Its rule's configuration, resolved and checked. */
+  readonly config: object;
+  /** The network it trains, and its description. */
+  readonly model: Module;
+  readonly architecture: Architecture;
   /** Total optimisation steps planned, so schedules can be set (call before the first step). */
   plan(totalSteps: number): void;
   /** One update on a minibatch: x [batch, features] float32, y [batch] int32. */
   step(x: Tensor, y: Tensor, options?: StepOptions): StepResult;
-  /** Class scores [batch, classes], higher meaning more likely; argmax is the prediction. */
-  scores(x: Tensor): Tensor;
+  /**
+   * Class scores [batch, classes], higher meaning more likely; argmax is the prediction.
+   * `inference` picks one of the rule's capabilities.inferenceModes (default: this.inference).
+   */
+  scores(x: Tensor, inference?: string): Tensor;
   /** Class probabilities [batch, classes] for display. */
-  probabilities(x: Tensor): Tensor;
+  probabilities(x: Tensor, inference?: string): Tensor;
+  /** Per-label scores [batch, classes] where the rule's capabilities.labelScores names them. */
+  labelScores?(x: Tensor): Tensor;
   /** The current learning rate, for the metrics. */
   readonly lr: number;
   /** The architecture for humans ("784-1024-BN-tanh-10"). */
   describe(): string;
   snapshot(): TrainerSnapshot;
+  /** Takes the state of a snapshot of the same architecture; errors name `source`. */
+  restore(snapshot: TrainerSnapshot, source?: string): void;
+}
+
+/** What a rule can do beyond training, so callers ask instead of testing classes. */
+export interface Capabilities {
+  /** The ways its trainers turn inputs into class scores; scores() takes any of them. */
+  inferenceModes: readonly string[];
+  /** What labelScores() returns (e.g. 'goodness'), or null where the rule has no per-label scores. */
+  labelScores: string | null;
+  /** The per-layer statistics a step reports when asked. */
+  layerStats: readonly Exclude<keyof LayerStats, 'name'>[];
+}
+
+/** A named configuration and the run it was made for. */
+export interface RulePreset<C> {
+  summary: string;
+  config: C;
+  run: { epochs: number; batchSize: number; normalization: NormalizeKind };
+}
+
+/**
+ * A learning rule: everything a caller (the CLI, the playground, a test) needs to build,
+ * check, save and restore its trainers. Every rule is one of these in registry.ts's table.
+ */
+export interface RuleDescriptor<C extends object = object> {
+  name: Algorithm;
+  /** What it is, in a line. */
+  summary: string;
+  /** Named configurations; 'default' is used unless another is named. */
+  presets: { default: RulePreset<C> } & Record<string, RulePreset<C>>;
+  capabilities: Capabilities;
+  /**
+   * Throws a ChainruleError naming `${where}.field` for the first bad setting other than the
+   * architecture's (resolveConfig reads those through the architecture reader).
+   */
+  check(config: C, where: string): void;
+  /** Settings that follow from how the inputs are scaled (Forward-Forward's label value). */
+  inputSettings?(normalization: Normalization): Partial<C>;
+  /** The fewest examples per minibatch the configuration can learn from (batch norm needs 2). */
+  minBatchSize(config: C): number;
+  /** The network the configuration describes; its fields are not repeated in the hyperparameters. */
+  architecture(config: C): Architecture;
+  /** A trainer for a checked configuration, initialised from `seed`. */
+  build(config: C, seed: number): Trainer;
 }

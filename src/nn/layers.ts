@@ -151,3 +151,20 @@ export class Sequential extends Module {
     return this.layers.reduce((h, layer) => layer.forward(h), x);
   }
 }
+
+/**
+ * Modules kept in order under the names '0', '1', ... (torch.nn.ModuleList), for networks
+ * whose forward pass is not a chain: their owner calls each one itself.
+ */
+export class ModuleList<M extends Module = Module> extends Module {
+  readonly items: readonly M[];
+
+  constructor(items: readonly M[]) {
+    super();
+    this.items = items.map((item, i) => this.registerModule(String(i), item));
+  }
+
+  forward(): Tensor {
+    throw new ChainruleError('ModuleList has no forward pass of its own: call the modules it holds');
+  }
+}

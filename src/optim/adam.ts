@@ -3,8 +3,10 @@
 // directly, decoupled from the adaptive step.
 
 import { getBackend } from '../backend/index.js';
+import { ChainruleError } from '../errors.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
-import { checkRange, floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
+import { check, show } from '../validate.js';
+import { floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamHyperparameters {
   lr: number;
@@ -30,13 +32,17 @@ abstract class AdamFamily extends Optimizer<AdamHyperparameters, AdamState> {
     params: ParamsInput<AdamHyperparameters>,
     defaults: AdamHyperparameters,
   ) {
-    super(name, params, defaults, (group) => {
-      checkRange(name, 'lr', group.lr, 0);
-      checkRange(name, 'eps', group.eps, 0);
-      checkRange(name, 'weightDecay', group.weightDecay, 0);
-      checkRange(name, 'betas[0]', group.betas[0], 0, 1);
-      checkRange(name, 'betas[1]', group.betas[1], 0, 1);
-    });
+    super(name, params, defaults);
+  }
+
+  protected checkGroup(group: AdamHyperparameters, where: string): void {
+    check('eps', group.eps, `${where}: eps`);
+    check('weightDecay', group.weightDecay, `${where}: weightDecay`);
+    if (!Array.isArray(group.betas) || group.betas.length !== 2) {
+      throw new ChainruleError(`${where}: betas must be a pair [beta1, beta2], got ${show(group.betas)}`);
+    }
+    check('beta', group.betas[0], `${where}: betas[0]`);
+    check('beta', group.betas[1], `${where}: betas[1]`);
   }
 
   protected initialState(param: Tensor): AdamState {

@@ -8,6 +8,7 @@ import type { FloatArray } from '../backend/kernels.js';
 import { ChainruleError, formatShape } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
+import { check, checkRecord } from '../validate.js';
 
 export interface Hyperparameters {
   lr: number;
@@ -37,15 +38,10 @@ export abstract class Optimizer<
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, S>();
 
-  /**
-   * `validate` checks one group's merged hyperparameters and throws a ChainruleError naming
-   * the bad setting.
-   */
   constructor(
     protected readonly name: string,
     params: ParamsInput<H>,
     defaults: H,
-    validate: (group: H) => void,
   ) {
     const specs = [...(params as Iterable<Tensor | GroupInput<H>>)];
     const grouped = specs.length > 0 && specs.every((s) => !(s instanceof Tensor));
@@ -54,7 +50,8 @@ export abstract class Optimizer<
     const seen = new Set<Tensor>();
     this.paramGroups = inputs.map((input) => {
       const group = { ...structuredClone(defaults), ...input, params: [...input.params] } as ParamGroup<H>;
-      validate(group);
+      check('lr', group.lr, `${name}: lr`);
+      this.checkGroup(group, name);
       for (const p of group.params) this.checkParam(p, seen);
       return group;
     });
@@ -106,6 +103,13 @@ export abstract class Optimizer<
     }
   }
 
+  /**
+   * Checks one group's merged hyperparameters other than its rate (checked by the base, as
+   * it may have been moved by a schedule), naming the bad setting under `where`. Runs from
+   * the constructor, so it may use nothing but its arguments.
+   */
+  protected abstract checkGroup(group: H, where: string): void;
+
   protected abstract initialState(param: Tensor): S;
 
   /** Writes one parameter's update (and its new state) in place. */
@@ -133,6 +137,23 @@ export abstract class Optimizer<
 
   /** Restores a stateDict() taken from an optimiser of the same kind over the same parameter shapes. */
   loadStateDict(dict: OptimizerStateDict<H>): void {
+    const where = `${this.name}.loadStateDict`;
+    checkRecord(dict, `${where}: the state dict`);
+    checkRecord(dict.state, `${where}: state`);
+    if (!Array.isArray(dict.paramGroups)) {
+      throw new ChainruleError(
+        `${where}: paramGroups must be a list of groups, got ${typeof dict.paramGroups}`,
+      );
+    }
+    // Saved rates may have been moved by a schedule, down to exactly 0; the rest is checked as when built.
+    dict.paramGroups.forEach((g, i) => {
+      const group = checkRecord(g, `${where}: paramGroups[${i}]`) as unknown as H & { params: unknown };
+      check('scheduledLr', group.lr, `${where}: paramGroups[${i}].lr`);
+      this.checkGroup({ ...this.paramGroups[i], ...group }, `${where}: paramGroups[${i}]`);
+      if (!Array.isArray(group.params)) {
+        throw new ChainruleError(`${where}: paramGroups[${i}].params must be a list of parameter indices`);
+      }
+    });
     if (dict.paramGroups.length !== this.paramGroups.length) {
       throw new ChainruleError(
         `${this.name}.loadStateDict: the dict has ${dict.paramGroups.length} parameter groups, this optimiser ${this.paramGroups.length}; ` +
@@ -193,12 +214,4 @@ function copyState(state: Partial<ParamState>, param: Tensor): ParamState {
 /** A parameter's (or its gradient's or state's) values; the constructor refused int32 parameters. */
 export function floatData(t: Tensor): FloatArray {
   return t.data as FloatArray;
-}
-
-/** Throws unless `value` is a finite number >= min (and < max when given). */
-export function checkRange(optimizer: string, name: string, value: number, min: number, max?: number): void {
-  if (!(Number.isFinite(value) && value >= min && (max === undefined || value < max))) {
-    const range = max === undefined ? `>= ${min}` : `in [${min}, ${max})`;
-    throw new ChainruleError(`${optimizer}: ${name} must be a number ${range}, got ${value}`);
-  }
 }

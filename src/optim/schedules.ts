@@ -7,6 +7,7 @@
 // sequence (to rounding) unless something else changes the rate between steps.
 
 import { ChainruleError } from '../errors.js';
+import { check, checkRecord } from '../validate.js';
 import type { Hyperparameters, Optimizer } from './optimizer.js';
 
 /** One point of a schedule: the rate, and for OneCycleLR the momentum. */
@@ -59,6 +60,13 @@ export class LRScheduler {
 
   /** Restores the position in the schedule and sets the rates for it. */
   loadStateDict(dict: SchedulerStateDict): void {
+    checkRecord(dict, 'loadStateDict: the scheduler state');
+    check('count', dict.lastEpoch, 'loadStateDict: the scheduler state lastEpoch');
+    if (!Array.isArray(dict.baseLrs)) {
+      throw new ChainruleError('loadStateDict: the scheduler state baseLrs must be a list of rates');
+    }
+    for (const [i, lr] of dict.baseLrs.entries())
+      check('lr', lr, `loadStateDict: the scheduler state baseLrs[${i}]`);
     if (dict.baseLrs.length !== this.baseLrs.length) {
       throw new ChainruleError(
         `loadStateDict: the scheduler state has ${dict.baseLrs.length} base rates for ${this.baseLrs.length} parameter groups; ` +
@@ -80,6 +88,15 @@ export class LRScheduler {
   }
 }
 
+/** Throws unless `value` is a scheduler's stateDict(), naming `name` and the bad field. */
+export function checkSchedulerState(value: unknown, name: string): SchedulerStateDict {
+  const dict = checkRecord(value, name);
+  check('count', dict.lastEpoch, `${name}.lastEpoch`);
+  if (!Array.isArray(dict.baseLrs)) throw new ChainruleError(`${name}.baseLrs must be a list of rates`);
+  for (const [i, lr] of dict.baseLrs.entries()) check('lr', lr, `${name}.baseLrs[${i}]`);
+  return dict as unknown as SchedulerStateDict;
+}
+
 /** Sets Adam's beta1 or SGD's momentum, whichever the group has. */
 function setMomentum(group: Hyperparameters, momentum: number): void {
   const g = group as Hyperparameters & { betas?: readonly [number, number]; momentum?: number };
@@ -87,18 +104,10 @@ function setMomentum(group: Hyperparameters, momentum: number): void {
   else g.momentum = momentum;
 }
 
-function checkPositive(schedule: string, name: string, value: number, integer = false): void {
-  if (!(value > 0 && Number.isFinite(value) && (!integer || Number.isInteger(value)))) {
-    throw new ChainruleError(
-      `${schedule}: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`,
-    );
-  }
-}
-
 /** Multiplies the rate by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler {
   constructor(optimizer: Optimizer, stepSize: number, gamma = 0.1) {
-    checkPositive('StepLR', 'stepSize', stepSize, true);
+    check('positiveCount', stepSize, 'StepLR: stepSize');
     super(optimizer, (epoch, baseLr) => ({ lr: baseLr * gamma ** Math.floor(epoch / stepSize) }));
   }
 }
@@ -109,7 +118,7 @@ export class StepLR extends LRScheduler {
  */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: Optimizer, tMax: number, etaMin = 0) {
-    checkPositive('CosineAnnealingLR', 'tMax', tMax, true);
+    check('positiveCount', tMax, 'CosineAnnealingLR: tMax');
     super(optimizer, (epoch, baseLr) => ({
       lr: etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * epoch) / tMax))) / 2,
     }));
@@ -129,13 +138,9 @@ export interface LinearLROptions {
 export class LinearLR extends LRScheduler {
   constructor(optimizer: Optimizer, options: LinearLROptions = {}) {
     const { startFactor = 1 / 3, endFactor = 1, totalIters = 5 } = options;
-    if (!(startFactor > 0 && startFactor <= 1)) {
-      throw new ChainruleError(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`);
-    }
-    if (!(endFactor >= 0 && endFactor <= 1)) {
-      throw new ChainruleError(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`);
-    }
-    checkPositive('LinearLR', 'totalIters', totalIters, true);
+    check('shrink', startFactor, 'LinearLR: startFactor');
+    check('fraction', endFactor, 'LinearLR: endFactor');
+    check('positiveCount', totalIters, 'LinearLR: totalIters');
     super(optimizer, (epoch, baseLr) => ({
       lr: baseLr * (startFactor + ((endFactor - startFactor) * Math.min(epoch, totalIters)) / totalIters),
     }));
@@ -176,13 +181,11 @@ export class OneCycleLR extends LRScheduler {
       baseMomentum = 0.85,
       maxMomentum = 0.95,
     } = options;
-    checkPositive('OneCycleLR', 'maxLr', maxLr);
-    checkPositive('OneCycleLR', 'totalSteps', totalSteps, true);
-    checkPositive('OneCycleLR', 'divFactor', divFactor);
-    checkPositive('OneCycleLR', 'finalDivFactor', finalDivFactor);
-    if (!(pctStart >= 0 && pctStart <= 1)) {
-      throw new ChainruleError(`OneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
-    }
+    check('lr', maxLr, 'OneCycleLR: maxLr');
+    check('positiveCount', totalSteps, 'OneCycleLR: totalSteps');
+    check('positive', divFactor, 'OneCycleLR: divFactor');
+    check('positive', finalDivFactor, 'OneCycleLR: finalDivFactor');
+    check('fraction', pctStart, 'OneCycleLR: pctStart');
     if (anneal !== 'cos' && anneal !== 'linear') {
       throw new ChainruleError(`OneCycleLR: anneal must be 'cos' or 'linear', got '${anneal as string}'`);
     }

@@ -4,7 +4,8 @@
 import { getBackend } from '../backend/index.js';
 import { ChainruleError } from '../errors.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
-import { checkRange, floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
+import { check, checkBoolean } from '../validate.js';
+import { floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDHyperparameters {
   lr: number;
@@ -30,7 +31,17 @@ export class SGD extends Optimizer<SGDHyperparameters, SGDState> {
       weightDecay: 0,
       ...options,
     };
-    super('SGD', params, defaults, checkSgd);
+    super('SGD', params, defaults);
+  }
+
+  protected checkGroup(group: SGDHyperparameters, where: string): void {
+    check('momentum', group.momentum, `${where}: momentum`);
+    check('fraction', group.dampening, `${where}: dampening`);
+    check('weightDecay', group.weightDecay, `${where}: weightDecay`);
+    checkBoolean(group.nesterov, `${where}: nesterov`);
+    if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
+      throw new ChainruleError(`${where}: nesterov needs momentum > 0 and dampening 0`);
+    }
   }
 
   protected initialState(): SGDState {
@@ -42,15 +53,5 @@ export class SGD extends Optimizer<SGDHyperparameters, SGDState> {
     if (firstStep) state.momentumBuffer = zeros(param.shape, { dtype: param.dtype });
     const buffer = group.momentum !== 0 ? floatData(state.momentumBuffer!) : null;
     getBackend().sgd(floatData(param), floatData(grad), buffer, { ...group, firstStep });
-  }
-}
-
-function checkSgd(group: SGDHyperparameters): void {
-  checkRange('SGD', 'lr', group.lr, 0);
-  checkRange('SGD', 'momentum', group.momentum, 0);
-  checkRange('SGD', 'dampening', group.dampening, 0);
-  checkRange('SGD', 'weightDecay', group.weightDecay, 0);
-  if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-    throw new ChainruleError('SGD: nesterov needs momentum > 0 and dampening 0');
   }
 }

@@ -1,45 +1,45 @@
-// How the playground presents each learning rule: its name, colour, and settings small enough
-// for a run in a browser tab to take well under a minute.
+// How the playground presents each learning rule: its name and colour. What it is and its
+// settings come from the library's rule descriptors: the form starts from each rule's 'quick'
+// preset, made for a run in a browser tab to take well under a minute.
 
-import { ALGORITHMS, type Algorithm } from '../../src/browser.js';
+import { ALGORITHMS, type Algorithm, rule } from '../../src/browser.js';
 import { DEFAULT_TRAIN_EXAMPLES } from './mnist-files.js';
 import type { TrainSettings } from './protocol.js';
 
+/** The preset the playground trains with; the form's fields override its settings. */
+export const PLAYGROUND_PRESET = 'quick';
+
 export interface AlgorithmLook {
   title: string;
-  /** What it is, from the library's own list. */
+  /** What it is, from the rule's descriptor. */
   summary: string;
   color: string;
-  /** Whether it trains a stack of hidden layers (a list of widths) or the one-hidden-layer seed network. */
-  layers: 'one' | 'many';
   defaults: Pick<TrainSettings, 'epochs' | 'batchSize' | 'lr' | 'hidden'>;
 }
 
-export const LOOKS: Record<Algorithm, AlgorithmLook> = {
-  bp: {
-    title: 'Backprop',
-    summary: ALGORITHMS.bp,
-    color: '#2563c9',
-    layers: 'one',
-    defaults: { epochs: 2, batchSize: 64, lr: 1e-2, hidden: [256] },
-  },
-  ff: {
-    title: 'Forward-Forward',
-    summary: ALGORITHMS.ff,
-    color: '#d9731a',
-    layers: 'many',
-    defaults: { epochs: 2, batchSize: 100, lr: 1e-3, hidden: [256, 256] },
-  },
-  fg: {
-    title: 'Forward gradient',
-    summary: ALGORITHMS.fg,
-    color: '#1f9254',
-    layers: 'many',
-    defaults: { epochs: 1, batchSize: 64, lr: 3e-3, hidden: [32] },
-  },
+const COLORS: Record<Algorithm, { title: string; color: string }> = {
+  bp: { title: 'Backprop', color: '#2563c9' },
+  ff: { title: 'Forward-Forward', color: '#d9731a' },
+  fg: { title: 'Forward gradient', color: '#1f9254' },
 };
 
-export const ALGORITHM_NAMES = Object.keys(LOOKS) as Algorithm[];
+function look(name: Algorithm): AlgorithmLook {
+  const r = rule(name);
+  const { config, run } = r.presets[PLAYGROUND_PRESET];
+  const { hidden, lr } = config as { hidden: number[]; lr: number };
+  return {
+    ...COLORS[name],
+    summary: r.summary,
+    defaults: { epochs: run.epochs, batchSize: run.batchSize, lr, hidden },
+  };
+}
+
+export const LOOKS = Object.fromEntries(ALGORITHMS.map((name) => [name, look(name)])) as Record<
+  Algorithm,
+  AlgorithmLook
+>;
+
+export const ALGORITHM_NAMES = ALGORITHMS;
 
 /** Settings every learning rule of one comparison shares. */
 export const SHARED_DEFAULTS: Pick<

@@ -2,7 +2,7 @@
 // boxes (read from the architecture its trainer reports), and the order in which one training
 // step touches them: when each layer runs forward, when its gradient is known, when it updates.
 
-import type { Algorithm } from '../../src/browser.js';
+import type { Algorithm, Architecture, FFStackArchitecture, MlpArchitecture } from '../../src/browser.js';
 
 export interface LayerBox {
   title: string;
@@ -23,22 +23,12 @@ export interface Phase {
   marks: Record<number, Mark>;
 }
 
-type Architecture = Record<string, unknown>;
-
-const num = (a: Architecture, key: string) => a[key] as number;
-
 /**
  * A Sequential multilayer perceptron: Linear [-> BatchNorm] -> activation per hidden layer,
  * a Linear to the classes, then cross-entropy. Its statistics are named by the parameter's
  * path in the Sequential ("0.weight"), as the trainers report them.
  */
-function perceptronBoxes(
-  inputs: number,
-  hidden: number[],
-  classes: number,
-  batchNorm: boolean,
-  activation: string,
-): LayerBox[] {
+function perceptronBoxes({ inputs, hidden, classes, batchNorm, activation }: MlpArchitecture): LayerBox[] {
   const widths = [inputs, ...hidden];
   const boxes: LayerBox[] = [{ title: 'Input', detail: `${inputs} pixels`, learns: false }];
   const add = (box: LayerBox) => boxes.push({ ...box, stats: `${boxes.length - 1}.weight` });
@@ -53,9 +43,7 @@ function perceptronBoxes(
 }
 
 /** Forward-Forward: label-carrying input, ReLU layers with a goodness loss each, a softmax head. */
-function forwardForwardBoxes(a: Architecture): LayerBox[] {
-  const hidden = a.hidden as number[];
-  const [inputs, classes, readoutFrom] = [num(a, 'inputSize'), num(a, 'classes'), num(a, 'readoutFrom')];
+function forwardForwardBoxes({ inputs, hidden, classes, readoutFrom }: FFStackArchitecture): LayerBox[] {
   const widths = [inputs, ...hidden];
   const read =
     readoutFrom === hidden.length ? `layer ${readoutFrom}` : `layers ${readoutFrom}–${hidden.length}`;
@@ -77,28 +65,14 @@ function forwardForwardBoxes(a: Architecture): LayerBox[] {
   ];
 }
 
-/** The boxes of a trainer's architecture (snapshot().architecture). */
-export function layerBoxes(algorithm: Algorithm, a: Architecture): LayerBox[] {
-  if (a.kind === 'seed-network') {
-    return perceptronBoxes(
-      num(a, 'inputs'),
-      [num(a, 'hidden')],
-      num(a, 'classes'),
-      a.batchNorm === true,
-      'tanh',
-    );
+/** The boxes of a trainer's architecture: one reader case per kind. */
+export function layerBoxes(a: Architecture): LayerBox[] {
+  switch (a.kind) {
+    case 'mlp':
+      return perceptronBoxes(a);
+    case 'ff-stack':
+      return forwardForwardBoxes(a);
   }
-  if (a.kind === 'mlp') {
-    return perceptronBoxes(
-      num(a, 'inputSize'),
-      a.hidden as number[],
-      num(a, 'classes'),
-      a.batchNorm === true,
-      String(a.activation),
-    );
-  }
-  if (algorithm === 'ff') return forwardForwardBoxes(a);
-  throw new Error(`the network view cannot draw the ${algorithm} architecture ${JSON.stringify(a)}`);
 }
 
 const indices = (boxes: LayerBox[], keep: (box: LayerBox) => boolean) =>

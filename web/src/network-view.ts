@@ -2,8 +2,14 @@
 // layer can update during one step (network-model.ts), and the per-layer statistics that the
 // running trainer reports with every step.
 
-import { type Algorithm, algorithm, type LayerStats, type Normalization } from '../../src/browser.js';
-import { ALGORITHM_NAMES, LOOKS } from './algorithms.js';
+import {
+  type Algorithm,
+  type Architecture,
+  createTrainer,
+  type LayerStats,
+  type Normalization,
+} from '../../src/browser.js';
+import { ALGORITHM_NAMES, LOOKS, PLAYGROUND_PRESET } from './algorithms.js';
 import { h, type View } from './dom.js';
 import { type LayerBox, layerBoxes, type Phase, stepPhases } from './network-model.js';
 import type { Lab, Session } from './sessions.js';
@@ -124,19 +130,23 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
   let phase = -1;
 
   /** The architecture to draw: the session's model, else a fresh trainer with the default settings. */
-  function architecture(): { model: string; architecture: Record<string, unknown> } {
+  function architecture(): { model: string; architecture: Architecture } {
     const info = session()?.info;
     if (info) return info;
     const { hidden, lr } = look.defaults;
-    const trainer = algorithm(name).create({ seed: 0, hidden, lr, normalization: ARCHITECTURE_ONLY });
-    return { model: trainer.describe(), architecture: trainer.snapshot().architecture };
+    const trainer = createTrainer(
+      name,
+      { hidden, lr },
+      { preset: PLAYGROUND_PRESET, normalization: ARCHITECTURE_ONLY },
+    );
+    return { model: trainer.describe(), architecture: trainer.architecture };
   }
 
   function drawBoxes(): void {
     const info = session()?.info ?? null;
     if (drawnFor === info) return;
     const { model: text, architecture: a } = architecture();
-    boxes = layerBoxes(name, a);
+    boxes = layerBoxes(a);
     phases = stepPhases(name, boxes);
     drawnFor = info;
     model.textContent = info ? text : `${text} (the Train view's defaults)`;

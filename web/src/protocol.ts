@@ -1,6 +1,6 @@
 // The messages between the page and a training worker (one worker per learning rule).
 
-import type { Algorithm, CheckpointMetadata, LayerStats, Split } from '../../src/browser.js';
+import type { Algorithm, Architecture, CheckpointMetadata, LayerStats, Split } from '../../src/browser.js';
 
 export interface TrainSettings {
   epochs: number;
@@ -16,6 +16,16 @@ export interface TrainSettings {
   /** Test evaluations per epoch, for the accuracy-against-time curve. */
   evaluationsPerEpoch: number;
 }
+
+/** How the form names each setting, so errors from the library's run set-up name its field. */
+export const SETTING_LABELS: Record<string, string> = {
+  epochs: 'epochs',
+  batchSize: 'batch size',
+  lr: 'learning rate',
+  hidden: 'hidden widths',
+  limit: 'training examples',
+  seed: 'seed',
+};
 
 export interface TrainingSplits {
   train: Split;
@@ -35,7 +45,7 @@ export type ToWorker =
 /** What the page needs to show a model: its summary and architecture. */
 export interface ModelInfo {
   model: string;
-  architecture: Record<string, unknown>;
+  architecture: Architecture;
 }
 
 export type FromWorker =

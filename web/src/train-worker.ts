@@ -4,34 +4,39 @@
 
 import {
   type Algorithm,
-  algorithm,
-  checkpointRunInfo,
   createWasmKernelsSync,
   DATASET_CLASSES,
   DataLoader,
+  type Dataset,
   decodeCheckpoint,
   type EpochMetrics,
-  encodeCheckpoint,
   evaluate,
-  FFTrainer,
-  fitNormalization,
   type Normalization,
   noGrad,
   normalizePixels,
   parseNormalization,
+  planRun,
   ReferenceKernels,
+  type Run,
+  restoreTrainer,
+  rule,
   type Split,
   setBackend,
   snapshotOf,
   Tensor,
   type TrainEvent,
   type Trainer,
-  type TrainingData,
-  trainingData,
   trainLoop,
   wasmSimdSupported,
 } from '../../src/browser.js';
-import type { FromWorker, ModelInfo, ToWorker, TrainSettings } from './protocol.js';
+import { LOOKS, PLAYGROUND_PRESET } from './algorithms.js';
+import {
+  type FromWorker,
+  type ModelInfo,
+  SETTING_LABELS,
+  type ToWorker,
+  type TrainSettings,
+} from './protocol.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (message: FromWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
@@ -41,40 +46,51 @@ setBackend(wasmSimdSupported() ? createWasmKernelsSync() : new ReferenceKernels(
 /** How often progress reaches the page: often enough for live charts, rarely enough to stay cheap. */
 const PROGRESS_EVERY_MS = 100;
 
-interface Run {
+/** A run this worker trains: the shared run set-up, and where the loop left it. */
+interface Training {
+  run: Run;
   settings: TrainSettings;
-  data: TrainingData;
-  batchesPerEpoch: number;
+  /** The dataset the run was set up with, to set up its continuation. */
+  open: () => Dataset;
   step: number;
   seconds: number;
   history: EpochMetrics[];
 }
 
 /** The model this worker holds, trained here or restored from a checkpoint. */
-let model: { trainer: Trainer; normalization: Normalization; run: Run | null } | null = null;
+let model: { trainer: Trainer; normalization: Normalization; training: Training | null } | null = null;
 let controller: AbortController | null = null;
 
 function modelInfo(trainer: Trainer): ModelInfo {
-  return { model: trainer.describe(), architecture: trainer.snapshot().architecture };
+  return { model: trainer.describe(), architecture: trainer.architecture };
 }
 
-/** The trainer's per-label goodness, where the learning rule has one (Forward-Forward). */
-function goodnessOf(trainer: Trainer, x: Tensor): number[] | undefined {
-  return trainer instanceof FFTrainer ? [...noGrad(() => trainer.goodnessPerLabel(x)).data] : undefined;
+/** The trainer's per-label scores, where its rule has them (Forward-Forward's goodness). */
+function labelScoresOf(trainer: Trainer, x: Tensor): number[] | undefined {
+  if (!rule(trainer.algorithm).capabilities.labelScores || !trainer.labelScores) return undefined;
+  return [...noGrad(() => trainer.labelScores!(x)).data];
 }
 
-async function train(trainer: Trainer, normalization: Normalization, run: Run): Promise<void> {
-  model = { trainer, normalization, run };
+const mnistDataset = (train: Split, test: Split): Dataset => ({
+  name: 'mnist',
+  classes: DATASET_CLASSES.mnist,
+  train,
+  test,
+});
+
+async function train(training: Training): Promise<void> {
+  const { run } = training;
+  model = { trainer: run.trainer, normalization: run.normalization, training };
   controller = new AbortController();
   const started = performance.now();
-  const seconds = () => run.seconds + (performance.now() - started) / 1000;
+  const seconds = () => training.seconds + (performance.now() - started) / 1000;
   let lastProgress = 0;
   // Progress is posted at most every PROGRESS_EVERY_MS, so only the steps it will report need statistics.
   const progressDue = () => performance.now() - lastProgress >= PROGRESS_EVERY_MS;
   const onEvent = (event: TrainEvent) => {
     switch (event.type) {
       case 'start':
-        post({ type: 'started', epochs: event.epochs, ...modelInfo(trainer) });
+        post({ type: 'started', epochs: event.epochs, ...modelInfo(run.trainer) });
         break;
       case 'progress': {
         if (!progressDue() && event.batch < event.batches) return;
@@ -92,96 +108,87 @@ async function train(trainer: Trainer, normalization: Normalization, run: Run): 
         });
         break;
       case 'epoch':
-        run.history.push(event.metrics);
+        training.history.push(event.metrics);
         break;
       case 'end':
         break;
     }
   };
   try {
-    const result = await trainLoop(trainer, run.data, {
+    const result = await trainLoop(run.trainer, run.data, {
       epochs: run.settings.epochs,
-      startStep: run.step,
-      evaluationsPerEpoch: run.settings.evaluationsPerEpoch,
+      startStep: run.startStep,
+      evaluationsPerEpoch: training.settings.evaluationsPerEpoch,
       signal: controller.signal,
       onEvent,
       wantsLayerStats: progressDue,
     });
-    run.step = result.step;
+    training.step = result.step;
     post({ type: 'stopped', reason: result.reason, step: result.step });
   } finally {
-    run.seconds = seconds();
+    training.seconds = seconds();
     controller = null;
   }
 }
 
+/** The settings the page sends, named in errors as its form names them. */
 function startTraining(
   name: Algorithm,
   settings: TrainSettings,
   trainSplit: Split,
   testSplit: Split,
 ): Promise<void> {
-  const normalization = fitNormalization('standardize', trainSplit);
-  const { seed, lr, hidden } = settings;
-  const trainer = algorithm(name).create({ seed, lr, hidden, normalization });
-  const data = trainingData(
-    { name: 'mnist', classes: DATASET_CLASSES.mnist, train: trainSplit, test: testSplit },
+  const { title } = LOOKS[name];
+  const dataset = mnistDataset(trainSplit, testSplit);
+  const run = planRun(
     {
-      batchSize: settings.batchSize,
-      seed: settings.seed,
-      normalization,
-      limit: settings.trainExamples,
-      testLimit: settings.testExamples,
-      trainEvalCount: settings.testExamples,
+      algorithm: name,
+      preset: PLAYGROUND_PRESET,
+      config: { lr: settings.lr, hidden: settings.hidden },
+      settings: {
+        seed: settings.seed,
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        limit: settings.trainExamples,
+      },
+      label: (field) => `${title} ${SETTING_LABELS[field] ?? field}`,
     },
+    () => dataset,
+    { testLimit: settings.testExamples, trainEvalCount: settings.testExamples },
   );
-  const run: Run = {
-    settings,
-    data,
-    batchesPerEpoch: data.trainBatchCount,
-    step: 0,
-    seconds: 0,
-    history: [],
-  };
-  return train(trainer, normalization, run);
+  return train({ run, settings, open: () => dataset, step: 0, seconds: 0, history: [] });
 }
 
-/** Continues a stopped run exactly as the CLI's --resume does: from a snapshot, schedules included. */
+/** Continues a stopped run exactly as the CLI's --resume does: through its checkpoint bytes. */
 function resume(): Promise<void> {
-  if (!model?.run) throw new Error('there is no stopped run to resume: start training first');
-  const { trainer, normalization, run } = model;
-  return train(algorithm(trainer.algorithm).restore(trainer.snapshot()), normalization, run);
+  const training = model?.training;
+  if (!training) throw new Error('there is no stopped run to resume: start training first');
+  const dataset = training.open();
+  const bytes = checkpointBytes();
+  const run = planRun(
+    { resume: { checkpoint: decodeCheckpoint(bytes, 'the stopped run'), source: 'the stopped run' } },
+    () => dataset,
+    { testLimit: training.settings.testExamples, trainEvalCount: training.settings.testExamples },
+  );
+  return train({ ...training, run });
 }
 
 function checkpointBytes(): Uint8Array {
   if (!model) throw new Error('no model to save yet: train one or load a checkpoint first');
-  const { trainer, normalization, run } = model;
-  if (!run)
+  const { training } = model;
+  if (!training)
     throw new Error(
       'this model was loaded from a checkpoint and not trained further: that file is its checkpoint',
     );
-  const info = checkpointRunInfo({
-    dataset: 'mnist',
-    normalization,
-    step: run.step,
-    batchesPerEpoch: run.batchesPerEpoch,
-    metrics: run.history.at(-1),
-    run: {
-      seed: run.settings.seed,
-      batchSize: run.settings.batchSize,
-      epochs: run.settings.epochs,
-      limit: run.settings.trainExamples,
-    },
-  });
-  return encodeCheckpoint(trainer.algorithm, trainer.snapshot(), info);
+  return training.run.checkpoint(training.step, training.history.at(-1));
 }
 
 function load(bytes: Uint8Array, name: string, test: Split, testExamples: number): void {
   const checkpoint = decodeCheckpoint(bytes, name);
   const { metadata } = checkpoint;
-  const trainer = algorithm(metadata.algorithm).restore(snapshotOf(checkpoint));
+  const trainer = restoreTrainer(metadata.algorithm, snapshotOf(checkpoint), name);
   const normalization = parseNormalization(metadata.normalization, name);
-  model = { trainer, normalization, run: null };
+  model = { trainer, normalization, training: null };
   const batches = new DataLoader(test, { batchSize: 1000, normalize: normalization, limit: testExamples });
   const { accuracy } = evaluate(trainer, batches);
   post({ type: 'loaded', metadata, testAccuracy: accuracy, ...modelInfo(trainer) });
@@ -192,7 +199,7 @@ function predict(id: number, pixels: Uint8Array): void {
   const { trainer, normalization } = model;
   const x = new Tensor(normalizePixels(pixels, normalization), [1, pixels.length]);
   const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
-  post({ type: 'prediction', id, probabilities, goodness: goodnessOf(trainer, x) });
+  post({ type: 'prediction', id, probabilities, goodness: labelScoresOf(trainer, x) });
 }
 
 /** Requests that replace the model must wait until training has stopped. */

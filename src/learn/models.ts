@@ -1,0 +1,279 @@
+// The networks the learning rules train, as Modules, and the architectures that describe them:
+// a tagged union written into every checkpoint, with one reader that checks a checkpoint's
+// description (and its tensors' shapes) before anything is allocated. A new kind of network
+// is one entry of ARCHITECTURES.
+
+import { ChainruleError, formatShape } from '../errors.js';
+import { Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { BatchNorm1d } from '../nn/normalization.js';
+import { sameShape } from '../ops/broadcast.js';
+import { concat } from '../ops/shape.js';
+import type { Rng } from '../tensor/random.js';
+import { randn, type Tensor, zeros } from '../tensor/tensor.js';
+import {
+  check,
+  checkBoolean,
+  checkChoice,
+  checkKnownKeys,
+  checkRecord,
+  checkWidths,
+  show,
+} from '../validate.js';
+
+export const ACTIVATIONS = ['tanh', 'relu'] as const;
+export type HiddenActivation = (typeof ACTIVATIONS)[number];
+
+/**
+ * A multilayer perceptron: per hidden layer Linear [-> BatchNorm] -> activation, then a Linear
+ * to the classes. The seed network of our founding question is 784-1024-BN-tanh-10.
+ */
+export interface MlpArchitecture {
+  kind: 'mlp';
+  inputs: number;
+  hidden: number[];
+  classes: number;
+  batchNorm: boolean;
+  activation: HiddenActivation;
+}
+
+/**
+ * A Forward-Forward stack: Linear + ReLU layers, each fed its input length-normalised, each
+ * keeping its units' running mean activity (peer normalisation), and a linear softmax head
+ * over layers readoutFrom..L. The label is written over the first `classes` inputs.
+ */
+export interface FFStackArchitecture {
+  kind: 'ff-stack';
+  inputs: number;
+  hidden: number[];
+  classes: number;
+  /** First hidden layer (1-based) the head and the goodness readout read. */
+  readoutFrom: number;
+}
+
+export type Architecture = MlpArchitecture | FFStackArchitecture;
+export type ArchitectureKind = Architecture['kind'];
+
+/** The architecture of a configuration that holds an MLP's fields (and others). */
+export const mlpArchitecture = (c: Omit<MlpArchitecture, 'kind'>): MlpArchitecture => ({
+  kind: 'mlp',
+  inputs: c.inputs,
+  hidden: c.hidden,
+  classes: c.classes,
+  batchNorm: c.batchNorm,
+  activation: c.activation,
+});
+
+interface ArchitectureEntry<A extends Architecture> {
+  /** Checks every field of a description read from a file or given by a user; `name` prefixes each error. */
+  read(fields: Record<string, unknown>, name: string): A;
+  /** The shape of every tensor of the model's state dict, computed without building it. */
+  shapes(a: A): Record<string, number[]>;
+  build(a: A, rng: Rng): Module;
+  /** For humans: "784-1024-BN-tanh-10". */
+  describe(a: A): string;
+}
+
+/** Widths from the input to the last hidden layer. */
+const widthsOf = (a: { inputs: number; hidden: number[] }) => [a.inputs, ...a.hidden];
+
+const linearShapes = (prefix: string, inputs: number, outputs: number) => ({
+  [`${prefix}.weight`]: [outputs, inputs],
+  [`${prefix}.bias`]: [outputs],
+});
+
+const mlp: ArchitectureEntry<MlpArchitecture> = {
+  read(f, name) {
+    checkKnownKeys(f, { kind: 0, inputs: 0, hidden: 0, classes: 0, batchNorm: 0, activation: 0 }, name);
+    return {
+      kind: 'mlp',
+      inputs: check('features', f.inputs, `${name}.inputs`),
+      hidden: checkWidths(f.hidden, `${name}.hidden`),
+      classes: check('classes', f.classes, `${name}.classes`),
+      batchNorm: checkBoolean(f.batchNorm, `${name}.batchNorm`),
+      activation: checkChoice(f.activation, ACTIVATIONS, `${name}.activation`),
+    };
+  },
+  shapes(a) {
+    const widths = widthsOf(a);
+    const shapes: Record<string, number[]> = {};
+    let index = 0;
+    a.hidden.forEach((width, i) => {
+      Object.assign(shapes, linearShapes(String(index++), widths[i], width));
+      if (a.batchNorm) {
+        const bn = String(index++);
+        for (const key of ['weight', 'bias', 'running_mean', 'running_var']) shapes[`${bn}.${key}`] = [width];
+        shapes[`${bn}.num_batches_tracked`] = [];
+      }
+      index++; // the activation holds no state
+    });
+    return Object.assign(shapes, linearShapes(String(index), widths.at(-1)!, a.classes));
+  },
+  build(a, rng) {
+    const widths = widthsOf(a);
+    const hidden = a.hidden.flatMap((width, i) => [
+      new Linear(widths[i], width, { rng }),
+      ...(a.batchNorm ? [new BatchNorm1d(width)] : []),
+      a.activation === 'tanh' ? new Tanh() : new ReLU(),
+    ]);
+    return new Sequential(...hidden, new Linear(widths.at(-1)!, a.classes, { rng }));
+  },
+  describe: (a) =>
+    [a.inputs, ...a.hidden.map((w) => `${w}${a.batchNorm ? '-BN' : ''}-${a.activation}`), a.classes].join(
+      '-',
+    ),
+};
+
+/** Added to the root mean square before dividing, so an all-zero activity stays zero. */
+const RMS_EPSILON = 1e-8;
+
+/** Each row divided by its root mean square: only the direction of the activity passes on. */
+export function rmsNormalize(h: Tensor): Tensor {
+  return h.div(h.square().mean(1, true).sqrt().add(RMS_EPSILON));
+}
+
+/** A Forward-Forward layer: a Linear whose units also keep their running mean activity. */
+export class FFLayer extends Linear {
+  /** Each unit's running mean activity on positive data, for peer normalisation. */
+  readonly peerMean: Tensor;
+
+  constructor(inputs: number, outputs: number, rng: Rng) {
+    super(inputs, outputs, { rng });
+    // Hinton's initialisation, W ~ N(0, 1/fan_in) and zero biases: on a length-normalised input
+    // it starts each layer's goodness near width/2, within reach of θ. PyTorch's uniform
+    // initialisation starts it near width/6 and learned far worse in a measured epoch.
+    this.weight.data.set(randn(this.weight.shape, { rng, std: 1 / Math.sqrt(inputs) }).data);
+    this.bias!.data.fill(0);
+    this.peerMean = this.registerBuffer('peer_mean', zeros([outputs]));
+  }
+
+  /** The layer's ReLU activity for an input, which it sees length-normalised. */
+  override forward(x: Tensor): Tensor {
+    return super.forward(rmsNormalize(x)).relu();
+  }
+}
+
+/** The Forward-Forward network: its layers and the softmax head that reads them. */
+export class FFNetwork extends Module {
+  readonly layers: readonly FFLayer[];
+  /** The softmax head over layers readoutFrom..L (zero at the start: uniform predictions). */
+  readonly head: Linear;
+
+  constructor(
+    readonly architecture: FFStackArchitecture,
+    rng: Rng,
+  ) {
+    const widths = widthsOf(architecture);
+    const layers = architecture.hidden.map((width, i) => new FFLayer(widths[i], width, rng));
+    const head = new Linear(readWidth(architecture), architecture.classes, { rng });
+    head.weight.data.fill(0);
+    head.bias!.data.fill(0);
+    super();
+    this.layers = this.registerModule('layers', new ModuleList(layers)).items;
+    this.head = this.registerModule('head', head);
+  }
+
+  /** The head's logits for an input that already carries its label pixels. */
+  forward(input: Tensor): Tensor {
+    return this.headLogits(this.activities(input));
+  }
+
+  /** Every layer's activities for an input that already carries its label pixels. */
+  activities(input: Tensor): Tensor[] {
+    const out: Tensor[] = [];
+    let h = input;
+    for (const layer of this.layers) out.push((h = layer.forward(h)));
+    return out;
+  }
+
+  /** The head's logits from every layer's activities. */
+  headLogits(activities: Tensor[]): Tensor {
+    const read = activities.slice(this.architecture.readoutFrom - 1).map(rmsNormalize);
+    return this.head.forward(concat(read, 1));
+  }
+}
+
+const readWidth = (a: FFStackArchitecture) => a.hidden.slice(a.readoutFrom - 1).reduce((s, w) => s + w, 0);
+
+const ffStack: ArchitectureEntry<FFStackArchitecture> = {
+  read(f, name) {
+    checkKnownKeys(f, { kind: 0, inputs: 0, hidden: 0, classes: 0, readoutFrom: 0 }, name);
+    const classes = check('classes', f.classes, `${name}.classes`);
+    const a: FFStackArchitecture = {
+      kind: 'ff-stack',
+      inputs: check('features', f.inputs, `${name}.inputs`),
+      hidden: checkWidths(f.hidden, `${name}.hidden`),
+      classes,
+      readoutFrom: check('layerIndex', f.readoutFrom, `${name}.readoutFrom`),
+    };
+    if (a.inputs <= classes) {
+      throw new ChainruleError(
+        `${name}.inputs is ${a.inputs}, but the label is written over the first ${classes} inputs; there must be more inputs than classes`,
+      );
+    }
+    if (a.readoutFrom > a.hidden.length) {
+      const layers = a.hidden.length === 1 ? 'is 1 hidden layer' : `are ${a.hidden.length} hidden layers`;
+      throw new ChainruleError(
+        `${name}.readoutFrom is ${a.readoutFrom} but there ${layers}; add layers or lower readoutFrom (1 reads every layer)`,
+      );
+    }
+    return a;
+  },
+  shapes(a) {
+    const widths = widthsOf(a);
+    const shapes: Record<string, number[]> = {};
+    a.hidden.forEach((width, i) => {
+      Object.assign(shapes, linearShapes(`layers.${i}`, widths[i], width));
+      shapes[`layers.${i}.peer_mean`] = [width];
+    });
+    return Object.assign(shapes, linearShapes('head', readWidth(a), a.classes));
+  },
+  build: (a, rng) => new FFNetwork(a, rng),
+  describe: (a) => `${widthsOf(a).join('-')} ReLU`,
+};
+
+const ARCHITECTURES: { [K in ArchitectureKind]: ArchitectureEntry<Extract<Architecture, { kind: K }>> } = {
+  mlp,
+  'ff-stack': ffStack,
+};
+
+const entryOf = <A extends Architecture>(a: A) => ARCHITECTURES[a.kind] as unknown as ArchitectureEntry<A>;
+
+/** An architecture from untrusted JSON (a checkpoint's metadata); each error names `name` and the field. */
+export function readArchitecture(value: unknown, name: string): Architecture {
+  const fields = checkRecord(value, name);
+  const kind = checkChoice(fields.kind, Object.keys(ARCHITECTURES) as ArchitectureKind[], `${name}.kind`);
+  return ARCHITECTURES[kind].read(fields, name);
+}
+
+export function buildModel<A extends Architecture>(a: A, rng: Rng): Module {
+  return entryOf(a).build(a, rng);
+}
+
+export function describeArchitecture(a: Architecture): string {
+  return entryOf(a).describe(a);
+}
+
+/**
+ * Throws unless `tensors` (a checkpoint's model tensors, by state-dict name) has exactly the
+ * shapes `a` needs, so a description that disagrees with its weights (or asks for gigabytes)
+ * is refused before the model is built.
+ */
+export function checkModelTensors(a: Architecture, tensors: Record<string, Tensor>, source: string): void {
+  const expected = entryOf(a).shapes(a);
+  const problems = Object.entries(expected).flatMap(([key, shape]) => {
+    const given = tensors[key];
+    if (!given) return [`missing '${key}'`];
+    return sameShape(given.shape, shape)
+      ? []
+      : [`'${key}' has shape ${formatShape(given.shape)}, expected ${formatShape(shape)}`];
+  });
+  const extra = Object.keys(tensors).filter((k) => !Object.hasOwn(expected, k));
+  const all = [...problems, ...extra.map((k) => `unexpected '${k}'`)];
+  if (all.length) {
+    const listed = all.length > 4 ? [...all.slice(0, 4), `${all.length - 4} more`] : all;
+    throw new ChainruleError(
+      `${source}: the tensors do not fit the architecture ${show(a)} (${listed.join('; ')}); the file was saved from another network or is damaged`,
+    );
+  }
+}
