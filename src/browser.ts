@@ -2,8 +2,6 @@
 // entry for browsers and bundlers. No module reachable from here imports node:*
 // (test/web-browser-entry.test.ts checks). src/index.ts adds the Node-only pieces.
 
-import './engine.js';
-
 export type { Arg, Argnums, ArgnumsOption, AuxOption } from './autodiff/args.js';
 export { jvp, jvpAt } from './autodiff/forward.js';
 export { type Hessians, hessian, hvp, type Jacobians, jacfwd, jacrev } from './autodiff/jacobian.js';

@@ -340,6 +340,20 @@ test('a checkpoint written by the CLI loads, shows its metadata and is evaluated
   assert.ok(Number(await run.getAttribute('data-accuracy')) > 0.5);
 });
 
+test('a batch too small for batch normalisation is refused by the check the CLI uses', async () => {
+  await view('3', 'train');
+  const batch = page.getByRole('spinbutton', { name: 'Backprop batch size' });
+  await batch.fill('1');
+  await page.getByRole('button', { name: /Start training/ }).click();
+  const error = page.locator('.run[data-algorithm="bp"] .error');
+  await error.waitFor();
+  assert.match(
+    (await error.textContent())!,
+    /^Backprop batch size 1: bp here has batch normalisation, which needs at least 2 examples in every batch; use 2 or more$/,
+  );
+  await batch.fill('64');
+});
+
 test('every view fits a phone screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [key, id] of [

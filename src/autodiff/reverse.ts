@@ -6,6 +6,7 @@
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
 import { alias, enableGrad, isGradEnabled, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
+import { attachMethods } from '../tensor/methods.js';
 import type { Node } from '../tensor/node.js';
 import { ones, Tensor, zeros } from '../tensor/tensor.js';
 import {
@@ -355,6 +356,4 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-Tensor.prototype.backward = function (this: Tensor, cotangent?: Tensor, options?: BackwardOptions) {
-  backward(this, cotangent, options);
-};
+attachMethods({ backward });

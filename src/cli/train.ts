@@ -71,51 +71,37 @@ ${backendOptions.help}
 
 Ctrl-C stops after the current batch and saves a resumable checkpoint (with --out or --resume).`;
 
+/** The flags that set the run's settings, by the field (and quantity) each one sets. */
+const RUN_FLAGS = { seed: 'seed', epochs: 'epochs', 'batch-size': 'batchSize', limit: 'limit' } as const;
+/** The flags that set the rule's settings, by field. */
+const RULE_FLAGS = { hidden: 'hidden', lr: 'lr', optimizer: 'optimizer', schedule: 'schedule' } as const;
+const RUN_SETUP_FLAGS = { algo: 'algorithm', preset: 'preset', dataset: 'dataset' } as const;
+
 /** The flag each setting comes from, so errors from the shared run set-up name it. */
-const FLAGS: Record<string, string> = {
-  algorithm: '--algo',
-  preset: '--preset',
-  batchSize: '--batch-size',
-  epochs: '--epochs',
-  limit: '--limit',
-  seed: '--seed',
-  dataset: '--dataset',
-  hidden: '--hidden',
-  lr: '--lr',
-  optimizer: '--optimizer',
-  schedule: '--schedule',
-};
+const FLAG_OF: Record<string, string> = Object.fromEntries(
+  Object.entries({ ...RUN_FLAGS, ...RULE_FLAGS, ...RUN_SETUP_FLAGS }).map(([flag, field]) => [
+    field,
+    `--${flag}`,
+  ]),
+);
+
+const stringFlags = <const N extends string>(names: readonly N[]) =>
+  Object.fromEntries(names.map((n) => [n, { type: 'string' as const }])) as Record<N, { type: 'string' }>;
+const keysOf = <T extends object>(o: T) => Object.keys(o) as (keyof T & string)[];
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
-    algo: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    hidden: { type: 'string' },
-    lr: { type: 'string' },
-    optimizer: { type: 'string' },
-    schedule: { type: 'string' },
-    preset: { type: 'string' },
-    seed: { type: 'string' },
-    dataset: { type: 'string' },
-    'data-dir': { type: 'string' },
-    limit: { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'string' },
-    time: { type: 'string' },
-    'evals-per-epoch': { type: 'string' },
+    ...stringFlags(keysOf({ ...RUN_FLAGS, ...RULE_FLAGS, ...RUN_SETUP_FLAGS })),
+    ...stringFlags(['data-dir', 'out', 'resume', 'time', 'evals-per-epoch']),
     json: { type: 'boolean' },
     ...backendOptions.flags,
     ...helpFlag,
   });
   if (values.help) return printHelp(HELP);
   // Every flag is checked before anything is loaded, resumed or trained.
-  const settings = {
-    seed: parse('seed', values.seed, '--seed'),
-    epochs: parse('epochs', values.epochs, '--epochs'),
-    batchSize: parse('batchSize', values['batch-size'], '--batch-size'),
-    limit: parse('limit', values.limit, '--limit'),
-  };
+  const settings = Object.fromEntries(
+    keysOf(RUN_FLAGS).map((flag) => [RUN_FLAGS[flag], parse(RUN_FLAGS[flag], values[flag], `--${flag}`)]),
+  );
   const config = {
     hidden: parseWidths(values.hidden, '--hidden'),
     lr: parse('lr', values.lr, '--lr'),
@@ -139,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
       resume: values.resume
         ? { checkpoint: loadCheckpointFile(values.resume), source: values.resume }
         : undefined,
-      label: (field) => FLAGS[field] ?? field,
+      label: (field) => FLAG_OF[field] ?? field,
     },
     (name) => openDataset(name, values['data-dir']),
   );

@@ -3,7 +3,6 @@
 // Every value gets a name (assigned, generated t1, t2, ..., or a literal's own text) so that
 // each node can be shown.
 
-import '../engine.js';
 import { enableGrad } from '../ops/index.js';
 import { formatNumber, type Tensor, tensor } from '../tensor/tensor.js';
 import { ExpressionError, type SourcePosition } from './error.js';

@@ -2,7 +2,6 @@
 // memory figures, reported as events. It yields to the event loop now and then so a Ctrl-C
 // handler (CLI) or a stop message (browser worker) can be heard mid-epoch.
 
-import '../engine.js';
 import type { Batch } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { graphMemory, noGrad, resetGraphPeak } from '../ops/dispatch.js';

@@ -4,6 +4,7 @@
 
 import { getBackend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
+import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastView, checkFloat, lift, promote, sameShape } from './broadcast.js';
@@ -272,20 +273,15 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-for (const [name, op] of Object.entries(binaryOps)) {
-  Object.defineProperty(Tensor.prototype, name, {
-    value(this: Tensor, other: Operand) {
-      return binary(op, this, other);
-    },
-  });
-}
-for (const [name, op] of Object.entries(unaryOps)) {
-  Object.defineProperty(Tensor.prototype, name, {
-    value(this: Tensor) {
-      return apply(op, [this], undefined);
-    },
-  });
-}
-Tensor.prototype.clamp = function (this: Tensor, min?: Operand, max?: Operand) {
-  return clamp(this, min, max);
-};
+attachMethods({
+  ...Object.fromEntries(
+    Object.entries(binaryOps).map(([name, op]) => [
+      name,
+      (x: Tensor, other: Operand) => binary(op, x, other),
+    ]),
+  ),
+  ...Object.fromEntries(
+    Object.entries(unaryOps).map(([name, op]) => [name, (x: Tensor) => apply(op, [x], undefined)]),
+  ),
+  clamp,
+});

@@ -4,6 +4,7 @@
 import { getBackend } from '../backend/index.js';
 import type { FloatArray } from '../backend/kernels.js';
 import { formatShape, ShapeError } from '../errors.js';
+import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, sizeOf, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, checkFloat, promote, sameShape } from './broadcast.js';
@@ -105,6 +106,4 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-Tensor.prototype.matmul = function (this: Tensor, other: Tensor) {
-  return matmul(this, other);
-};
+attachMethods({ matmul });

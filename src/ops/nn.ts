@@ -2,6 +2,7 @@
 // both modes follow from the chain rule over the primitives' rules.
 
 import { ShapeError } from '../errors.js';
+import { attachMethods } from '../tensor/methods.js';
 import { Tensor } from '../tensor/tensor.js';
 import { mean, sum } from './reduce.js';
 import { oneHot } from './shape.js';
@@ -42,11 +43,4 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-Object.assign(Tensor.prototype, {
-  softmax(this: Tensor, axis?: number) {
-    return softmax(this, axis);
-  },
-  logSoftmax(this: Tensor, axis?: number) {
-    return logSoftmax(this, axis);
-  },
-});
+attachMethods({ softmax, logSoftmax });

@@ -4,6 +4,7 @@
 import { getBackend } from '../backend/index.js';
 import type { ReduceOp } from '../backend/kernels.js';
 import { ShapeError } from '../errors.js';
+import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { checkFloat, normalizeAxes } from './broadcast.js';
@@ -124,26 +125,4 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-Object.assign(Tensor.prototype, {
-  sum(this: Tensor, axes?: Axes, keepdim?: boolean) {
-    return sum(this, axes, keepdim);
-  },
-  max(this: Tensor, axes?: Axes, keepdim?: boolean) {
-    return max(this, axes, keepdim);
-  },
-  mean(this: Tensor, axes?: Axes, keepdim?: boolean) {
-    return mean(this, axes, keepdim);
-  },
-  variance(this: Tensor, axes?: Axes, keepdim?: boolean, correction?: number) {
-    return variance(this, axes, keepdim, correction);
-  },
-  logsumexp(this: Tensor, axes?: Axes, keepdim?: boolean) {
-    return logsumexp(this, axes, keepdim);
-  },
-  norm(this: Tensor, axes?: Axes, keepdim?: boolean) {
-    return norm(this, axes, keepdim);
-  },
-  argmax(this: Tensor, axis?: number) {
-    return argmax(this, axis);
-  },
-});
+attachMethods({ sum, max, mean, variance, logsumexp, norm, argmax });

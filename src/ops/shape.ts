@@ -4,6 +4,7 @@
 
 import { getBackend } from '../backend/index.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
+import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
 import { allocate, type DType, sizeOf, Tensor, zeros } from '../tensor/tensor.js';
 import {
@@ -283,37 +284,17 @@ declare module '../tensor/tensor.js' {
   }
 }
 
-Object.assign(Tensor.prototype, {
-  reshape(this: Tensor, shape: readonly number[]) {
-    return reshape(this, shape);
+attachMethods(
+  {
+    reshape,
+    permute,
+    transpose,
+    broadcastTo,
+    slice,
+    unsqueeze,
+    squeeze,
+    flatten: (x: Tensor) => reshape(x, [x.size]),
+    to: cast,
   },
-  permute(this: Tensor, dims: readonly number[]) {
-    return permute(this, dims);
-  },
-  transpose(this: Tensor, dim0?: number, dim1?: number) {
-    return transpose(this, dim0, dim1);
-  },
-  broadcastTo(this: Tensor, shape: readonly number[]) {
-    return broadcastTo(this, shape);
-  },
-  slice(this: Tensor, axis: number, start: number, end?: number) {
-    return slice(this, axis, start, end);
-  },
-  unsqueeze(this: Tensor, axis: number) {
-    return unsqueeze(this, axis);
-  },
-  squeeze(this: Tensor, axis?: number) {
-    return squeeze(this, axis);
-  },
-  flatten(this: Tensor) {
-    return reshape(this, [this.size]);
-  },
-  to(this: Tensor, dtype: DType) {
-    return cast(this, dtype);
-  },
-});
-Object.defineProperty(Tensor.prototype, 'T', {
-  get(this: Tensor) {
-    return transpose(this);
-  },
-});
+  { T: (x: Tensor) => transpose(x) },
+);

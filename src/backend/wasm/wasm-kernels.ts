@@ -13,33 +13,15 @@ import {
   type ReduceOp,
   type SGDStep,
   sgdCoefficients,
-  UNARY_OPS,
   type UnaryOp,
   type View,
 } from '../kernels.js';
 import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
+import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES } from './layouts.js';
 import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
 import { forEachSlab, planRows, type RowsPlan } from './strided.js';
 import type { ThreadPool } from './thread-pool.js';
-
-/** The binary operations kernels.c implements, in the order of its BINARY_OPS list (no pow). */
-const WASM_BINARY_OPS: readonly BinaryOp[] = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'maximum',
-  'minimum',
-  'gt',
-  'ge',
-  'lt',
-  'le',
-  'eq',
-];
-const binaryCodes = new Map(WASM_BINARY_OPS.map((op, code) => [op, code]));
-const unaryCodes = new Map(UNARY_OPS.map((op, code) => [op, code]));
-const reduceCodes: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
 // Below this much work the ~10 µs round trip to a worker outweighs sharing it. Elementwise
 // kernels never go parallel: measured on 32K-1M floats, even tanh ran no faster on two
@@ -149,12 +131,18 @@ export class WasmKernels implements Kernels {
     const heap = this.serial.heap;
     heap.reset();
     const values = heap.copyIn(x);
-    this.serial.run('unary_f32_task', heap.writeArgs([unaryCodes.get(op)!, values, values, x.length]));
+    const args = taskArgs('unary_f32_task', {
+      op: UNARY_CODES.get(op)!,
+      x: values,
+      out: values,
+      length: x.length,
+    });
+    this.serial.run('unary_f32_task', heap.writeArgs(args));
     heap.copyOut(values, out, x.length);
   }
 
   binary(op: BinaryOp, a: View, b: View, out: DataArray, shape: readonly number[]): void {
-    const code = binaryCodes.get(op);
+    const code = BINARY_CODES.get(op);
     const float32 = isFloat32(a.data) && isFloat32(b.data) && isFloat32(out);
     const plan = code !== undefined && float32 ? this.planFloat32Rows(shape, [a, b]) : null;
     if (!plan) {
@@ -217,7 +205,17 @@ export class WasmKernels implements Kernels {
     const accumulators = heap.allocate(inner * 8);
     this.serial.run(
       'reduce_f32_task',
-      heap.writeArgs([reduceCodes[op], input, result, outer, length, inner, accumulators]),
+      heap.writeArgs(
+        taskArgs('reduce_f32_task', {
+          op: REDUCE_CODES[op],
+          x: input,
+          out: result,
+          outer,
+          length,
+          inner,
+          accumulators,
+        }),
+      ),
     );
     heap.copyOut(result, out as Float32Array, outer * inner);
   }
@@ -246,21 +244,23 @@ export class WasmKernels implements Kernels {
     const right = heap.copyIn(b.subarray(0, (batch - 1) * bBatchStride + k * n));
     const product = heap.allocateFloats(batch * m * n);
     const scratch = heap.allocateFloats(instance.threads * instance.gemmScratchFloats);
-    const args = heap.writeArgs([
-      left,
-      right,
-      product,
-      batch,
-      m,
-      n,
-      k,
-      Number(transA),
-      Number(transB),
-      aBatchStride,
-      bBatchStride,
-      scratch,
-      0, // the threads' shared work counter
-    ]);
+    const args = heap.writeArgs(
+      taskArgs('gemm_f32_task', {
+        a: left,
+        b: right,
+        c: product,
+        batch,
+        m,
+        n,
+        k,
+        trans_a: Number(transA),
+        trans_b: Number(transB),
+        a_batch_stride: aBatchStride,
+        b_batch_stride: bBatchStride,
+        scratch,
+        next_unit: 0, // the threads' shared work counter
+      }),
+    );
     instance.run('gemm_f32_task', args);
     heap.copyOut(product, out, batch * m * n);
   }
@@ -277,11 +277,20 @@ export class WasmKernels implements Kernels {
     heap.reset();
     const [p, g] = [heap.copyIn(param), heap.copyIn(grad)];
     const buf = buffer ? heap.copyIn(buffer) : 0;
-    const scalars = [step.lr, step.weightDecay, decay, keep, gradWeight, bufferWeight];
-    this.serial.run(
-      'sgd_f32_task',
-      heap.writeArgs([p, g, buf, param.length, ...scalars.map(WasmHeap.floatField)]),
-    );
+    const f = WasmHeap.floatField;
+    const args = taskArgs('sgd_f32_task', {
+      param: p,
+      grad: g,
+      buffer: buf,
+      length: param.length,
+      lr: f(step.lr),
+      weight_decay: f(step.weightDecay),
+      decay: f(decay),
+      keep: f(keep),
+      grad_weight: f(gradWeight),
+      buffer_weight: f(bufferWeight),
+    });
+    this.serial.run('sgd_f32_task', heap.writeArgs(args));
     heap.copyOut(p, param);
     if (buffer) heap.copyOut(buf, buffer);
   }
@@ -296,21 +305,24 @@ export class WasmKernels implements Kernels {
     const heap = this.serial.heap;
     heap.reset();
     const [p, g, m, v] = arrays.map((a) => heap.copyIn(a as Float32Array));
-    const scalars = [
-      shrink,
-      l2,
-      step.beta1,
-      keep1,
-      step.beta2,
-      keep2,
-      stepSize,
-      biasCorrection2Sqrt,
-      step.eps,
-    ];
-    this.serial.run(
-      'adam_f32_task',
-      heap.writeArgs([p, g, m, v, param.length, ...scalars.map(WasmHeap.floatField)]),
-    );
+    const f = WasmHeap.floatField;
+    const args = taskArgs('adam_f32_task', {
+      param: p,
+      grad: g,
+      exp_avg: m,
+      exp_avg_sq: v,
+      length: param.length,
+      shrink: f(shrink),
+      l2: f(l2),
+      beta1: f(step.beta1),
+      keep1: f(keep1),
+      beta2: f(step.beta2),
+      keep2: f(keep2),
+      step_size: f(stepSize),
+      bias_correction2_sqrt: f(biasCorrection2Sqrt),
+      eps: f(step.eps),
+    });
+    this.serial.run('adam_f32_task', heap.writeArgs(args));
     heap.copyOut(p, param as Float32Array);
     heap.copyOut(m, expAvg as Float32Array);
     heap.copyOut(v, expAvgSq as Float32Array);
@@ -345,11 +357,13 @@ export class WasmKernels implements Kernels {
     const { rows, cols } = plan;
     const result = heap.allocateFloats(out.length);
     forEachSlab(plan, (slab, offsets) => {
-      const fields = [op, result + slab * rows * cols * 4, rows, cols];
+      const fields: Record<string, number> = { op, out: result + slab * rows * cols * 4, rows, cols };
       plan.operands.forEach((o, i) => {
-        fields.push(bases[i] + offsets[i] * 4, o.rowStride, o.colStride);
+        fields[`operands[${i}].data`] = bases[i] + offsets[i] * 4;
+        fields[`operands[${i}].row_stride`] = o.rowStride;
+        fields[`operands[${i}].col_stride`] = o.colStride;
       });
-      this.serial.run(task, heap.writeArgs(fields));
+      this.serial.run(task, heap.writeArgs(taskArgs(task, fields)));
     });
     heap.copyOut(result, out);
   }

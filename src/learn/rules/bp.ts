@@ -10,6 +10,7 @@ import { buildModel, type MlpArchitecture, mlpArchitecture } from '../models.js'
 import { checkOptimizerConfig, type OptimizerConfig, scheduledOptimizer } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
+import { preset } from './preset.js';
 
 export interface BPConfig extends Omit<MlpArchitecture, 'kind'>, OptimizerConfig {}
 
@@ -72,16 +73,15 @@ export const backprop: RuleDescriptor<BPConfig> = {
   name: 'bp',
   summary: 'backpropagation (reverse-mode chain rule)',
   presets: {
-    default: {
-      summary: 'the seed network, 784-1024-BN-tanh-10, Adam with one-cycle: 98% in 5 epochs',
-      config: DEFAULT,
-      run: { epochs: 5, batchSize: 128, normalization: 'standardize' },
-    },
-    quick: {
-      summary: "the playground's: 256 hidden units, 2 epochs, well under a minute in a browser tab",
-      config: { ...DEFAULT, hidden: [256], lr: 1e-2 },
-      run: { epochs: 2, batchSize: 64, normalization: 'standardize' },
-    },
+    default: preset('the seed network, 784-1024-BN-tanh-10, Adam with one-cycle: 98% in 5 epochs', DEFAULT, {
+      epochs: 5,
+      batchSize: 128,
+    }),
+    quick: preset(
+      "the playground's: 256 hidden units, 2 epochs, well under a minute in a browser tab",
+      { ...DEFAULT, hidden: [256], lr: 1e-2 },
+      { epochs: 2, batchSize: 64 },
+    ),
   },
   capabilities,
   check: checkOptimizerConfig,

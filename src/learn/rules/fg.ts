@@ -15,6 +15,7 @@ import { buildModel, type MlpArchitecture, mlpArchitecture } from '../models.js'
 import { checkOptimizerConfig, type OptimizerConfig, scheduledOptimizer } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
+import { preset } from './preset.js';
 
 /**
  * A multilayer perceptron trained by forward gradients. The defaults were chosen by
@@ -196,16 +197,15 @@ export const forwardGradients: RuleDescriptor<FGConfig> = {
   name: 'fg',
   summary: 'forward gradients (forward-mode JVPs along random directions, no backward pass)',
   presets: {
-    default: {
-      summary: '784-32-BN-tanh-10, 16 directions a step: 88% in 3 epochs (about a minute on two cores)',
-      config: DEFAULT,
-      run: { epochs: 3, batchSize: 64, normalization: 'standardize' },
-    },
-    quick: {
-      summary: "the playground's: one epoch, well under a minute in a browser tab",
-      config: DEFAULT,
-      run: { epochs: 1, batchSize: 64, normalization: 'standardize' },
-    },
+    default: preset(
+      '784-32-BN-tanh-10, 16 directions a step: 88% in 3 epochs (about a minute on two cores)',
+      DEFAULT,
+      { epochs: 3, batchSize: 64 },
+    ),
+    quick: preset("the playground's: one epoch, well under a minute in a browser tab", DEFAULT, {
+      epochs: 1,
+      batchSize: 64,
+    }),
   },
   capabilities,
   check(c, where) {
