@@ -10,13 +10,16 @@ import { backprop } from './rules/bp.js';
 import { forwardForward } from './rules/ff.js';
 import { forwardGradients } from './rules/fg.js';
 import { inSource } from './trainer.js';
-import type { Algorithm, RuleDescriptor, RulePreset, Trainer, TrainerSnapshot } from './types.js';
+import type { RuleDescriptor, RulePreset, Trainer, TrainerSnapshot } from './types.js';
 
+/** Every learning rule; adding one is its file in rules/ and a line here. */
 const RULES = {
   bp: backprop,
   ff: forwardForward,
   fg: forwardGradients,
-} satisfies Record<Algorithm, { name: Algorithm }>;
+};
+
+export type Algorithm = keyof typeof RULES;
 
 export type RuleConfig<A extends Algorithm> = (typeof RULES)[A] extends RuleDescriptor<infer C> ? C : never;
 

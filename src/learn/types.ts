@@ -7,7 +7,10 @@ import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Architecture } from './models.js';
 
-export type Algorithm = 'bp' | 'ff' | 'fg';
+/** A learning rule's name: a key of registry.ts's table, so a new rule is named there alone. */
+export type { Algorithm } from './registry.js';
+
+import type { Algorithm } from './registry.js';
 
 /** What one training step reports. */
 export interface StepResult {
@@ -124,7 +127,8 @@ export interface RulePreset<C> {
  * check, save and restore its trainers. Every rule is one of these in registry.ts's table.
  */
 export interface RuleDescriptor<C extends object = object> {
-  name: Algorithm;
+  /** Its key in registry.ts's table. */
+  name: string;
   /** What it is, in a line. */
   summary: string;
   /** Named configurations; 'default' is used unless another is named. */
