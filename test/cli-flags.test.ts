@@ -73,6 +73,14 @@ test('bad flag values are refused by name, with the value and the range, before 
     ],
     [['--limit', '129'], /--batch-size 128: 129 examples leave 1 in the last batch/],
     [['--preset', 'hinton'], /--preset \(for bp\) must be one of default, quick, got "hinton"/],
+    [
+      ['--schedule', 'linear-second-half'],
+      /--schedule \(for bp\) must be one of onecycle, cosine, linear, step, constant/,
+    ],
+    [
+      ['--algo', 'ff', '--schedule', 'cosin'],
+      /--schedule \(for ff\) must be one of linear-second-half, onecycle/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = cli('train', ...args);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics, LoopResult, TrainEvent } from '../learn/loop.js';
 import { trainLoop } from '../learn/loop.js';
-import { OPTIMIZERS, SCHEDULES } from '../learn/optimizer-state.js';
+import { OPTIMIZERS } from '../learn/optimizer-state.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
@@ -52,8 +52,8 @@ ${ALGORITHMS.flatMap((name) =>
   --lr X                 peak learning rate (default: ${perRule((r) => defaultConfig(r).lr)});
                          a negative value must be attached: --lr=-1 (it is refused, but by name)
   --optimizer NAME       ${OPTIMIZERS.join(' | ')} (default: ${perRule((r) => defaultConfig(r).optimizer)})
-  --schedule NAME        ${SCHEDULES.join(' | ')}; ff also linear-second-half
-                         (default: ${perRule((r) => defaultConfig(r).schedule)})
+  --schedule NAME        learning-rate schedule (default: ${perRule((r) => defaultConfig(r).schedule)}):
+${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).schedules.join(' | ')}`).join('\n')}
   --seed N               seed of initialisation, shuffling and sampling (default 0)
   --dataset NAME         mnist | fashion-mnist (default mnist)
   --data-dir DIR         read the four IDX files from DIR instead
@@ -109,7 +109,11 @@ export async function run(argv: string[]): Promise<number> {
       values.optimizer === undefined ? undefined : checkChoice(values.optimizer, OPTIMIZERS, '--optimizer'),
     schedule: values.schedule,
   };
-  if (values.algo !== undefined) rule(values.algo, '--algo');
+  // The rule is known here unless a resumed checkpoint names it (then the run set-up compares).
+  const named = values.algo ?? (values.resume ? undefined : 'bp');
+  if (named !== undefined && values.schedule !== undefined)
+    checkChoice(values.schedule, rule(named, '--algo').schedules, `--schedule (for ${named})`);
+  else if (values.algo !== undefined) rule(values.algo, '--algo');
   const timeBudgetSeconds = parseDuration('--time', values.time);
   const evaluationsPerEpoch = parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
   const outDir = prepareOutDir(values.out);

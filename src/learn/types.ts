@@ -134,6 +134,8 @@ export interface RuleDescriptor<C extends object = object> {
   /** Named configurations; 'default' is used unless another is named. */
   presets: { default: RulePreset<C> } & Record<string, RulePreset<C>>;
   capabilities: Capabilities;
+  /** The learning-rate schedules its configuration may name. */
+  schedules: readonly string[];
   /**
    * Throws a ChainruleError naming `${where}.field` for the first bad setting other than the
    * architecture's (resolveConfig reads those through the architecture reader).

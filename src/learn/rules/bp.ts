@@ -7,7 +7,12 @@ import { crossEntropy } from '../../ops/nn.js';
 import { Rng } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { buildModel, type MlpArchitecture, mlpArchitecture } from '../models.js';
-import { checkOptimizerConfig, type OptimizerConfig, scheduledOptimizer } from '../optimizer-state.js';
+import {
+  checkOptimizerConfig,
+  type OptimizerConfig,
+  SCHEDULES,
+  scheduledOptimizer,
+} from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
 import { preset } from './preset.js';
@@ -84,6 +89,7 @@ export const backprop: RuleDescriptor<BPConfig> = {
     ),
   },
   capabilities,
+  schedules: SCHEDULES,
   check: checkOptimizerConfig,
   minBatchSize: (c) => (c.batchNorm ? 2 : 1),
   architecture: mlpArchitecture,

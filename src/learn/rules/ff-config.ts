@@ -19,7 +19,7 @@ export type FFNegatives = 'uniform' | 'hard';
 export type FFGoodness = 'sum' | 'mean';
 /** Hinton's schedule, 'linear-second-half', or one of the shared per-step schedules. */
 export type FFSchedule = 'linear-second-half' | ScheduleName;
-const FF_SCHEDULES: readonly FFSchedule[] = ['linear-second-half', ...SCHEDULES];
+export const FF_SCHEDULES: readonly FFSchedule[] = ['linear-second-half', ...SCHEDULES];
 
 /**
  * Forward-Forward (Hinton 2022, arXiv 2212.13345, section 3.3): a stack of Linear + ReLU

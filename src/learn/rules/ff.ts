@@ -15,7 +15,7 @@ import { buildModel, type FFNetwork, type FFStackArchitecture } from '../models.
 import { makeOptimizer, makeSchedule, ScheduledOptimizer } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, LayerStats, RuleDescriptor, StepOptions, StepResult } from '../types.js';
-import { checkFFConfig, FF_PRESETS, type FFConfig, type FFNegatives } from './ff-config.js';
+import { checkFFConfig, FF_PRESETS, FF_SCHEDULES, type FFConfig, type FFNegatives } from './ff-config.js';
 
 export * from './ff-config.js';
 
@@ -308,6 +308,7 @@ export const forwardForward: RuleDescriptor<FFConfig> = {
   summary: 'Forward-Forward (a local loss per layer, no backward pass across layers)',
   presets: FF_PRESETS,
   capabilities,
+  schedules: FF_SCHEDULES,
   check: checkFFConfig,
   // The label is written at a white pixel's value, whatever the scaling.
   inputSettings: (normalization) => ({ labelValue: labelValueFor(normalization) }),

@@ -12,7 +12,12 @@ import { Rng } from '../../tensor/random.js';
 import { randn, type Tensor, zeros } from '../../tensor/tensor.js';
 import { check } from '../../validate.js';
 import { buildModel, type MlpArchitecture, mlpArchitecture } from '../models.js';
-import { checkOptimizerConfig, type OptimizerConfig, scheduledOptimizer } from '../optimizer-state.js';
+import {
+  checkOptimizerConfig,
+  type OptimizerConfig,
+  SCHEDULES,
+  scheduledOptimizer,
+} from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
 import { preset } from './preset.js';
@@ -208,6 +213,7 @@ export const forwardGradients: RuleDescriptor<FGConfig> = {
     }),
   },
   capabilities,
+  schedules: SCHEDULES,
   check(c, where) {
     check('directions', c.directions, `${where}.directions`);
     checkOptimizerConfig(c, where);
