@@ -72,6 +72,21 @@ test('every rule builds from its presets, and a snapshot restores it to the same
   }
 });
 
+test('every rule takes every optimiser, and a preset from its own list only', () => {
+  for (const algo of ALGORITHMS) {
+    for (const optimizer of ['adam', 'adamw', 'sgd'] as const) {
+      const trainer = createTrainer(algo, { ...small[algo], optimizer });
+      trainer.plan(2);
+      const { x, y } = batch();
+      assert.ok(Number.isFinite(trainer.step(x, y).loss), `${algo} with ${optimizer}`);
+    }
+  }
+  assert.throws(
+    () => createTrainer('bp', {}, { preset: 'hinton' }),
+    /^ChainruleError: preset \(for bp\) must be one of default, quick/,
+  );
+});
+
 test("a checkpoint's metadata is checked by name before anything is built", () => {
   const cases: [Algorithm, (s: TrainerSnapshot) => unknown, RegExp][] = [
     [

@@ -26,12 +26,12 @@ export type RuleConfig<A extends Algorithm> = (typeof RULES)[A] extends RuleDesc
 export const ALGORITHMS = Object.keys(RULES) as Algorithm[];
 
 /** The rule named `name` (a flag's or a file's value, so unchecked). */
-export function rule(name: unknown, what = '--algo'): RuleDescriptor {
+export function rule(name: unknown, what = 'algorithm'): RuleDescriptor {
   return RULES[checkChoice(name, ALGORITHMS, what)] as unknown as RuleDescriptor;
 }
 
 /** The named preset of a rule ('default' when none is named), or an error listing the rule's presets. */
-export function presetOf(r: RuleDescriptor, name: string | undefined, what = '--preset'): RulePreset<object> {
+export function presetOf(r: RuleDescriptor, name: string | undefined, what = 'preset'): RulePreset<object> {
   const preset = checkChoice(name ?? 'default', Object.keys(r.presets), `${what} (for ${r.name})`);
   return r.presets[preset];
 }
