@@ -3,10 +3,13 @@
 // the run set-up is shared, and refuses what would silently change a resumed run.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDataset } from '../src/data/datasets.js';
-import { fitNormalization } from '../src/data/loader.js';
+import { DataLoader, fitNormalization, parseNormalization } from '../src/data/loader.js';
 import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
+import { evaluate } from '../src/learn/loop.js';
 import { ALGORITHMS, createTrainer, resolveConfig, restoreTrainer, rule } from '../src/learn/registry.js';
 import { planRun } from '../src/learn/run.js';
 import type { Algorithm, TrainerSnapshot } from '../src/learn/types.js';
@@ -138,6 +141,26 @@ function withGroup(s: TrainerSnapshot, change: object): TrainerSnapshot {
   const paramGroups = optimizer.paramGroups.map((g, i) => (i === 0 ? { ...g, ...change } : g));
   return { ...s, resume: { ...s.resume, optimizer: { ...optimizer, paramGroups } } };
 }
+
+test('checkpoints of format 1 are read by rewriting them, and score as they did', () => {
+  for (const algo of ALGORITHMS) {
+    const path = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'test',
+      'fixtures',
+      'checkpoints',
+      `${algo}-format1.safetensors`,
+    );
+    const checkpoint = decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+    assert.equal(checkpoint.metadata.version, 2);
+    const trainer = restoreTrainer(checkpoint.metadata.algorithm, snapshotOf(checkpoint), path);
+    const normalization = parseNormalization(checkpoint.metadata.normalization, path);
+    const test = new DataLoader(mnist.test, { batchSize: 1000, normalize: normalization });
+    assert.equal(evaluate(trainer, test).accuracy, checkpoint.metadata.metrics.testAccuracy, algo);
+  }
+});
 
 test('sizes are checked against the tensors before a network is allocated', () => {
   // 1,000,000 units would allocate 3 GB of weights and moments before the load failed.

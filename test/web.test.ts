@@ -352,6 +352,7 @@ test('a batch too small for batch normalisation is refused by the check the CLI 
     /^Backprop batch size 1: bp here has batch normalisation, which needs at least 2 examples in every batch; use 2 or more$/,
   );
   await batch.fill('64');
+  await batch.blur();
 });
 
 test('every view fits a phone screen', async () => {

@@ -8,6 +8,7 @@ import { ChainruleError } from '../errors.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { show } from '../validate.js';
+import { fromFormat1 } from './format1.js';
 import type { EpochMetrics } from './loop.js';
 import type { Algorithm, CheckpointMetadata, TrainerSnapshot } from './types.js';
 
@@ -68,17 +69,15 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
       );
     }
   }
-  const metadata = parsed as unknown as CheckpointMetadata;
-  const version: unknown = metadata.version;
-  if (metadata.format !== 'chainrule-checkpoint' || version !== 2) {
-    const older = metadata.format === 'chainrule-checkpoint' && version === 1;
-    throw new ChainruleError(
-      older
-        ? `${source} was written by an older chainrule (checkpoint format 1, whose architectures differ per rule); train it again to get format 2`
-        : `${source}: unsupported checkpoint format ${show(metadata.format)} v${show(version)}`,
-    );
+  const { format, version } = parsed;
+  if (format === 'chainrule-checkpoint' && version === 1) {
+    const upgraded = fromFormat1(parsed, tensors, source);
+    return { metadata: upgraded.metadata as unknown as CheckpointMetadata, tensors: upgraded.tensors };
   }
-  return { metadata, tensors };
+  if (format !== 'chainrule-checkpoint' || version !== 2) {
+    throw new ChainruleError(`${source}: unsupported checkpoint format ${show(format)} v${show(version)}`);
+  }
+  return { metadata: parsed as unknown as CheckpointMetadata, tensors };
 }
 
 export function snapshotOf(checkpoint: Checkpoint): TrainerSnapshot {
