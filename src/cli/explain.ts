@@ -16,7 +16,7 @@ import {
   SEED_EXPRESSION,
   SEED_VALUES,
 } from '../expr/notation.js';
-import { FUNCTIONS, parseProgram } from '../expr/parse.js';
+import { FUNCTIONS, MAX_NESTING, MAX_OPERATIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
 import { plural } from './progress.js';
 
@@ -31,7 +31,8 @@ options:
   --expr "..."    statements separated by ';' or new lines, the last one the output;
                   + - * / ^, unary -, parentheses, # comments, and the functions
                   ${FUNCTIONS.join(' ')}
-                  (default: ${SEED_EXPRESSION})
+                  (default: ${SEED_EXPRESSION}); at most ${MAX_OPERATIONS} operations,
+                  nested at most ${MAX_NESTING} deep
   --at a=2,b=3    values of the inputs (required with --expr; the default expression
                   uses ${Object.entries(SEED_VALUES)
                     .map(([k, v]) => `${k}=${v}`)

@@ -5,7 +5,7 @@
 
 import { enableGrad } from '../ops/index.js';
 import { formatNumber, type Tensor, tensor } from '../tensor/tensor.js';
-import { ExpressionError, type SourcePosition } from './error.js';
+import { clipped, ExpressionError, listed, type SourcePosition } from './error.js';
 import {
   type BinaryOperator,
   type Expr,
@@ -81,27 +81,30 @@ function checkBindings(program: Program, bindings: Readonly<Record<string, numbe
   const notAnInput = (name: string, use: string) => {
     const statement = computed.get(name);
     const why = statement
-      ? `it is computed by the expression (line ${statement.at.line}: ${statement.text}), not an input`
+      ? `it is computed by the expression (line ${statement.at.line}: ${clipped(statement.text, 60)}), not an input`
       : 'the expression has no such variable';
     return new ExpressionError(
-      `${use} '${name}': ${why}; the inputs are ${program.inputs.join(', ') || 'none'}`,
+      `${use} '${clipped(name)}': ${why}; the inputs are ${listed(program.inputs) || 'none'}`,
     );
   };
   for (const [name, value] of Object.entries(bindings)) {
     if (!program.inputs.includes(name)) throw notAnInput(name, 'a value was given for');
     if (!Number.isFinite(value)) {
-      throw new ExpressionError(`the value of '${name}' must be a finite number, got ${value}`);
+      throw new ExpressionError(`the value of '${clipped(name)}' must be a finite number, got ${value}`);
     }
   }
   const unbound = program.inputs.filter((name) => !Object.hasOwn(bindings, name));
   if (unbound.length === 1) {
     throw new ExpressionError(
-      `the input '${unbound[0]}' has no value; bind it with --at ${unbound[0]}=<number>`,
+      `the input '${clipped(unbound[0])}' has no value; bind it with --at ${clipped(unbound[0])}=<number>`,
     );
   }
   if (unbound.length > 1) {
     throw new ExpressionError(
-      `the inputs ${unbound.join(', ')} have no values; bind them with --at ${unbound.map((n) => `${n}=<number>`).join(',')}`,
+      `the inputs ${listed(unbound)} have no values; bind them with --at ${unbound
+        .slice(0, 8)
+        .map((n) => `${clipped(n)}=<number>`)
+        .join(',')}${unbound.length > 8 ? ',...' : ''}`,
     );
   }
   for (const name of wrt)
@@ -163,7 +166,7 @@ export function buildProgram(
       case 'variable':
         if (name !== undefined) {
           throw new ExpressionError(
-            `'${statement.text}' only repeats ${expr.name}: there is no operation to explain; use ${expr.name} directly`,
+            `'${clipped(statement.text, 60)}' only repeats ${expr.name}: there is no operation to explain; use ${expr.name} directly`,
             { source: program.source, ...statement.at },
           );
         }

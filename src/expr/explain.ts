@@ -10,7 +10,7 @@ import { noGrad } from '../ops/index.js';
 import type { Node } from '../tensor/node.js';
 import { ones, type Tensor, tensor } from '../tensor/tensor.js';
 import { type BuiltProgram, byName, byValue, describe, type Evaluation, operandText } from './build.js';
-import { ExpressionError } from './error.js';
+import { clipped, ExpressionError } from './error.js';
 
 export type Mode = 'reverse' | 'forward' | 'both';
 
@@ -80,6 +80,9 @@ export interface Explanation {
   gradients: { reverse?: Record<string, number>; forward?: Record<string, number> };
 }
 
+/** Most forward-mode steps (passes times recorded nodes) one explanation writes out. */
+export const MAX_FORWARD_STEPS = 20_000;
+
 const one = () => ones([], { dtype: 'float64' });
 
 function valueRows(built: BuiltProgram): ValueRow[] {
@@ -142,7 +145,7 @@ function localDerivatives(
         if (!Number.isFinite(local.value)) {
           throw new ExpressionError(
             `the local derivative d${local.of}/d${local.wrt} = ${local.symbolic} is ${local.value} here ` +
-              `(in '${statement.text}'): the expression is not differentiable at this point; choose other values with --at`,
+              `(in '${clipped(statement.text, 60)}'): the expression is not differentiable at this point; choose other values with --at`,
             { source: built.program.source, ...at },
           );
         }
@@ -245,6 +248,14 @@ export function explain(built: BuiltProgram, mode: Mode = 'both'): Explanation {
     );
   }
   const recorded = built.evaluations.filter((e) => e.tensor.node);
+  const forwardSteps = mode === 'reverse' ? 0 : wrt.length * recorded.length;
+  if (forwardSteps > MAX_FORWARD_STEPS) {
+    throw new ExpressionError(
+      `forward mode would write ${wrt.length} passes of ${recorded.length} steps each (${forwardSteps} steps, ` +
+        `more than the ${MAX_FORWARD_STEPS} explain writes out); use reverse mode alone, or differentiate ` +
+        'with respect to fewer inputs',
+    );
+  }
   const locals = localDerivatives(built, recorded);
   const reverse = mode === 'forward' ? undefined : reversePass(built, locals);
   const forward = mode === 'reverse' ? undefined : forwardPasses(built, recorded, locals);

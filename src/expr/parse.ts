@@ -6,8 +6,17 @@
 //   statement  := name '=' expression | expression             (a bare expression only last)
 //   expression := operand (binary-operator expression)*        + - * / ^, by precedence
 //   operand    := number | name | function '(' expression ')' | '(' expression ')' | '-' operand
+//
+// Two limits keep every walk over the tree (here, in build.ts and in the views) well inside the
+// call stack and the output readable: nesting at most MAX_NESTING levels deep, and at most
+// MAX_OPERATIONS operations per program. Going past either is an ExpressionError at the place.
 
-import { ExpressionError, type SourcePosition } from './error.js';
+import { clipped, ExpressionError, type SourcePosition } from './error.js';
+
+/** Deepest nesting of parentheses, calls, unary minus and ^ chains: deeper is never meant to be read. */
+export const MAX_NESTING = 200;
+/** Most operations in one program: explain prints several lines for each. */
+export const MAX_OPERATIONS = 1000;
 
 /** The functions an expression may call: one per unary op of the engine. */
 export const FUNCTIONS = ['relu', 'tanh', 'sigmoid', 'softplus', 'exp', 'log', 'sqrt', 'abs'] as const;
@@ -108,13 +117,15 @@ function tokenize(source: string): Token[] {
 function describe(token: Token): string {
   if (token.kind === 'end') return 'the end of the expression';
   if (token.text === '\n') return 'a new line';
-  return `'${token.text}'`;
+  return `'${clipped(token.text)}'`;
 }
 
 // ---- parser ---------------------------------------------------------------------------------
 
 class Parser {
   private index = 0;
+  private nesting = 0;
+  private operations = 0;
 
   constructor(
     private readonly source: string,
@@ -148,7 +159,7 @@ class Parser {
     if (next.kind !== 'separator' && next.kind !== 'end') {
       const hint =
         last.kind === 'number' && (next.kind === 'name' || next.text === '(')
-          ? ` (write ${last.text}*${next.text} to multiply)`
+          ? ` (write ${clipped(last.text)}*${clipped(next.text)} to multiply)`
           : next.text === ')'
             ? ' (it closes no open parenthesis)'
             : '';
@@ -167,6 +178,31 @@ class Parser {
   }
 
   private expression(minPrecedence: number): Expr {
+    if (++this.nesting > MAX_NESTING) {
+      throw this.error(
+        this.peek(),
+        `the expression nests deeper than ${MAX_NESTING} levels (parentheses, calls, unary minus and ^ each count); ` +
+          'name the inner parts in statements of their own',
+      );
+    }
+    const expr = this.operatorsFrom(minPrecedence);
+    this.nesting--;
+    return expr;
+  }
+
+  /** An operation node at `token`, counted against MAX_OPERATIONS. */
+  private operation<E extends Expr>(token: Token, node: E): E {
+    if (++this.operations > MAX_OPERATIONS) {
+      throw this.error(
+        token,
+        `the program has more than ${MAX_OPERATIONS} operations; explain writes out every step, so it takes ` +
+          'programs small enough to read',
+      );
+    }
+    return node;
+  }
+
+  private operatorsFrom(minPrecedence: number): Expr {
     let left = this.operand();
     for (;;) {
       const token = this.peek();
@@ -176,7 +212,7 @@ class Parser {
       const operator = token.text as BinaryOperator;
       // ^ is right-associative: a^b^c = a^(b^c); the others group to the left.
       const right = this.expression(operator === '^' ? precedence : precedence + 1);
-      left = { kind: 'binary', operator, left, right, at: position(token) };
+      left = this.operation(token, { kind: 'binary', operator, left, right, at: position(token) });
     }
   }
 
@@ -190,7 +226,7 @@ class Parser {
       if (operand.kind === 'number' && !operand.text.startsWith('-')) {
         return { kind: 'number', value: -operand.value, text: `-${operand.text}`, at };
       }
-      return { kind: 'negate', operand, at };
+      return this.operation(token, { kind: 'negate', operand, at });
     }
     if (token.text === '(') {
       this.index++;
@@ -201,7 +237,9 @@ class Parser {
     if (token.kind === 'number') {
       this.index++;
       const value = Number(token.text);
-      if (!Number.isFinite(value)) throw this.error(token, `${token.text} is too large for a float64 number`);
+      if (!Number.isFinite(value)) {
+        throw this.error(token, `${clipped(token.text)} is too large for a float64 number`);
+      }
       return { kind: 'number', value, text: token.text, at };
     }
     if (token.kind === 'name') {
@@ -211,14 +249,14 @@ class Parser {
         if (!isFunction) {
           throw this.error(
             token,
-            `unknown function '${token.text}'; the functions are ${FUNCTIONS.join(', ')}`,
+            `unknown function '${clipped(token.text)}'; the functions are ${FUNCTIONS.join(', ')}`,
           );
         }
         this.index++;
         const argument = this.expression(0);
         if (this.peek().text === ',') throw this.error(this.peek(), `${token.text}() takes one argument`);
         this.expect(')', `to close the call of ${token.text}`);
-        return { kind: 'call', fn: token.text as FunctionName, argument, at };
+        return this.operation(token, { kind: 'call', fn: token.text as FunctionName, argument, at });
       }
       if (isFunction) {
         throw this.error(
@@ -290,13 +328,13 @@ function resolveNames(source: string, statements: Statement[]): { inputs: string
       return;
     }
     if ((FUNCTIONS as readonly string[]).includes(s.name)) {
-      throw fail(s.at, `'${s.name}' is a function; pick another name for this value`);
+      throw fail(s.at, `'${clipped(s.name)}' is a function; pick another name for this value`);
     }
     const earlier = assignments.get(s.name);
     if (earlier) {
       throw fail(
         s.at,
-        `'${s.name}' is already assigned at ${earlier.at.line}:${earlier.at.column}; give this value a new name`,
+        `'${clipped(s.name)}' is already assigned at ${earlier.at.line}:${earlier.at.column}; give this value a new name`,
       );
     }
     assignments.set(s.name, s);
@@ -309,8 +347,8 @@ function resolveNames(source: string, statements: Statement[]): { inputs: string
       if (assignment && !defined.has(v.name)) {
         throw fail(
           v.at,
-          `'${v.name}' is used before it is assigned (at ${assignment.at.line}:${assignment.at.column}); ` +
-            `move '${v.name} = ...' above its first use`,
+          `'${clipped(v.name)}' is used before it is assigned (at ${assignment.at.line}:${assignment.at.column}); ` +
+            `move '${clipped(v.name)} = ...' above its first use`,
         );
       }
       if (!assignment && !inputs.includes(v.name)) inputs.push(v.name);
