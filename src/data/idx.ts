@@ -2,7 +2,7 @@
 // dimensions, each dimension as a big-endian u32, then the values (big-endian) in row-major
 // order. Pure: no file system, so the browser can fetch bytes and call parseIdx itself.
 
-import { ChainruleError } from '../errors.js';
+import { ChainruleError, kindOf } from '../errors.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -36,8 +36,11 @@ function hex(bytes: Uint8Array): string {
  * Single-byte data is returned as a view of `bytes` (no copy); wider types are converted from
  * big-endian into a new array.
  */
-export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+export function parseIdx(bytes: Uint8Array, source = 'the IDX data'): IdxArray {
   const fail = (what: string) => new ChainruleError(`${source} ${what}`);
+  if (!(bytes instanceof Uint8Array)) {
+    throw fail(`must be the file's bytes as a Uint8Array (or a Node Buffer), got ${kindOf(bytes)}`);
+  }
   if (isGzip(bytes)) {
     throw fail(
       'is gzip-compressed: decompress it first (readIdxFile does this in Node; in a browser pipe the ' +

@@ -4,7 +4,7 @@
 // Pure: bytes in, bytes out, so the browser can use it too; safetensors-file.ts does the files.
 
 import type { DataArray, DType } from '../backend/kernels.js';
-import { ChainruleError } from '../errors.js';
+import { ChainruleError, kindOf } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface Safetensors {
@@ -143,7 +143,12 @@ interface Entry {
  * Parses a safetensors file, checking everything before building any tensor: a corrupt or
  * truncated file raises an error naming `source` and the problem, never a partial result.
  */
-export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensors {
+export function decodeSafetensors(bytes: Uint8Array, source = 'the safetensors data'): Safetensors {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new ChainruleError(
+      `decodeSafetensors: ${source} must be the file's bytes as a Uint8Array (or a Node Buffer), got ${kindOf(bytes)}`,
+    );
+  }
   const fail = (why: string) =>
     new ChainruleError(`${source} is not a valid safetensors file: ${why}; re-save or re-download it`);
   if (bytes.length < 8) throw fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);

@@ -132,16 +132,24 @@ export function dtypeOf(data: DataArray): DType {
   throw new ChainruleError('tensor data must be a Float32Array, Float64Array or Int32Array');
 }
 
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+
 export function allocate(dtype: DType, size: number): DataArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size);
-    case 'float64':
-      return new Float64Array(size);
-    case 'int32':
-      return new Int32Array(size);
-    default:
-      throw new ChainruleError(`unknown dtype '${dtype as string}': use float32, float64 or int32`);
+  const array = Object.hasOwn(ARRAYS, dtype) ? ARRAYS[dtype] : undefined;
+  if (array === undefined) {
+    throw new ChainruleError(`unknown dtype '${dtype as string}': use float32, float64 or int32`);
+  }
+  try {
+    return new array(size);
+  } catch (err) {
+    // The engine refuses lengths past its typed-array limit or memory it cannot get: say which tensor.
+    if (!(err instanceof RangeError)) throw err;
+    const gib = (size * array.BYTES_PER_ELEMENT) / 2 ** 30;
+    throw new ChainruleError(
+      `cannot allocate a ${dtype} tensor of ${size} elements (${gib.toFixed(1)} GiB): ${err.message}; ` +
+        'one tensor cannot hold that many; use a smaller shape',
+      { cause: err },
+    );
   }
 }
 
