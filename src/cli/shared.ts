@@ -1,7 +1,7 @@
 // What several commands share: flag parsing with clear errors, the backend choice, datasets,
 // and checkpoint files.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -11,7 +11,8 @@ import { loadDataset } from '../data/datasets.js';
 import { type Normalization, parseNormalization } from '../data/loader.js';
 import { DATASET_CLASSES, type Dataset, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
-import { type Checkpoint, decodeCheckpoint, snapshotOf } from '../learn/checkpoint.js';
+import { loadSafetensors } from '../io/safetensors-file.js';
+import { type Checkpoint, checkpointOf, snapshotOf } from '../learn/checkpoint.js';
 import { restoreTrainer } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
 import { checkChoice, parse } from '../validate.js';
@@ -161,18 +162,11 @@ export interface LoadedCheckpoint extends Checkpoint {
 }
 
 export function loadCheckpointFile(path: string): LoadedCheckpoint {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new ChainruleError(
-      code === 'ENOENT'
-        ? `checkpoint ${path} does not exist; train one with \`chainrule train --out DIR\` (it writes DIR/checkpoint.safetensors)`
-        : `cannot read checkpoint ${path}: ${(err as Error).message}`,
-    );
-  }
-  const checkpoint = decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  const file = loadSafetensors(path, {
+    what: 'checkpoint',
+    ifMissing: 'train one with `chainrule train --out DIR` (it writes DIR/checkpoint.safetensors)',
+  });
+  const checkpoint = checkpointOf(file, path);
   return {
     ...checkpoint,
     snapshot: snapshotOf(checkpoint),

@@ -1,11 +1,17 @@
 // Node file helpers for safetensors: encoding and decoding are in safetensors.ts, and every
 // write goes through writeFileAtomic, so readers see the old file or the new one, never a part.
 
-import { readFileSync } from 'node:fs';
-import { ChainruleError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors, type Safetensors } from './safetensors.js';
+import { type FileRole, openRegularFile } from './files.js';
+import {
+  decodeSafetensorsData,
+  encodeSafetensors,
+  readSafetensorsLayout,
+  type Safetensors,
+  safetensorsFailure,
+  safetensorsHeaderLength,
+} from './safetensors.js';
 
 /** Writes tensors (and string metadata) to a .safetensors file atomically. */
 export function saveSafetensors(
@@ -16,12 +22,24 @@ export function saveSafetensors(
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-export function loadSafetensors(path: string): Safetensors {
-  let buffer: Buffer;
+/** Largest file loadSafetensors reads: what Node reads into one buffer. */
+export const MAX_SAFETENSORS_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads a .safetensors file, checking the header against the file's size before reading the
+ * tensors, so a device, a huge sparse file or a wild header length fails at once.
+ */
+export function loadSafetensors(path: string, role: FileRole = { what: 'file' }): Safetensors {
+  const fail = safetensorsFailure(path);
+  const file = openRegularFile(path, role);
   try {
-    buffer = readFileSync(path);
-  } catch (err) {
-    throw new ChainruleError(`cannot read ${path}: ${(err as Error).message}`);
+    if (file.size > MAX_SAFETENSORS_FILE_BYTES) {
+      throw fail(`it is ${file.size} bytes, more than the ${MAX_SAFETENSORS_FILE_BYTES} chainrule reads`);
+    }
+    const headerLength = safetensorsHeaderLength(file.read(0, Math.min(8, file.size)), file.size, fail);
+    const layout = readSafetensorsLayout(file.read(0, 8 + headerLength), file.size, fail);
+    return decodeSafetensorsData(layout, file.read(layout.dataStart, file.size - layout.dataStart), fail);
+  } finally {
+    file.close();
   }
-  return decodeSafetensors(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), path);
 }

@@ -131,7 +131,7 @@ export function encodeSafetensors(
   return out;
 }
 
-interface Entry {
+export interface Entry {
   name: string;
   decoder: Decoder;
   shape: number[];
@@ -139,44 +139,72 @@ interface Entry {
   end: number;
 }
 
-/**
- * Parses a safetensors file, checking everything before building any tensor: a corrupt or
- * truncated file raises an error naming `source` and the problem, never a partial result.
- */
-export function decodeSafetensors(bytes: Uint8Array, source = 'the safetensors data'): Safetensors {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new ChainruleError(
-      `decodeSafetensors: ${source} must be the file's bytes as a Uint8Array (or a Node Buffer), got ${kindOf(bytes)}`,
-    );
-  }
-  const fail = (why: string) =>
+/** A header checked against the file's length: where each tensor's bytes lie, and the metadata. */
+export interface SafetensorsLayout {
+  metadata: Record<string, string>;
+  entries: Entry[];
+  /** Where the data section starts: 8 + the header length. */
+  dataStart: number;
+}
+
+type Fail = (why: string) => ChainruleError;
+
+export const safetensorsFailure =
+  (source: string): Fail =>
+  (why) =>
     new ChainruleError(`${source} is not a valid safetensors file: ${why}; re-save or re-download it`);
-  if (bytes.length < 8) throw fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(Math.min(bytes.length - 8, MAX_HEADER_BYTES))) {
+
+/** The header length the first 8 bytes declare, checked against the file's length and the limit. */
+export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number, fail: Fail): number {
+  if (fileLength < 8) throw fail(`it has ${fileLength} bytes, fewer than the 8-byte header length`);
+  const declared = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (declared > BigInt(Math.min(fileLength - 8, MAX_HEADER_BYTES))) {
     throw fail(
       declared > BigInt(MAX_HEADER_BYTES)
         ? `its header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit`
-        : `its header length ${declared} runs past the end of the file (${bytes.length} bytes): it is truncated`,
+        : `its header length ${declared} runs past the end of the file (${fileLength} bytes): it is truncated`,
     );
   }
-  const headerLength = Number(declared);
-  let header: unknown;
+  return Number(declared);
+}
+
+/**
+ * Checks the header (`head` holds at least the 8 length bytes and the header) against a file of
+ * `fileLength` bytes, before any tensor data is read: the rules of the reference loader, plus
+ * byte ranges that tile the data section exactly.
+ */
+export function readSafetensorsLayout(head: Uint8Array, fileLength: number, fail: Fail): SafetensorsLayout {
+  const headerLength = safetensorsHeaderLength(head, fileLength, fail);
+  let text: string;
   try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
+    // ignoreBOM keeps a byte-order mark, so it is refused below as the reference loader refuses it.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(
+      head.subarray(8, 8 + headerLength),
     );
   } catch (err) {
-    throw fail(`its header is not valid UTF-8 JSON (${(err as Error).message})`);
+    throw fail(`its header is not valid UTF-8 (${(err as Error).message})`);
+  }
+  if (!text.startsWith('{')) {
+    const first = text.codePointAt(0);
+    const found =
+      first === undefined ? 'is empty' : `starts with U+${first.toString(16).toUpperCase().padStart(4, '0')}`;
+    throw fail(`its header ${found}, but a header is a JSON object starting with '{'`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (err) {
+    throw fail(`its header is not valid JSON (${(err as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw fail('its header is not a JSON object');
   }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) throw fail(`its header names '${duplicate}' twice`);
 
   const metadata = readMetadata((header as Record<string, unknown>)[METADATA_KEY], fail);
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name !== METADATA_KEY) entries.push(readEntry(name, info, dataLength, fail));
@@ -197,21 +225,72 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'the safetensors d
   if (covered !== dataLength) {
     throw fail(`${dataLength - covered} bytes follow the last tensor's data (trailing garbage)`);
   }
+  return { metadata, entries, dataStart };
+}
 
+/** The tensors of a checked layout, from the bytes of its data section. */
+export function decodeSafetensorsData(layout: SafetensorsLayout, data: Uint8Array, fail: Fail): Safetensors {
   const tensors: [string, Tensor][] = [];
-  for (const { name, decoder, shape, begin, end } of entries) {
-    let data: DataArray;
+  for (const { name, decoder, shape, begin, end } of layout.entries) {
+    let values: DataArray;
     try {
-      data = decoder.decode(bytes.subarray(dataStart + begin, dataStart + end), name);
+      values = decoder.decode(data.subarray(begin, end), name);
     } catch (err) {
       throw fail((err as Error).message);
     }
-    tensors.push([name, new Tensor(data, shape)]);
+    tensors.push([name, new Tensor(values, shape)]);
   }
-  return { tensors: Object.fromEntries(tensors), metadata };
+  return { tensors: Object.fromEntries(tensors), metadata: layout.metadata };
 }
 
-function readMetadata(value: unknown, fail: (why: string) => Error): Record<string, string> {
+/**
+ * Parses a safetensors file, checking everything before building any tensor: a corrupt or
+ * truncated file raises an error naming `source` and the problem, never a partial result.
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'the safetensors data'): Safetensors {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new ChainruleError(
+      `decodeSafetensors: ${source} must be the file's bytes as a Uint8Array (or a Node Buffer), got ${kindOf(bytes)}`,
+    );
+  }
+  const fail = safetensorsFailure(source);
+  const layout = readSafetensorsLayout(bytes, bytes.length, fail);
+  return decodeSafetensorsData(layout, bytes.subarray(layout.dataStart), fail);
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text (JSON.parse keeps the last
+ * silently; the reference loader refuses a repeated field). `text` is already valid JSON.
+ */
+function firstDuplicateKey(text: string): string | undefined {
+  const objects: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = objects.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (ch === '{' || ch === '[') {
+      objects.push(ch === '{' ? new Set() : null);
+      expectKey = ch === '{';
+    } else if (ch === '}' || ch === ']') {
+      objects.pop();
+    } else if (ch === ',') {
+      expectKey = objects.at(-1) instanceof Set;
+    }
+  }
+  return undefined;
+}
+
+function readMetadata(value: unknown, fail: Fail): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw fail(`'${METADATA_KEY}' must be an object of strings`);
@@ -226,7 +305,7 @@ function readMetadata(value: unknown, fail: (why: string) => Error): Record<stri
   return Object.fromEntries(Object.entries(value as Record<string, string>));
 }
 
-function readEntry(name: string, info: unknown, dataLength: number, fail: (why: string) => Error): Entry {
+function readEntry(name: string, info: unknown, dataLength: number, fail: Fail): Entry {
   const { dtype, shape, data_offsets: offsets } = (info ?? {}) as Record<string, unknown>;
   const decoder =
     typeof dtype === 'string' && Object.hasOwn(READ_DTYPES, dtype) ? READ_DTYPES[dtype] : undefined;

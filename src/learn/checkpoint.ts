@@ -5,7 +5,7 @@
 
 import type { Normalization } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
-import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type Safetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { show } from '../validate.js';
 import { fromFormat1 } from './format1.js';
@@ -52,7 +52,11 @@ export interface Checkpoint {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
-  const { tensors, metadata: strings } = decodeSafetensors(bytes, source);
+  return checkpointOf(decodeSafetensors(bytes, source), source);
+}
+
+/** The checkpoint a decoded safetensors file holds; `source` names it in errors. */
+export function checkpointOf({ tensors, metadata: strings }: Safetensors, source: string): Checkpoint {
   const parsed: Record<string, unknown> = {};
   for (const key of FIELDS) {
     if (strings[key] === undefined) {

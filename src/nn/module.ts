@@ -139,24 +139,47 @@ export abstract class Module<Args extends unknown[] = [Tensor]> {
   }
 
   /**
-   * Copies values from `dict` into the module's parameters and buffers (converting dtypes).
+   * Why `value` cannot be loaded into this module's own entry `name` (say, a negative running
+   * variance), or undefined when it can; loadStateDict asks before copying anything.
+   */
+  protected stateProblem(_name: string, _value: Tensor): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Copies values from `dict` into the module's parameters and buffers (converting between float
+   * dtypes).
    * Every problem is reported at once and nothing is loaded unless all entries fit.
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
     const own = new Map(this.stateEntries());
+    const owners = new Map(
+      this.namedModules().flatMap(([prefix, m]) =>
+        [...m.#parameters.keys(), ...m.#buffers.keys()].map((name): [string, [Module<unknown[]>, string]] => [
+          prefix ? `${prefix}.${name}` : name,
+          [m, name],
+        ]),
+      ),
+    );
     const missingKeys = [...own.keys()].filter((k) => !Object.hasOwn(dict, k));
     const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
     const problems: string[] = [];
+    let shapesDiffer = false;
     for (const [key, target] of own) {
       if (!Object.hasOwn(dict, key)) continue;
       const source = dict[key];
       if (!(source instanceof Tensor)) {
         problems.push(`'${key}' is not a Tensor`);
       } else if (!sameShape(source.shape, target.shape)) {
+        shapesDiffer = true;
         problems.push(
           `'${key}' has shape ${formatShape(source.shape)} in the state dict but ${formatShape(target.shape)} in the module`,
         );
+      } else {
+        const [owner, name] = owners.get(key)!;
+        const problem = valueProblem(source, target) ?? owner.stateProblem(name, source);
+        if (problem) problems.push(`'${key}' ${problem}`);
       }
     }
     if (strict) {
@@ -172,7 +195,9 @@ export abstract class Module<Args extends unknown[] = [Tensor]> {
       const hint =
         missingKeys.length || unexpectedKeys.length
           ? '; build the same architecture the dict was saved from, or pass { strict: false } to load the matching keys only'
-          : '; build the module with the sizes the dict was saved from';
+          : shapesDiffer
+            ? '; build the module with the sizes the dict was saved from'
+            : '';
       throw new ChainruleError(`loadStateDict: ${problems.join('; ')}${hint}`);
     }
     for (const [key, target] of own) {
@@ -180,6 +205,25 @@ export abstract class Module<Args extends unknown[] = [Tensor]> {
     }
     return { missingKeys, unexpectedKeys };
   }
+}
+
+/**
+ * What makes `source` unfit for `target` whatever the layer: integers where floats belong (a
+ * checkpoint that lost its weights' dtype would load wrong weights silently), a fraction where
+ * an integer belongs, NaN or infinity.
+ */
+function valueProblem(source: Tensor, target: Tensor): string | undefined {
+  if (source.dtype === 'int32' && target.dtype !== 'int32') {
+    return `holds integers (int32) but the module keeps ${target.dtype} there; save it as a float tensor`;
+  }
+  const data = source.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) return `holds ${data[i]} at index ${i}; only finite values can be loaded`;
+    if (target.dtype === 'int32' && !Number.isInteger(data[i])) {
+      return `holds ${data[i]} at index ${i}, but the module keeps integers there`;
+    }
+  }
+  return undefined;
 }
 
 function unique(entries: [string, Tensor][]): [string, Tensor][] {

@@ -52,6 +52,14 @@ export class BatchNorm1d extends Module {
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', full([], 0, { dtype: 'int32' }));
   }
 
+  protected override stateProblem(name: string, value: Tensor): string | undefined {
+    if (name !== 'running_var') return undefined;
+    const negative = value.data.findIndex((v) => v < 0);
+    return negative < 0
+      ? undefined
+      : `holds the variance ${value.data[negative]} at index ${negative}; a variance is never negative`;
+  }
+
   forward(x: Tensor): Tensor {
     if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures) {
       throw new ShapeError(
