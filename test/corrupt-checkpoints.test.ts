@@ -8,13 +8,10 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
-import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
-import type { TrainerSnapshot } from '../src/learn/types.js';
 import {
   BatchNorm1d,
-  cast,
   ChainruleError,
+  cast,
   decodeSafetensors,
   encodeSafetensors,
   Linear,
@@ -22,13 +19,16 @@ import {
   Sequential,
   tensor,
 } from '../src/index.js';
+import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
+import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
+import type { TrainerSnapshot } from '../src/learn/types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'chainrule-corrupt-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const run = {
   dataset: 'mnist',
-  normalization: { kind: 'standard', mean: 0.13, std: 0.31 },
+  normalization: { kind: 'standardize', mean: 0.13, std: 0.31 },
   epoch: 1,
   step: 10,
   metrics: {},

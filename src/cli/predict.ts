@@ -1,10 +1,9 @@
 // `chainrule predict`: classifies a 28x28 grey PNG with a checkpoint.
 
-import { readFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
 import { normalizePixels } from '../data/loader.js';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
+import { readGreyPng, refuseInverted } from '../io/png.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
@@ -20,28 +19,6 @@ converted to grey).
 ${backendOptions.help}
   -h, --help             this help`;
 
-/** The image's pixels as grey bytes, row-major; alpha composites onto black. */
-function readGreyPng(path: string): { pixels: Uint8Array; width: number; height: number } {
-  let png: PNG;
-  try {
-    png = PNG.sync.read(readFileSync(path));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new ChainruleError(
-      code === 'ENOENT'
-        ? `image ${path} does not exist`
-        : `${path} is not a readable PNG image (${(err as Error).message})`,
-    );
-  }
-  const { width, height, data } = png;
-  const pixels = new Uint8Array(width * height);
-  for (let i = 0; i < pixels.length; i++) {
-    const [r, g, b, a] = [data[4 * i], data[4 * i + 1], data[4 * i + 2], data[4 * i + 3]];
-    pixels[i] = Math.round(((0.299 * r + 0.587 * g + 0.114 * b) * a) / 255);
-  }
-  return { pixels, width, height };
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
@@ -56,13 +33,9 @@ export async function run(argv: string[]): Promise<number> {
   const { inputs } = trainer.architecture;
   const classes = DATASET_CLASSES[checkpoint.metadata.dataset as DatasetName] ?? DATASET_CLASSES.mnist;
   const results = positionals.map((path) => {
-    const { pixels, width, height } = readGreyPng(path);
-    if (width * height !== inputs) {
-      throw new ChainruleError(
-        `${path} is ${width}x${height}, but the model takes ${inputs} pixels (${inputs === 784 ? '28x28' : 'its training images'}); resize the image to 28x28 first`,
-      );
-    }
-    const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [1, inputs]);
+    const image = readGreyPng(path, inputs);
+    refuseInverted(image, path);
+    const x = new Tensor(normalizePixels(image.pixels, checkpoint.normalization), [1, inputs]);
     const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
     const best = probabilities.indexOf(Math.max(...probabilities));
     return { image: path, prediction: classes[best], classIndex: best, probabilities };

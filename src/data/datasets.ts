@@ -1,12 +1,13 @@
 // Finding and reading dataset files in Node. The bytes are checked by parseIdx and splitFromIdx;
 // this module only knows where each dataset lives and how a user gets it.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
 import { ChainruleError } from '../errors.js';
-import { type IdxArray, isGzip, parseIdx } from './idx.js';
+import { readRegularFile } from '../io/files.js';
+import { type IdxArray, isGzip, parseIdx, parseIdxHeader } from './idx.js';
 import { type Dataset, type DatasetName, datasetFromIdx } from './split.js';
 
 /** The four standard file names; each may also be present gzipped, with a `.gz` suffix. */
@@ -48,24 +49,54 @@ const HOMES: Record<DatasetName, DatasetHome> = {
 
 const EXPECTED_FILES = Object.values(IDX_FILE_NAMES).join(', ');
 
-/** Reads an IDX file, gunzipping it first when it starts with the gzip magic number. */
+/** Largest IDX file read, compressed or inflated: MNIST's largest is 47 MB. */
+export const MAX_IDX_BYTES = 2 ** 30;
+
+/**
+ * Reads an IDX file, gunzipping it first when it starts with the gzip magic number. The IDX
+ * header is inflated first, and the rest only up to the length that header declares, so a
+ * gzip bomb is refused before it fills memory.
+ */
 export function readIdxFile(path: string): IdxArray {
-  let bytes: Uint8Array;
-  try {
-    const buffer = readFileSync(path);
-    bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  } catch (err) {
-    throw new ChainruleError(`cannot read ${path}: ${(err as Error).message}`);
-  }
+  let bytes = readRegularFile(path, { what: 'data file', maxBytes: MAX_IDX_BYTES });
   if (isGzip(bytes)) {
+    const { headerBytes, dataBytes } = parseIdxHeader(inflatedStart(bytes, path), path);
+    const expected = headerBytes + dataBytes;
+    if (expected > MAX_IDX_BYTES) {
+      throw new ChainruleError(
+        `${path} declares ${expected} bytes once inflated, more than the ${MAX_IDX_BYTES} chainrule reads; check the file`,
+      );
+    }
     try {
-      const buffer = gunzipSync(bytes);
-      bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      bytes = asBytes(gunzipSync(bytes, { maxOutputLength: Math.max(expected, 1) }));
     } catch (err) {
-      throw new ChainruleError(`${path} is a damaged gzip file (${(err as Error).message}); re-download it`);
+      const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new ChainruleError(
+        tooLarge
+          ? `${path} inflates to more than the ${expected} bytes its IDX header declares: it is damaged (or a zip bomb); re-download it`
+          : `${path} is a damaged gzip file (${(err as Error).message}); re-download it`,
+      );
     }
   }
   return parseIdx(bytes, path);
+}
+
+const asBytes = (buffer: Buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+/** The first inflated bytes of a gzip file, enough for an IDX header (at most 1,024 bytes). */
+function inflatedStart(gzip: Uint8Array, path: string): Uint8Array {
+  try {
+    // Inflate a prefix only (a sync flush returns what it holds instead of demanding the end);
+    // a file no longer than the prefix is inflated whole, so its damage is reported as such.
+    const prefix = 4096;
+    const start =
+      gzip.length <= prefix
+        ? gunzipSync(gzip)
+        : gunzipSync(gzip.subarray(0, prefix), { finishFlush: constants.Z_SYNC_FLUSH });
+    return asBytes(start).subarray(0, 1024);
+  } catch (err) {
+    throw new ChainruleError(`${path} is a damaged gzip file (${(err as Error).message}); re-download it`);
+  }
 }
 
 /**

@@ -31,16 +31,27 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
-/**
- * Parses an uncompressed IDX file. `source` names the file in error messages.
- * Single-byte data is returned as a view of `bytes` (no copy); wider types are converted from
- * big-endian into a new array.
- */
-export function parseIdx(bytes: Uint8Array, source = 'the IDX data'): IdxArray {
-  const fail = (what: string) => new ChainruleError(`${source} ${what}`);
+export interface IdxHeader {
+  dtype: IdxDType;
+  shape: number[];
+  headerBytes: number;
+  /** Bytes of values the header declares: the file is headerBytes + dataBytes long. */
+  dataBytes: number;
+}
+
+const checkBytes = (bytes: unknown, fail: (what: string) => ChainruleError) => {
   if (!(bytes instanceof Uint8Array)) {
     throw fail(`must be the file's bytes as a Uint8Array (or a Node Buffer), got ${kindOf(bytes)}`);
   }
+};
+
+/**
+ * Reads the header from the start of an uncompressed IDX file (the whole file is not needed),
+ * so a reader can learn how long the file must be before reading or inflating the rest.
+ */
+export function parseIdxHeader(bytes: Uint8Array, source = 'the IDX data'): IdxHeader {
+  const fail = (what: string) => new ChainruleError(`${source} ${what}`);
+  checkBytes(bytes, fail);
   if (isGzip(bytes)) {
     throw fail(
       'is gzip-compressed: decompress it first (readIdxFile does this in Node; in a browser pipe the ' +
@@ -69,10 +80,21 @@ export function parseIdx(bytes: Uint8Array, source = 'the IDX data'): IdxArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, b) => a * b, 1);
-  const dataBytes = count * type.bytes;
+  return { dtype: type.dtype, shape, headerBytes, dataBytes: count * type.bytes };
+}
+
+/**
+ * Parses an uncompressed IDX file. `source` names the file in error messages.
+ * Single-byte data is returned as a view of `bytes` (no copy); wider types are converted from
+ * big-endian into a new array.
+ */
+export function parseIdx(bytes: Uint8Array, source = 'the IDX data'): IdxArray {
+  const fail = (what: string) => new ChainruleError(`${source} ${what}`);
+  checkBytes(bytes, fail);
+  const { dtype, shape, headerBytes, dataBytes } = parseIdxHeader(bytes, source);
   const actual = bytes.length - headerBytes;
   if (actual !== dataBytes) {
-    const described = `header says ${shape.join('x')} ${type.dtype} = ${dataBytes} bytes of data`;
+    const described = `header says ${shape.join('x')} ${dtype} = ${dataBytes} bytes of data`;
     throw fail(
       actual < dataBytes
         ? `is truncated: ${described} but the file has ${actual}; re-download the file`
@@ -80,7 +102,8 @@ export function parseIdx(bytes: Uint8Array, source = 'the IDX data'): IdxArray {
             'the file is corrupt or two files were joined, re-download it',
     );
   }
-  return { dtype: type.dtype, shape, data: decodeBigEndian(type.dtype, bytes.subarray(headerBytes), view) };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { dtype, shape, data: decodeBigEndian(dtype, bytes.subarray(headerBytes), view) };
 }
 
 function decodeBigEndian(dtype: IdxDType, payload: Uint8Array, view: DataView): IdxData {
