@@ -54,7 +54,10 @@ test('an IDX header declaring more than chainrule reads is refused before inflat
   const huge = join(scratch, 'huge.gz');
   writeFileSync(huge, gzipSync(ubyteHeader([65536, 65536])));
   assert.throws(() => readIdxFile(huge), /declares 4294967308 bytes once inflated, more than the 1073741824/);
-  assert.throws(() => readIdxFile('/dev/zero'), /data file \/dev\/zero is a character device, not a file/);
+  assert.throws(
+    () => readIdxFile('/dev/zero'),
+    /data file \/dev\/zero is a character device, not a regular file/,
+  );
 });
 
 /** A PNG whose header claims `width` x `height` (the pixel data is a stub: it must never be decoded). */

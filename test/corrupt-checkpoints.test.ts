@@ -149,9 +149,9 @@ test('loadSafetensors refuses what is not a regular file before reading it', () 
   const fifo = join(scratch, 'pipe');
   execFileSync('mkfifo', [fifo]);
   const cases: [string, RegExp][] = [
-    ['/dev/zero', /^file \/dev\/zero is a character device, not a file/],
-    [scratch, /is a folder, not a file/],
-    [fifo, /pipe is a named pipe, not a file/],
+    ['/dev/zero', /^file \/dev\/zero is a character device, not a regular file/],
+    [scratch, /is a folder, not a regular file/],
+    [fifo, /pipe is a named pipe, not a regular file/],
   ];
   for (const [path, pattern] of cases) rejects(() => loadSafetensors(path), pattern);
 });

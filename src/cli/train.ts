@@ -2,10 +2,13 @@
 // src/learn; this file turns flags into a trainer, events into a progress display, and the
 // results into files (metrics.jsonl, curves.svg, a safetensors checkpoint).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
-import type { EpochMetrics, LoopResult, TrainEvent } from '../learn/loop.js';
+import { removeAbandonedTemporaries, writeFileAtomic } from '../io/atomic.js';
+import { readJsonLines } from '../io/files.js';
+import { stopOnSignals } from '../io/signals.js';
+import { progressOf } from '../learn/checkpoint.js';
+import type { EpochMetrics, LoopResult, RunProgress, TrainEvent } from '../learn/loop.js';
 import { trainLoop } from '../learn/loop.js';
 import { OPTIMIZERS } from '../learn/optimizer-state.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
@@ -69,7 +72,8 @@ ${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).sch
 ${backendOptions.help}
   -h, --help             this help
 
-Ctrl-C stops after the current batch and saves a resumable checkpoint (with --out or --resume).`;
+Ctrl-C (or SIGTERM) stops after the current batch and saves a resumable checkpoint (with --out or
+--resume); a second one quits at once, without saving.`;
 
 /** The flags that set the run's settings, by the field (and quantity) each one sets. */
 const RUN_FLAGS = { seed: 'seed', epochs: 'epochs', 'batch-size': 'batchSize', limit: 'limit' } as const;
@@ -117,8 +121,10 @@ export async function run(argv: string[]): Promise<number> {
   const timeBudgetSeconds = parseDuration('--time', values.time);
   const evaluationsPerEpoch = parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
   const outDir = prepareOutDir(values.out);
+  if (outDir) removeAbandonedTemporaries(outDir);
   await setupBackend(values);
 
+  const resumed = values.resume ? loadCheckpointFile(values.resume) : undefined;
   const planned = planRun(
     {
       algorithm: values.algo,
@@ -126,48 +132,53 @@ export async function run(argv: string[]): Promise<number> {
       config,
       settings,
       dataset: values.dataset,
-      resume: values.resume
-        ? { checkpoint: loadCheckpointFile(values.resume), source: values.resume }
-        : undefined,
+      resume: resumed && { checkpoint: resumed, source: values.resume! },
       label: (field) => FLAG_OF[field] ?? field,
     },
     (name) => openDataset(name, values['data-dir']),
   );
   const { trainer, data } = planned;
   const checkpointPath = outDir ? join(outDir, 'checkpoint.safetensors') : values.resume;
-  const history: EpochMetrics[] = outDir && values.resume ? readHistory(outDir) : [];
-  const save = (step: number, metrics: EpochMetrics | undefined) => {
-    if (checkpointPath) writeFileAtomic(checkpointPath, planned.checkpoint(step, metrics));
+  // The checkpoint decides: metrics lines past its epoch (written just before a kill) are redone.
+  const history: EpochMetrics[] =
+    outDir && resumed
+      ? readHistory(outDir).filter((m) => m.epoch * data.trainBatchCount <= planned.startStep)
+      : [];
+  const save = (step: number, metrics: EpochMetrics | undefined, progress: RunProgress) => {
+    if (checkpointPath) writeFileAtomic(checkpointPath, planned.checkpoint(step, metrics, progress));
   };
 
   const style = values.json ? 'json' : process.stdout.isTTY ? 'bar' : 'lines';
   const report = progressReporter(style);
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const stop = stopOnSignals({ command: 'chainrule train' });
   try {
     const result = await trainLoop(trainer, data, {
       epochs: planned.settings.epochs,
       startStep: planned.startStep,
+      startProgress: resumed ? progressOf(resumed.metadata) : undefined,
       timeBudgetSeconds,
       evaluationsPerEpoch,
-      signal: controller.signal,
+      signal: stop.signal,
       onEvent: (event: TrainEvent) => {
         report(event);
         if (event.type === 'epoch') {
           history.push(event.metrics);
-          save(event.metrics.epoch * data.trainBatchCount, event.metrics);
+          // Metrics first: a kill between the two leaves a line the resume redoes, never a lost one.
           if (outDir) writeRunFiles(outDir, history, trainer);
+          const { elapsedSeconds } = event.metrics;
+          save(event.metrics.epoch * data.trainBatchCount, event.metrics, {
+            elapsedSeconds,
+            epochLossSum: 0,
+            epochSamples: 0,
+            epochSeconds: 0,
+          });
         }
       },
     });
     return finish(result, history, { json: values.json === true, outDir, checkpointPath, save });
   } finally {
     // Kept until the checkpoint is saved: the save is synchronous, so a second Ctrl-C waits for it.
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
 }
 
@@ -178,12 +189,12 @@ function finish(
     json: boolean;
     outDir: string | undefined;
     checkpointPath: string | undefined;
-    save: (step: number, m: EpochMetrics | undefined) => void;
+    save: (step: number, m: EpochMetrics | undefined, progress: RunProgress) => void;
   },
 ): number {
   if (result.reason === 'interrupted') {
     if (o.checkpointPath) {
-      o.save(result.step, history.at(-1));
+      o.save(result.step, history.at(-1), result.progress);
       process.stderr.write(
         `saved a resumable checkpoint after step ${result.step} to ${o.checkpointPath}; continue with: chainrule train --resume ${o.checkpointPath}${o.outDir ? ` --out ${o.outDir}` : ''}\n`,
       );
@@ -210,13 +221,8 @@ function finish(
 function readHistory(outDir: string): EpochMetrics[] {
   const path = join(outDir, 'metrics.jsonl');
   if (!existsSync(path)) return [];
-  return readLines(path).map((line) => JSON.parse(line) as EpochMetrics);
+  return readJsonLines(path, { what: 'metrics file', maxBytes: 64 * 2 ** 20 }) as EpochMetrics[];
 }
-
-const readLines = (path: string) =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim());
 
 function writeRunFiles(outDir: string, history: EpochMetrics[], trainer: Trainer): void {
   writeFileAtomic(join(outDir, 'metrics.jsonl'), history.map((m) => JSON.stringify(m)).join('\n') + '\n');

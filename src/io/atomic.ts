@@ -1,14 +1,17 @@
 // Files are written whole or not at all: a temporary file beside the target, flushed, then
 // renamed over it, so a crash or a full disk never leaves a half-written checkpoint or report.
+// A process killed mid-write (kill -9, power loss) leaves its temporary behind; the next write
+// of the same file removes it, once the process that owned it is gone.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ChainruleError } from '../errors.js';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const dir = dirname(path);
+  removeAbandonedTemporaries(dir, basename(path));
   const temporary = join(dir, `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = openSync(temporary, 'wx');
@@ -45,5 +48,34 @@ function syncDirectory(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** `.NAME.PID-HEX.tmp`: the temporary writeFileAtomic writes NAME through. */
+const TEMPORARY = /^\.(.+)\.(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/** Removes temporaries (of `name`, or of any file) in `dir` left by processes that no longer run. */
+export function removeAbandonedTemporaries(dir: string, name?: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return; // The write itself reports a missing or unreadable folder.
+  }
+  for (const entry of entries) {
+    const match = TEMPORARY.exec(entry);
+    if (match && (name === undefined || match[1] === name) && !isRunning(Number(match[2])))
+      rmSync(join(dir, entry), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -36,11 +36,8 @@ export function regularFileSize(path: string, role: FileRole): number {
     );
   }
   if (!stats.isFile()) {
-    const kind =
-      KINDS.find(([test]) => (stats[test] as () => boolean).call(stats))?.[1] ?? 'not a regular file';
-    throw new ChainruleError(
-      `${role.what} ${path} is ${kind}, not a file; pass the path of a ${role.what} file`,
-    );
+    const kind = KINDS.find(([test]) => (stats[test] as () => boolean).call(stats))?.[1] ?? 'a special file';
+    throw new ChainruleError(`${role.what} ${path} is ${kind}, not a regular file; check the path`);
   }
   return stats.size;
 }
@@ -93,4 +90,21 @@ export function readRegularFile(path: string, role: FileRole & { maxBytes: numbe
   } finally {
     file.close();
   }
+}
+
+/** The JSON values of a JSON Lines file (blank lines skipped); a line that is not JSON is named. */
+export function readJsonLines(path: string, role: FileRole & { maxBytes: number }): unknown[] {
+  const text = new TextDecoder().decode(readRegularFile(path, role));
+  const values: unknown[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (!line.trim()) continue;
+    try {
+      values.push(JSON.parse(line));
+    } catch {
+      throw new ChainruleError(
+        `${role.what} ${path}: line ${i + 1} is not JSON; restore the file, or remove it to start its history afresh`,
+      );
+    }
+  }
+  return values;
 }

@@ -9,7 +9,7 @@ import { decodeSafetensors, encodeSafetensors, type Safetensors } from '../io/sa
 import type { Tensor } from '../tensor/tensor.js';
 import { show } from '../validate.js';
 import { fromFormat1 } from './format1.js';
-import type { EpochMetrics } from './loop.js';
+import type { EpochMetrics, RunProgress } from './loop.js';
 import type { Algorithm, CheckpointMetadata, TrainerSnapshot } from './types.js';
 
 const FIELDS = [
@@ -102,6 +102,8 @@ export function checkpointRunInfo(o: {
   step: number;
   batchesPerEpoch: number;
   metrics: EpochMetrics | undefined;
+  /** The loop's figures at `step`, so a resume continues the epoch's loss and the run's times. */
+  progress?: RunProgress;
   run: RunInfo['run'];
 }): RunInfo {
   const m = o.metrics;
@@ -110,14 +112,23 @@ export function checkpointRunInfo(o: {
     normalization: { kind: o.normalization.kind, mean: o.normalization.mean, std: o.normalization.std },
     epoch: o.step / o.batchesPerEpoch,
     step: o.step,
-    metrics: m
-      ? {
-          trainLoss: m.trainLoss,
-          trainAccuracy: m.trainAccuracy,
-          testAccuracy: m.testAccuracy,
-          peakGraphBytes: m.peakGraphBytes,
-        }
-      : {},
+    metrics: {
+      ...(m && {
+        trainLoss: m.trainLoss,
+        trainAccuracy: m.trainAccuracy,
+        testAccuracy: m.testAccuracy,
+        peakGraphBytes: m.peakGraphBytes,
+      }),
+      ...o.progress,
+    },
     run: o.run,
   };
+}
+
+/** The progress a checkpoint saved (see checkpointRunInfo), or undefined for older checkpoints. */
+export function progressOf(metadata: CheckpointMetadata): RunProgress | undefined {
+  const m = metadata.metrics ?? {};
+  const fields = ['elapsedSeconds', 'epochLossSum', 'epochSamples', 'epochSeconds'] as const;
+  if (!fields.every((k) => typeof m[k] === 'number' && Number.isFinite(m[k]) && m[k] >= 0)) return undefined;
+  return Object.fromEntries(fields.map((k) => [k, m[k]])) as unknown as RunProgress;
 }

@@ -58,10 +58,25 @@ export interface TrainingData {
   trainEvalBatches(): Iterable<Batch>;
 }
 
+/**
+ * Where a run stands, in the figures an epoch reports: what a checkpoint taken mid-epoch must
+ * carry so that the resumed epoch's loss, rate and times cover the whole epoch.
+ */
+export interface RunProgress {
+  /** Training seconds of the epochs completed before the current one. */
+  elapsedSeconds: number;
+  /** The current epoch so far: the sum of per-example losses, the examples and the seconds. */
+  epochLossSum: number;
+  epochSamples: number;
+  epochSeconds: number;
+}
+
 export interface LoopOptions {
   epochs: number;
   /** Optimisation steps already taken when resuming; training continues from the next one. */
   startStep?: number;
+  /** The progress saved with startStep's checkpoint (older checkpoints have none). */
+  startProgress?: RunProgress;
   /** Stop after this much training wall time (the `compare --time` budget). */
   timeBudgetSeconds?: number;
   /** Extra test evaluations per epoch, for time-to-accuracy curves. */
@@ -108,7 +123,25 @@ export interface LoopResult {
   history: EpochMetrics[];
   /** Optimisation steps taken in all, including those before a resume. */
   step: number;
+  /** The figures to save with a checkpoint at `step`, so a resume continues them. */
+  progress: RunProgress;
   reason: 'done' | 'interrupted' | 'time';
+}
+
+/** A loss this many times the run's first (or 1, if larger) has diverged, as surely as NaN. */
+export const DIVERGENCE_FACTOR = 100;
+
+function checkLoss(loss: number, first: number, at: string): void {
+  if (!Number.isFinite(loss)) {
+    throw new ChainruleError(`training diverged: the loss became ${loss} at ${at}; lower --lr`);
+  }
+  const limit = DIVERGENCE_FACTOR * Math.max(first, 1);
+  if (loss > limit) {
+    throw new ChainruleError(
+      `training diverged: the loss rose to ${loss.toPrecision(3)} at ${at}, more than ${DIVERGENCE_FACTOR} times ` +
+        `its first value (${first.toPrecision(3)}); lower --lr`,
+    );
+  }
 }
 
 export async function trainLoop(
@@ -132,18 +165,30 @@ export async function trainLoop(
     startEpoch,
   });
   // Wall time spent training, excluding evaluations, so rates and budgets measure learning alone.
-  let trainingSeconds = 0;
+  const resumed = options.startProgress;
+  let trainingSeconds = resumed?.elapsedSeconds ?? 0;
+  let firstLoss: number | undefined;
   let reason: LoopResult['reason'] = 'done';
   const evaluationStride = Math.max(1, Math.floor(batches / Math.max(1, options.evaluationsPerEpoch ?? 0)));
   const testAccuracy = () => evaluate(trainer, data.testBatches()).accuracy;
   let lastYield = now();
+  let progress: RunProgress = {
+    elapsedSeconds: trainingSeconds,
+    epochLossSum: 0,
+    epochSamples: 0,
+    epochSeconds: 0,
+  };
   for (let epoch = startEpoch; epoch < options.epochs && reason === 'done'; epoch++) {
     resetGraphPeak();
     const skip = step - epoch * batches;
+    // The first epoch of a resume continues the figures of the batches before the interrupt.
+    const carried = epoch === startEpoch && skip > 0 ? resumed : undefined;
     let segmentStart = now();
-    let epochSeconds = 0;
-    let lossSum = 0;
-    let samples = 0;
+    let epochSeconds = carried?.epochSeconds ?? 0;
+    let lossSum = carried?.epochLossSum ?? 0;
+    let samples = carried?.epochSamples ?? 0;
+    // Batches whose time `epochSeconds` covers: all of them, unless an older checkpoint lacked it.
+    const untimed = carried ? 0 : skip;
     let batch = 0;
     for (const { x, y } of data.trainBatches(epoch)) {
       if (batch < skip) {
@@ -153,11 +198,8 @@ export async function trainLoop(
       const result = trainer.step(x, y, { layerStats: options.wantsLayerStats?.() ?? false });
       step++;
       batch++;
-      if (!Number.isFinite(result.loss)) {
-        throw new ChainruleError(
-          `training diverged: the loss became ${result.loss} at epoch ${epoch + 1}, batch ${batch}; lower --lr`,
-        );
-      }
+      firstLoss ??= result.loss;
+      checkLoss(result.loss, firstLoss, `epoch ${epoch + 1}, batch ${batch}`);
       lossSum += result.loss * x.shape[0];
       samples += x.shape[0];
       const t = now();
@@ -170,7 +212,7 @@ export async function trainLoop(
         batches,
         loss: lossSum / samples,
         samplesPerSecond: rate,
-        etaSeconds: ((batches - batch) * seconds) / (batch - skip),
+        etaSeconds: ((batches - batch) * seconds) / (batch - untimed),
         layers: result.layers,
       });
       if (options.evaluationsPerEpoch && batch % evaluationStride === 0 && batch < batches) {
@@ -196,8 +238,18 @@ export async function trainLoop(
       if (reason !== 'done') break;
     }
     epochSeconds += (now() - segmentStart) / 1000;
+    // An interrupt on an epoch's last batch still finishes that epoch (its evaluation and metrics).
+    if (reason === 'interrupted' && batch < batches) {
+      progress = {
+        elapsedSeconds: trainingSeconds,
+        epochLossSum: lossSum,
+        epochSamples: samples,
+        epochSeconds,
+      };
+      break;
+    }
     trainingSeconds += epochSeconds;
-    if (reason === 'interrupted') break;
+    progress = { elapsedSeconds: trainingSeconds, epochLossSum: 0, epochSamples: 0, epochSeconds: 0 };
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / Math.max(1, samples),
@@ -220,5 +272,5 @@ export async function trainLoop(
     emit({ type: 'epoch', metrics });
   }
   emit({ type: 'end', reason, epochsCompleted: Math.floor(step / batches) });
-  return { history, step, reason };
+  return { history, step, progress, reason };
 }

@@ -10,7 +10,7 @@ import { ChainruleError } from '../errors.js';
 import { check, checkRecord, show } from '../validate.js';
 import { type Checkpoint, checkpointRunInfo, encodeCheckpoint, snapshotOf } from './checkpoint.js';
 import { type DataOptions, trainingData } from './data.js';
-import type { EpochMetrics, TrainingData } from './loop.js';
+import type { EpochMetrics, RunProgress, TrainingData } from './loop.js';
 import { presetOf, resolveConfig, restoreTrainer, rule } from './registry.js';
 import type { RuleDescriptor, RunSettings, Trainer } from './types.js';
 
@@ -40,8 +40,11 @@ export interface Run {
   data: TrainingData;
   /** Optimisation steps already taken (a resumed run's). */
   startStep: number;
-  /** The checkpoint after `step` steps, with the last finished epoch's metrics. */
-  checkpoint(step: number, metrics: EpochMetrics | undefined): Uint8Array;
+  /**
+   * The checkpoint after `step` steps, with the last finished epoch's metrics and the loop's
+   * progress at that step (so a resume mid-epoch continues the epoch's figures).
+   */
+  checkpoint(step: number, metrics: EpochMetrics | undefined, progress?: RunProgress): Uint8Array;
 }
 
 /** Options of the data beyond the run's settings (the playground evaluates on fewer examples). */
@@ -86,7 +89,7 @@ export function planRun(
   return {
     ...planned,
     data,
-    checkpoint: (step, metrics) =>
+    checkpoint: (step, metrics, progress) =>
       encodeCheckpoint(
         trainer.algorithm,
         trainer.snapshot(),
@@ -96,6 +99,7 @@ export function planRun(
           step,
           batchesPerEpoch: data.trainBatchCount,
           metrics,
+          progress,
           run: settings,
         }),
       ),
