@@ -20,7 +20,7 @@ const ubyteHeader = (shape: number[]) => {
   const out = new Uint8Array(4 + 4 * shape.length);
   out[2] = 0x08;
   out[3] = shape.length;
-  shape.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d, false));
+  for (const [i, d] of shape.entries()) new DataView(out.buffer).setUint32(4 + 4 * i, d, false);
   return out;
 };
 
