@@ -14,6 +14,7 @@ import { OPTIMIZERS } from '../learn/optimizer-state.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
+import { setDetectAnomaly } from '../ops/anomaly.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { checkChoice, parse, parseWidths } from '../validate.js';
 import { formatPercent, plural, progressReporter } from './progress.js';
@@ -69,6 +70,8 @@ ${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).sch
   --time DURATION        stop training after this much wall time (e.g. 90s, 5m, 1h)
   --evals-per-epoch N    extra test evaluations within each epoch (accuracy-against-time curves)
   --json                 print JSON lines instead of text
+  --detect-anomaly       check every op for NaN/Inf and name the first that makes one, forward
+                         or backward (slower; for finding where training breaks)
 ${backendOptions.help}
   -h, --help             this help
 
@@ -98,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     ...stringFlags(keysOf({ ...RUN_FLAGS, ...RULE_FLAGS, ...RUN_SETUP_FLAGS })),
     ...stringFlags(['data-dir', 'out', 'resume', 'time', 'evals-per-epoch']),
     json: { type: 'boolean' },
+    'detect-anomaly': { type: 'boolean' },
     ...backendOptions.flags,
     ...helpFlag,
   });
@@ -123,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = prepareOutDir(values.out);
   if (outDir) removeAbandonedTemporaries(outDir);
   await setupBackend(values);
+  if (values['detect-anomaly']) setDetectAnomaly(true);
 
   const resumed = values.resume ? loadCheckpointFile(values.resume) : undefined;
   const planned = planRun(

@@ -5,6 +5,7 @@
 import { ChainruleError } from '../errors.js';
 import type { Node, Op } from '../tensor/node.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
+import { anomalyMode, checkOpOutput, tracedOp } from './anomaly.js';
 
 // ---- reverse mode: recording -------------------------------------------------------------
 
@@ -67,7 +68,7 @@ export function isReleased(node: Node): boolean {
 
 function record(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out: Tensor): void {
   const bytes = out.data.byteLength;
-  const node: Node = { id: nextNodeId++, op, inputs, attrs, bytes };
+  const node: Node = { id: nextNodeId++, op: anomalyMode.enabled ? tracedOp(op) : op, inputs, attrs, bytes };
   out.node = node;
   const ledger = { bytes, live: true };
   ledgers.set(node, ledger);
@@ -150,6 +151,7 @@ export function apply<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor
 
 function applyPrimal<A>(op: Op<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   const out = op.forward(inputs, attrs);
+  if (anomalyMode.enabled) checkOpOutput(op as Op<unknown>, inputs, out);
   if (op.differentiable === false) return out;
   if (gradEnabled && inputs.some((t) => t.requiresGrad || t.node !== null)) {
     record(op as Op<unknown>, inputs, attrs, out);

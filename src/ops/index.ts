@@ -24,6 +24,7 @@ export const primitives = {
   cast: castOp,
 };
 
+export { AnomalyError, detectAnomaly, setDetectAnomaly } from './anomaly.js';
 export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from './dispatch.js';
 export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from './elementwise.js';
 export { matmul, mm } from './linalg.js';
