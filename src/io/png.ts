@@ -73,3 +73,23 @@ export function borderLevel(pixels: Uint8Array, width: number, height: number, m
   }
   return count ? sum / count : 0;
 }
+
+/** Above this border level (of 255) an image looks like dark ink on light paper. */
+const INVERTED_BORDER_LEVEL = 128;
+
+/**
+ * Refuses an image that looks inverted for a model trained on light digits (or garments) on
+ * black: classifying it would answer confidently and wrongly.
+ */
+export function refuseInverted(
+  image: { pixels: Uint8Array; width: number; height: number },
+  path: string,
+): void {
+  const border = borderLevel(image.pixels, image.width, image.height);
+  if (border > INVERTED_BORDER_LEVEL) {
+    throw new ChainruleError(
+      `${path} looks inverted: its border averages ${Math.round(border)} of 255, a dark digit on a light ` +
+        'background, but the model was trained on light digits on black; invert the image first',
+    );
+  }
+}
