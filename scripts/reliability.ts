@@ -87,9 +87,10 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, preload: stri
   });
 }
 
-const ONE_LINE_ERROR = /^chainrule [a-z]+: [^\n]+\n(?: {2}[^\n]*\n)*$/;
+// One line naming the command, then at most an excerpt (indented lines) or the usage text.
+const OWN_ERROR = /^chainrule(?: [a-z]+)?: [^\n]+\n(?:(?: {2}[^\n]*\n)+|\nusage: [\s\S]*)?$/;
 const RAW =
-  /TypeError|RangeError|SyntaxError|ReferenceError|Maximum call stack|\n\s+at |ERR_|ENOENT|EISDIR|EACCES/;
+  /TypeError|RangeError|SyntaxError|ReferenceError|Maximum call stack|\n\s+at |ERR_|ENOENT|EISDIR|EEXIST|ENOTDIR|EACCES|argument is ambiguous/;
 
 async function classify(area: string, c: Case): Promise<Result> {
   const r = await runCli(c.args);
@@ -100,7 +101,7 @@ async function classify(area: string, c: Case): Promise<Result> {
   let outcome: Outcome;
   if (r.hung) outcome = 'hang';
   else if (r.code === 0) outcome = c.valid ? 'valid, ran' : 'accepted';
-  else if (r.code === 2 && ONE_LINE_ERROR.test(r.stderr) && !RAW.test(r.stderr))
+  else if (r.code === 2 && OWN_ERROR.test(r.stderr) && !RAW.test(r.stderr))
     outcome = c.valid ? 'crash' : 'clear error';
   else outcome = 'crash';
   return { area, name: c.name, outcome, detail: r.hung ? `killed after ${LIMIT_S} s` : firstLine };
@@ -216,7 +217,7 @@ function flagCases(): Case[] {
     train('--hidden a,b', ['--hidden', 'a,b']),
     train('--hidden 8,,8', ['--hidden', '8,,8']),
     train('--batch-size 0', ['--batch-size', '0']),
-    train('--batch-size 1e9', ['--batch-size', '1e9']),
+    train('--batch-size 1e9 (one batch of all)', ['--batch-size', '1e9'], true),
     train('--limit 0', ['--limit', '0']),
     train('--dataset toString', ['--dataset', 'toString']),
     train('--dataset __proto__', ['--dataset', '__proto__']),
@@ -389,6 +390,8 @@ function specialFileCases(real: string): Case[] {
 
 interface KillSummary {
   tried: number;
+  /** Kills that landed mid-save: a temporary was there right after. */
+  midSave: number;
   lostLines: number;
   leftTemporaries: number;
   leftBytes: number;
@@ -411,6 +414,7 @@ const savedEpoch = (dir: string): number => {
 async function killDuringSave(): Promise<KillSummary> {
   const summary: KillSummary = {
     tried: 0,
+    midSave: 0,
     lostLines: 0,
     leftTemporaries: 0,
     leftBytes: 0,
@@ -431,11 +435,13 @@ async function killDuringSave(): Promise<KillSummary> {
     if (point.env) await runCli(args, point.env, ['--require', KILL_HOOK]);
     else {
       const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+      const closed = new Promise((resolve) => child.on('close', resolve));
       await new Promise((resolve) => setTimeout(resolve, point.delayMs));
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.on('close', resolve));
+      await closed;
     }
     summary.tried++;
+    if (existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.tmp'))) summary.midSave++;
     const saved = savedEpoch(dir);
     const lines = metricsEpochs(dir);
     for (let epoch = 1; epoch <= Math.floor(saved); epoch++) if (!lines.includes(epoch)) summary.lostLines++;
@@ -458,17 +464,23 @@ async function killDuringSave(): Promise<KillSummary> {
 
 // ---- the table ------------------------------------------------------------------------------
 
-function table(results: Result[], kill: KillSummary): string {
+function table(results: Result[], kill: KillSummary | null): string {
   const areas = [...new Set(results.map((r) => r.area))];
   const rows = areas.map((area) => {
     const mine = results.filter((r) => r.area === area);
     const count = (o: Outcome) => mine.filter((r) => r.outcome === o).length;
     return `| ${area} | ${mine.length} | ${count('clear error')} | ${count('crash')} | ${count('hang')} | ${count('accepted')} | - | ${count('valid, ran')} |`;
   });
-  const lost =
-    `${kill.lostLines} metrics lines lost, ${kill.leftTemporaries} temporaries (${kill.leftBytes} bytes) left, ` +
-    `${kill.disagreeAfterResume} disagree after resume, ${kill.failedResumes} failed resumes`;
-  rows.splice(3, 0, `| kill -9 during save | ${kill.tried} | - | - | - | - | ${lost} | - |`);
+  if (kill) {
+    const lost =
+      `${kill.midSave} kills landed mid-save; ${kill.lostLines} metrics lines lost, ${kill.leftTemporaries} temporaries (${kill.leftBytes} bytes) left, ` +
+      `${kill.disagreeAfterResume} disagree after resume, ${kill.failedResumes} failed resumes`;
+    rows.splice(
+      Math.min(3, rows.length),
+      0,
+      `| kill -9 during save | ${kill.tried} | - | - | - | - | ${lost} | - |`,
+    );
+  }
   return [
     '| area | tried | clear error | crash (raw JS error) | hang | accepted bad data | lost | valid, ran |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -500,13 +512,21 @@ async function main(): Promise<void> {
       process.stderr.write(`${area}: ${c.name}: ${r.outcome}\n`);
     }
   };
-  await measure('expressions (`explain --expr`)', expressionCases());
-  await measure('CLI flags', flagCases());
+  // --only expressions,flags,checkpoints,special,kill measures some areas (for a quick look).
+  const only = process.argv.includes('--only')
+    ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+    : null;
+  const wanted = (area: string) => only === null || only.includes(area);
+  if (wanted('expressions')) await measure('expressions (`explain --expr`)', expressionCases());
+  if (wanted('flags')) await measure('CLI flags', flagCases());
   const real = await realCheckpoint();
   const image = digit();
-  await measure('`eval` / `predict` on corrupt checkpoints and images', checkpointCases(real, image));
-  await measure('special files (`/dev/zero`, FIFOs, 1 and 3 GB sparse)', specialFileCases(real));
-  const kill = await killDuringSave();
+  if (wanted('checkpoints')) {
+    await measure('`eval` / `predict` on corrupt checkpoints and images', checkpointCases(real, image));
+  }
+  if (wanted('special'))
+    await measure('special files (`/dev/zero`, FIFOs, 1 and 3 GB sparse)', specialFileCases(real));
+  const kill = wanted('kill') ? await killDuringSave() : null;
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   const report = `${table(results, kill)}
 

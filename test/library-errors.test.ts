@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChainruleError, decodeSafetensors, parseIdx, zeros } from '../src/index.js';
+import { ChainruleError, decodeSafetensors, loadDataset, parseIdx, zeros } from '../src/index.js';
 
 function chainruleError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -44,4 +44,13 @@ test('without a source name the messages still read', () => {
     () => decodeSafetensors(new Uint8Array(3)),
     /^the safetensors data is not a valid safetensors file/,
   );
+});
+
+test('a dataset name that is an Object.prototype member is an unknown dataset, not a TypeError', () => {
+  for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+    chainruleError(
+      () => loadDataset(name as 'mnist'),
+      new RegExp(`^unknown dataset '${name}': choose one of mnist, fashion-mnist$`),
+    );
+  }
 });

@@ -104,7 +104,8 @@ function inflatedStart(gzip: Uint8Array, path: string): Uint8Array {
  * /usr/share/datasets/fashion-mnist, or either from `dataDir` holding the four standard IDX files.
  */
 export function loadDataset(name: DatasetName, options: { dataDir?: string } = {}): Dataset {
-  const home = HOMES[name];
+  // Own keys only: 'toString' or '__proto__' must not find Object.prototype's members.
+  const home = Object.hasOwn(HOMES, name) ? HOMES[name] : undefined;
   if (home === undefined) {
     throw new ChainruleError(`unknown dataset '${name}': choose one of ${Object.keys(HOMES).join(', ')}`);
   }
