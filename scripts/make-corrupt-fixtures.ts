@@ -31,8 +31,8 @@ export interface CorpusEntry {
 
 // ---- safetensors ----------------------------------------------------------------------------
 
-/** Safetensors bytes with the header text given exactly. */
-function withHeader(text: string, data = new Uint8Array(0), declared?: bigint): Uint8Array {
+/** Safetensors bytes with the header text given exactly (and the declared length, if given). */
+export function withHeader(text: string, data = new Uint8Array(0), declared?: bigint): Uint8Array {
   const json = new TextEncoder().encode(text);
   const out = new Uint8Array(8 + json.length + data.length);
   new DataView(out.buffer).setBigUint64(0, declared ?? BigInt(json.length), true);
@@ -120,7 +120,8 @@ function safetensorsCases(): [string, Uint8Array, string][] {
 
 // ---- checkpoints ----------------------------------------------------------------------------
 
-const RUN = {
+/** The run part of the small checkpoints made here and in the tests. */
+export const RUN = {
   dataset: 'mnist',
   normalization: { kind: 'standardize', mean: 0.1307, std: 0.3081 },
   epoch: 1,
@@ -226,7 +227,7 @@ function idxCases(): [string, Uint8Array, string][] {
 // ---- PNG ------------------------------------------------------------------------------------
 
 /** A PNG whose header claims `width` x `height` with a stub body: refusing it first proves it was not decoded. */
-function claimedPng(width: number, height: number): Uint8Array {
+export function claimedPng(width: number, height: number): Uint8Array {
   const chunk = (type: string, data: Uint8Array) => {
     const out = Buffer.alloc(12 + data.length);
     out.writeUInt32BE(data.length, 0);

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { claimedPng, RUN } from '../scripts/make-corrupt-fixtures.js';
 import { createBPTrainer, encodeCheckpoint, readIdxFile } from '../src/index.js';
 import { borderLevel, pngSize, readGreyPng } from '../src/io/png.js';
 
@@ -60,28 +61,6 @@ test('an IDX header declaring more than chainrule reads is refused before inflat
   );
 });
 
-/** A PNG whose header claims `width` x `height` (the pixel data is a stub: it must never be decoded). */
-function claimedPng(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, 'latin1');
-    out.set(data, 8);
-    return out; // CRC left zero: a decoder would refuse it, so refusing first proves no decoding.
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([
-    signature,
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(16))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 test("a PNG's size is checked from its header before it is decoded", () => {
   const path = join(scratch, 'huge.png');
   writeFileSync(path, claimedPng(20000, 20000));
@@ -112,17 +91,7 @@ function digitPng(paper: number, ink: number): Buffer {
 test('predict says the image looks inverted instead of classifying dark ink on light paper', () => {
   const checkpoint = join(scratch, 'tiny.safetensors');
   const trainer = createBPTrainer({ hidden: [8] }, { seed: 0 });
-  writeFileSync(
-    checkpoint,
-    encodeCheckpoint('bp', trainer.snapshot(), {
-      dataset: 'mnist',
-      normalization: { kind: 'standardize', mean: 0.13, std: 0.31 },
-      epoch: 1,
-      step: 1,
-      metrics: {},
-      run: { seed: 0, batchSize: 8, epochs: 1, limit: null },
-    }),
-  );
+  writeFileSync(checkpoint, encodeCheckpoint('bp', trainer.snapshot(), RUN));
   const inverted = join(scratch, 'inverted.png');
   const normal = join(scratch, 'normal.png');
   writeFileSync(inverted, digitPng(250, 10));

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { RUN, withHeader } from '../scripts/make-corrupt-fixtures.js';
 import {
   BatchNorm1d,
   ChainruleError,
@@ -26,15 +27,6 @@ import type { TrainerSnapshot } from '../src/learn/types.js';
 const scratch = mkdtempSync(join(tmpdir(), 'chainrule-corrupt-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-const run = {
-  dataset: 'mnist',
-  normalization: { kind: 'standardize', mean: 0.13, std: 0.31 },
-  epoch: 1,
-  step: 10,
-  metrics: {},
-  run: { seed: 0, batchSize: 8, epochs: 1, limit: null },
-};
-
 function rejects(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {
     assert.ok(err instanceof ChainruleError, `expected a ChainruleError, got ${err}`);
@@ -51,7 +43,7 @@ function tampered(
   const snapshot = createBPTrainer({ hidden: [4], inputs: 6 }, { seed: 0 }).snapshot();
   assert.ok(snapshot.tensors[name], `the snapshot has ${name}`);
   snapshot.tensors[name] = change(snapshot.tensors[name]);
-  return snapshotOf(decodeCheckpoint(encodeCheckpoint('bp', snapshot, run), 'bad.safetensors'));
+  return snapshotOf(decodeCheckpoint(encodeCheckpoint('bp', snapshot, RUN), 'bad.safetensors'));
 }
 
 test('an integer tensor where a float weight belongs is refused, not cast', () => {
@@ -105,16 +97,6 @@ test('every problem is reported at once and nothing is loaded', () => {
   rejects(() => model.loadStateDict(dict), /'0\.bias' holds NaN.*; '1\.running_var' holds the variance -1/);
   assert.deepEqual([...model.stateDict()['0.weight'].data], [...before['0.weight'].data]);
 });
-
-/** Safetensors bytes with the header text given exactly. */
-function withHeader(text: string, data = new Uint8Array(0)): Uint8Array {
-  const json = new TextEncoder().encode(text);
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
 
 test('a byte-order mark or any start but { is refused, as the reference loader does', () => {
   rejects(

@@ -149,8 +149,13 @@ test('a metrics line written just before a kill (its checkpoint never saved) is 
   assert.deepEqual(metricsEpochs(dir), [1, 2]);
 });
 
-/** Starts a training run and sends `signals` (at `gap` ms apart) once its first epoch is reported. */
-async function interrupt(dir: string, signals: NodeJS.Signals[], extra: string[] = [], gap = 0) {
+/** Starts a training run and sends `signals` (`gap` ms apart) once it reports the event `after`. */
+async function interrupt(
+  dir: string,
+  signals: NodeJS.Signals[],
+  o: { extra?: string[]; gap?: number; after?: string } = {},
+) {
+  const { extra = [], gap = 0, after = 'epoch' } = o;
   const child = spawn(process.execPath, [
     BIN,
     'train',
@@ -170,7 +175,7 @@ async function interrupt(dir: string, signals: NodeJS.Signals[], extra: string[]
   let sent = false;
   child.stdout.on('data', async (d) => {
     stdout += d;
-    if (sent || !stdout.includes('"type":"epoch"')) return;
+    if (sent || !stdout.includes(`"type":"${after}"`)) return;
     sent = true;
     for (const signal of signals) {
       child.kill(signal);
@@ -200,13 +205,12 @@ test('SIGTERM saves a resumable checkpoint, as Ctrl-C does', async () => {
 
 test('a second Ctrl-C says it quits without saving', async () => {
   const dir = join(work, 'twice');
-  // Batches long enough (a wide layer, the whole limit at once) that both signals land in one.
-  const { code, stderr } = await interrupt(
-    dir,
-    ['SIGINT', 'SIGINT'],
-    ['--hidden', '2048', '--batch-size', '1000'],
-    30,
-  );
+  // Batches long enough (a wide layer, a large batch) that both signals land in the first.
+  const { code, stderr } = await interrupt(dir, ['SIGINT', 'SIGINT'], {
+    extra: ['--hidden', '2048', '--batch-size', '1000'],
+    gap: 30,
+    after: 'start',
+  });
   assert.equal(code, 130, stderr);
   assert.match(stderr, /chainrule train: SIGINT again: quitting without saving the current epoch/);
   assert.doesNotMatch(stderr, /saved a resumable checkpoint/);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { withHeader } from '../scripts/make-corrupt-fixtures.js';
 import { run as explainCommand } from '../src/cli/explain.js';
 import { parseChoice, parseDuration, parseNumber, parseWidths } from '../src/cli/shared.js';
 import { buildProgram } from '../src/expr/build.js';
@@ -148,14 +149,9 @@ const mutated = fc
   });
 
 /** Any JSON as the header, with a data section of any length. */
-const anyHeader = fc.tuple(fc.json({ maxDepth: 4 }), fc.uint8Array({ maxLength: 64 })).map(([text, data]) => {
-  const json = new TextEncoder().encode(text);
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-});
+const anyHeader = fc
+  .tuple(fc.json({ maxDepth: 4 }), fc.uint8Array({ maxLength: 64 }))
+  .map(([text, data]) => withHeader(text, data));
 
 /** A header of plausible tensor entries (the decoder's own vocabulary) with any numbers in it. */
 const entryHeader = fc
@@ -170,14 +166,7 @@ const entryHeader = fc
     ),
     fc.uint8Array({ maxLength: 48 }),
   )
-  .map(([header, data]) => {
-    const json = new TextEncoder().encode(JSON.stringify(header));
-    const out = new Uint8Array(8 + json.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-    out.set(json, 8);
-    out.set(data, 8 + json.length);
-    return out;
-  });
+  .map(([header, data]) => withHeader(JSON.stringify(header), data));
 
 test('fuzz: decodeSafetensors refuses any corruption with a ChainruleError, never a JS error', () => {
   fc.assert(
