@@ -56,8 +56,10 @@ test('a program of too many operations is refused at the first one past the limi
     err.message,
     new RegExp(`^1:${2 * MAX_OPERATIONS + 2}: the program has more than ${MAX_OPERATIONS} operations`),
   );
-  const atLimit = parseProgram(`x${'+x'.repeat(MAX_OPERATIONS)}`);
-  assert.equal(atLimit.inputs.length, 1);
+  // At the limit, the left-deep tree (1,000 levels) still builds and explains.
+  const atLimit = explainAt(`x${'+x'.repeat(MAX_OPERATIONS)}`, { x: 1 });
+  assert.equal(atLimit.gradients.reverse!.x, MAX_OPERATIONS + 1);
+  assert.equal(atLimit.gradients.forward!.x, MAX_OPERATIONS + 1);
 });
 
 test('forward mode refuses to write more steps than it can show; reverse mode still explains', () => {
