@@ -13,9 +13,8 @@ import { PNG } from 'pngjs';
 import { cast, encodeSafetensors, readIdxFile, tensor } from '../src/index.js';
 import { readGreyPng, refuseInverted } from '../src/io/png.js';
 import { loadSafetensors } from '../src/io/safetensors-file.js';
-import { createBPTrainer } from '../src/learn/bp.js';
 import { checkpointOf, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
-import { algorithm } from '../src/learn/registry.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import type { TrainerSnapshot } from '../src/learn/types.js';
 
 export const CORPUS_DIR = fileURLToPath(new URL('../../test/fixtures/corrupt/', import.meta.url));
@@ -134,7 +133,7 @@ function checkpointWith(
   change: (tensors: TrainerSnapshot['tensors']) => void,
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const snapshot = createBPTrainer({ hidden: [2], inputs: 4, classes: 3 }, { seed: 0 }).snapshot();
+  const snapshot = createTrainer('bp', { hidden: [2], inputs: 4, classes: 3 }, { seed: 0 }).snapshot();
   change(snapshot.tensors);
   const bytes = encodeCheckpoint('bp', snapshot, RUN);
   if (!metadata) return bytes;
@@ -282,7 +281,7 @@ export function readAs(reader: Reader, path: string): unknown {
       return loadSafetensors(path);
     case 'checkpoint': {
       const checkpoint = checkpointOf(loadSafetensors(path, { what: 'checkpoint' }), path);
-      return algorithm(checkpoint.metadata.algorithm).restore(snapshotOf(checkpoint), path);
+      return restoreTrainer(checkpoint.metadata.algorithm, snapshotOf(checkpoint), path);
     }
     case 'idx':
       return readIdxFile(path);

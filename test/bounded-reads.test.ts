@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { claimedPng, RUN } from '../scripts/make-corrupt-fixtures.js';
-import { createBPTrainer, encodeCheckpoint, readIdxFile } from '../src/index.js';
+import { createTrainer, encodeCheckpoint, readIdxFile } from '../src/index.js';
 import { borderLevel, pngSize, readGreyPng } from '../src/io/png.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
@@ -90,7 +90,7 @@ function digitPng(paper: number, ink: number): Buffer {
 
 test('predict says the image looks inverted instead of classifying dark ink on light paper', () => {
   const checkpoint = join(scratch, 'tiny.safetensors');
-  const trainer = createBPTrainer({ hidden: [8] }, { seed: 0 });
+  const trainer = createTrainer('bp', { hidden: [8] }, { seed: 0 });
   writeFileSync(checkpoint, encodeCheckpoint('bp', trainer.snapshot(), RUN));
   const inverted = join(scratch, 'inverted.png');
   const normal = join(scratch, 'normal.png');

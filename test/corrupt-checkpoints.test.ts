@@ -20,8 +20,8 @@ import {
   Sequential,
   tensor,
 } from '../src/index.js';
-import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
 import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import type { TrainerSnapshot } from '../src/learn/types.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'chainrule-corrupt-'));
@@ -40,7 +40,7 @@ function tampered(
   name: string,
   change: (t: TrainerSnapshot['tensors'][string]) => TrainerSnapshot['tensors'][string],
 ) {
-  const snapshot = createBPTrainer({ hidden: [4], inputs: 6 }, { seed: 0 }).snapshot();
+  const snapshot = createTrainer('bp', { hidden: [4], inputs: 6 }, { seed: 0 }).snapshot();
   assert.ok(snapshot.tensors[name], `the snapshot has ${name}`);
   snapshot.tensors[name] = change(snapshot.tensors[name]);
   return snapshotOf(decodeCheckpoint(encodeCheckpoint('bp', snapshot, RUN), 'bad.safetensors'));
@@ -49,7 +49,7 @@ function tampered(
 test('an integer tensor where a float weight belongs is refused, not cast', () => {
   const snapshot = tampered('model.0.weight', (w) => cast(w, 'int32'));
   rejects(
-    () => bpFromSnapshot(snapshot, 'bad.safetensors'),
+    () => restoreTrainer('bp', snapshot, 'bad.safetensors'),
     /^bad\.safetensors: loadStateDict: '0\.weight' holds integers \(int32\) but the module keeps float32 there; save it as a float tensor$/,
   );
 });
@@ -62,7 +62,7 @@ test('NaN or infinite weights are refused at load, naming the tensor and the ind
       return tensor(data, { dtype: b.dtype }).reshape(b.shape);
     });
     rejects(
-      () => bpFromSnapshot(snapshot, 'bad.safetensors'),
+      () => restoreTrainer('bp', snapshot, 'bad.safetensors'),
       new RegExp(`'3\\.bias' holds ${bad} at index 2; only finite values can be loaded`),
     );
   }
@@ -71,7 +71,7 @@ test('NaN or infinite weights are refused at load, naming the tensor and the ind
 test('a negative running variance is refused; a fraction in an integer counter too', () => {
   const negative = tampered('model.1.running_var', (v) => tensor([1, -0.5, 1, 1]).reshape(v.shape));
   rejects(
-    () => bpFromSnapshot(negative, 'bad.safetensors'),
+    () => restoreTrainer('bp', negative, 'bad.safetensors'),
     /'1\.running_var' holds the variance -0\.5 at index 1; a variance is never negative/,
   );
   const bn = new BatchNorm1d(2);

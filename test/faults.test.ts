@@ -11,7 +11,6 @@ import { after, test } from 'node:test';
 import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { removeAbandonedTemporaries, writeFileAtomic } from '../src/io/atomic.js';
-import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
 import {
   checkpointRunInfo,
   decodeCheckpoint,
@@ -21,6 +20,7 @@ import {
 } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
 import { type EpochMetrics, trainLoop } from '../src/learn/loop.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-faults-'));
@@ -220,9 +220,9 @@ test("a resume mid-epoch reports the whole epoch's loss, rate and time, as an un
   const mnist = loadDataset('mnist');
   const normalization = fitNormalization('standardize', mnist.train);
   const data = trainingData(mnist, { batchSize: 50, seed: 2, normalization, limit: 500, testLimit: 200 });
-  const unbroken = await trainLoop(createBPTrainer({ hidden: [16] }, { seed: 4 }), data, { epochs: 2 });
+  const unbroken = await trainLoop(createTrainer('bp', { hidden: [16] }, { seed: 4 }), data, { epochs: 2 });
 
-  const trainer = createBPTrainer({ hidden: [16] }, { seed: 4 });
+  const trainer = createTrainer('bp', { hidden: [16] }, { seed: 4 });
   const controller = new AbortController();
   const first = await trainLoop(trainer, data, {
     epochs: 2,
@@ -251,7 +251,7 @@ test("a resume mid-epoch reports the whole epoch's loss, rate and time, as an un
   );
   const checkpoint = decodeCheckpoint(bytes, 'memory');
   assert.deepEqual(progressOf(checkpoint.metadata), first.progress);
-  const resumed = await trainLoop(bpFromSnapshot(snapshotOf(checkpoint)), data, {
+  const resumed = await trainLoop(restoreTrainer('bp', snapshotOf(checkpoint)), data, {
     epochs: 2,
     startStep: checkpoint.metadata.step,
     startProgress: progressOf(checkpoint.metadata),
@@ -274,7 +274,7 @@ test('older checkpoints without progress resume as before', () => {
     metrics: undefined,
     run: { seed: 0, batchSize: 1, epochs: 1, limit: null },
   });
-  const snapshot = createBPTrainer({ hidden: [2] }, { seed: 0 }).snapshot();
+  const snapshot = createTrainer('bp', { hidden: [2] }, { seed: 0 }).snapshot();
   assert.equal(
     progressOf(decodeCheckpoint(encodeCheckpoint('bp', snapshot, info), 'old').metadata),
     undefined,
