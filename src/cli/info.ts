@@ -43,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     ['threads', String(info.threads)],
     ['why', info.reason],
   ];
-  if (!native.loaded && info.name !== 'native') lines.push(['native', native.reason]);
+  if (!native.loaded && native.reason !== info.reason) lines.push(['native', native.reason]);
   process.stdout.write(`${lines.map(([key, value]) => `${key.padEnd(8)} ${value}`).join('\n')}\n`);
   return 0;
 }
