@@ -201,7 +201,7 @@ static napi_value unary(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Strided elementwise kernels (binary, select). The output is contiguous; each operand is a
+// Strided elementwise kernels (copy, binary, select). The output is contiguous; each operand is a
 // view (offset, strides) broadcast to the output's shape. Dimensions are coalesced first:
 // size-1 ones dropped, neighbours that every operand walks as one merged, so a bias add
 // [m, n] + [n] is m rows of n and a same-shape op a single row. Rows whose operands step by 0
@@ -268,7 +268,13 @@ static bool read_rows_layout(napi_env env, RowsJob *job, int at) {
 }
 
 static void run_row(const RowsJob *job, const float **row, const int64_t *col_stride, float *out, int64_t cols) {
-  if (job->operands == 2)
+  if (job->operands == 1) {
+    if (col_stride[0] == 1) {
+      memcpy(out, row[0], cols * sizeof(float));
+    } else {
+      for (int64_t j = 0; j < cols; j++) out[j] = row[0][0];
+    }
+  } else if (job->operands == 2)
     job->isa->binary_row(job->op, row[0], col_stride[0], row[1], col_stride[1], out, cols);
   else
     job->isa->select_row(row[0], col_stride[0], row[1], col_stride[1], row[2], col_stride[2], out, cols);
@@ -337,6 +343,14 @@ static napi_value binary(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 3, argv)) return NULL;
   RowsJob job = {.op = (int)args[2], .operands = 2};
   return run_rows(env, argv, &job, 3);
+}
+
+// copy(src, out); args: isa, threads, rank, shape..., then the source's offset, strides...
+static napi_value copy(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  RowsJob job = {.operands = 1};
+  return run_rows(env, argv, &job, 2);
 }
 
 // select(cond, a, b, out); args: isa, threads, rank, shape..., then per operand offset, strides...
@@ -464,6 +478,7 @@ NAPI_MODULE_INIT() {
       {"unary", NULL, unary, NULL, NULL, NULL, napi_default, NULL},
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"select", NULL, select_kernel, NULL, NULL, NULL, napi_default, NULL},
+      {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
       {"sgd", NULL, sgd, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},

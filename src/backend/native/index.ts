@@ -33,6 +33,7 @@ interface Addon {
   unary(x: Float32Array, out: Float32Array): void;
   binary(a: Float32Array, b: Float32Array, out: Float32Array): void;
   select(cond: Float32Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  copy(src: Float32Array, out: Float32Array): void;
   reduce(x: Float32Array, out: Float32Array): void;
   sgd(param: Float32Array, grad: Float32Array, buffer: Float32Array | null): void;
   adam(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array): void;
