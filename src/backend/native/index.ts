@@ -228,6 +228,16 @@ class NativeKernelMethods {
     this.addon.select(cond.data as Float32Array, a.data as Float32Array, b.data as Float32Array, out);
   }
 
+  copy(src: View, out: DataArray, shape: readonly number[]): void {
+    if (!isFloat32(src.data) || !isFloat32(out) || shape.length > MAX_RANK) {
+      this.fallback.copy(src, out, shape);
+      return;
+    }
+    this.setArgs();
+    this.setLayout(2, shape, [src]);
+    this.addon.copy(src.data, out);
+  }
+
   reduce(
     op: ReduceOp,
     x: DataArray,
