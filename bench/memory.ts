@@ -1,17 +1,34 @@
-// Resident memory over a long training run on the native backend: the seed network's shape
+// Resident memory over a long training run on the default backend (native where built;
+// CHAINRULE_BACKEND picks another): the seed network's shape
 // (784 -> hidden -> BatchNorm -> tanh -> 10, Adam), stepped `steps` times, with the process's
 // RSS printed every tenth of the way. Flat after warm-up means no step leaks, natively or in JS.
 //
 //   node dist/bench/memory.js [steps=10000] [hidden=256] [batch=64]
 
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { backendInfo, useBackend } from '../src/backend/index.js';
 import { createBPTrainer } from '../src/learn/bp.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 
-export async function measureResidentMemory(steps: number, hidden: number, batch: number): Promise<number[]> {
-  await useBackend('native');
+// Each sample follows a full collection, so that garbage not yet collected does not count.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+}
+
+export async function measureResidentMemory(
+  steps: number,
+  hidden: number,
+  batch: number,
+): Promise<MemorySample[]> {
+  await useBackend(undefined);
   const rng = new Rng(0);
   const trainer = createBPTrainer({ hidden: [hidden], schedule: 'constant', lr: 1e-3 }, { seed: 0 });
   trainer.plan(steps);
@@ -22,12 +39,16 @@ export async function measureResidentMemory(steps: number, hidden: number, batch
       [batch],
     ),
   }));
-  const samples: number[] = [];
+  const samples: MemorySample[] = [];
   const every = Math.max(1, Math.floor(steps / 10));
   for (let i = 1; i <= steps; i++) {
     const { x, y } = batches[i % batches.length];
     trainer.step(x, y);
-    if (i % every === 0) samples.push(process.memoryUsage().rss);
+    if (i % every === 0) {
+      collectGarbage();
+      const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
+      samples.push({ rss, heapUsed, arrayBuffers });
+    }
   }
   return samples;
 }
@@ -38,13 +59,14 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { name, isa, threads } = backendInfo();
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   process.stdout.write(
-    `${steps} steps, hidden ${hidden}, batch ${batch}, ${name} ${isa}, ${threads} threads\n`,
+    `${steps} steps, hidden ${hidden}, batch ${batch}, ${name}${isa ? ` ${isa}` : ''}, ${threads} threads\n`,
   );
-  samples.forEach((rss, i) => {
+  samples.forEach(({ rss, heapUsed, arrayBuffers }, i) => {
+    const after = Math.round(((i + 1) * steps) / samples.length);
     process.stdout.write(
-      `  after ${Math.round(((i + 1) * steps) / samples.length)} steps: RSS ${mib(rss)} MiB\n`,
+      `  after ${after} steps: RSS ${mib(rss)} MiB (JS heap ${mib(heapUsed)}, array buffers ${mib(arrayBuffers)})\n`,
     );
   });
-  const growth = samples[samples.length - 1] - samples[0];
+  const growth = samples[samples.length - 1].rss - samples[0].rss;
   process.stdout.write(`growth from the first sample to the last: ${mib(growth)} MiB\n`);
 }
