@@ -20,6 +20,11 @@ test('linear is x·Wᵀ + b, in float32 and float64', () => {
   }
 });
 
+test('linear promotes mixed dtypes like the ops it fuses', () => {
+  const fused = linear(normal([4, 3], 'float32'), normal([2, 3]), normal([2], 'float32'));
+  assert.equal(fused.dtype, 'float64');
+});
+
 test('linear: VJP and JVP match central differences for every input', () => {
   for (const [batch, inputs, outputs] of [
     [1, 1, 1],

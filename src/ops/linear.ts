@@ -7,7 +7,7 @@ import { getBackend } from '../backend/index.js';
 import { formatShape, ShapeError } from '../errors.js';
 import type { Op } from '../tensor/node.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkFloat } from './broadcast.js';
+import { checkFloat, promote } from './broadcast.js';
 import { apply } from './dispatch.js';
 import { matmulOp, mm } from './linalg.js';
 import { sum } from './reduce.js';
@@ -34,7 +34,7 @@ export const linearOp: Op = {
   ],
 };
 
-/** x [batch, in] · weightᵀ (weight [out, in]) + bias [out]. */
+/** x [batch, in] · weightᵀ (weight [out, in]) + bias [out], in the operands' promoted dtype. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
   const [out, features] = weight.shape;
   if (
@@ -49,5 +49,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor): Tensor {
         'must be [batch, in], [out, in] and [out]',
     );
   }
-  return apply(linearOp, [x, weight, bias], undefined);
+  const operands = [x, weight, bias];
+  const sameDType = operands.every((t) => t.dtype === x.dtype);
+  return apply(linearOp, sameDType ? operands : promote('linear', operands), undefined);
 }
