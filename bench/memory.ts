@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { backendInfo, useBackend } from '../src/backend/index.js';
-import { createBPTrainer } from '../src/learn/bp.js';
+import { createTrainer } from '../src/learn/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 
@@ -30,7 +30,7 @@ export async function measureResidentMemory(
 ): Promise<MemorySample[]> {
   await useBackend(undefined);
   const rng = new Rng(0);
-  const trainer = createBPTrainer({ hidden: [hidden], schedule: 'constant', lr: 1e-3 }, { seed: 0 });
+  const trainer = createTrainer('bp', { hidden: [hidden], schedule: 'constant', lr: 1e-3 });
   trainer.plan(steps);
   const batches = Array.from({ length: 8 }, () => ({
     x: randn([batch, 784], { rng }),
