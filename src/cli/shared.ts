@@ -15,7 +15,6 @@ import { restoreTrainer } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
 import { checkChoice, parse } from '../validate.js';
 
-
 export const helpFlag = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** Prints a command's help; its exit code. */
