@@ -1,6 +1,8 @@
-// GEMM throughput of chainrule's WebAssembly backend (one and two threads) against the
-// reference backend, TensorFlow.js (wasm and cpu backends) and PyTorch when the system Python
-// has it, on square sizes and the shapes an MNIST MLP's training step multiplies.
+// GEMM throughput of chainrule's native backend (every core, and one thread) against its
+// WebAssembly backend (two threads and one), TensorFlow.js (wasm and cpu backends, when
+// `npm run bench:setup` installed it) and PyTorch when the system Python has it (default
+// threading, and one thread), on square sizes and the shapes an MNIST MLP's training step
+// multiplies.
 //
 //   node dist/bench/gemm.js
 //
@@ -10,13 +12,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
 import type { Kernels, MatmulSpec } from '../src/backend/kernels.js';
-import { ReferenceKernels } from '../src/backend/reference/index.js';
-import { createWasmKernels } from '../src/backend/wasm/index.js';
+import { createNativeKernels, loadNativeAddon } from '../src/backend/native/index.js';
+import { createWasmKernels, createWasmKernelsSync } from '../src/backend/wasm/index.js';
+import { progress } from './progress.js';
 import { SYSTEM_PYTHON } from './python.js';
+import { loadTfjs, type TF } from './tfjs.js';
 
 export interface GemmShape {
   label: string;
@@ -59,8 +60,9 @@ export const GEMM_SHAPES: readonly GemmShape[] = [
 
 const flops = (s: GemmShape): number => 2 * s.m * s.n * s.k;
 
-/** The reference backend runs at well under 1 GFLOP/s: only problems up to this size. */
-const REFERENCE_MAX_FLOPS = 40e6;
+/** The row every ratio is taken from: the native backend with its default threads. */
+const OURS = 'chainrule-native';
+
 const WARMUP_MS = 300;
 /**
  * Timing is spread over rounds that each visit every shape and backend, so that all of them
@@ -108,7 +110,7 @@ function kernelsContender(backend: string, kernels: Kernels): Contender {
   };
 }
 
-function tfjsContender(backend: 'wasm' | 'cpu'): Contender {
+function tfjsContender(tf: TF, backend: 'wasm' | 'cpu'): Contender {
   return {
     backend: `tfjs-${backend}`,
     start: async (shape) => {
@@ -156,10 +158,11 @@ function row(shape: GemmShape, backend: string, times: number[]): GemmBenchRow {
   };
 }
 
-// Timed inside Python with the same rounds; torch keeps its default threading.
+// Timed inside Python with the same rounds, with torch's default threading or one thread.
 const TORCH_SCRIPT = `
 import json, sys, time, torch
 shapes = json.loads(sys.argv[1])
+if int(sys.argv[2]) > 0: torch.set_num_threads(int(sys.argv[2]))
 warmup, rounds, round_s, min_runs = ${WARMUP_MS / 1000}, ${ROUNDS}, ${ROUND_MS / 1000}, ${MIN_RUNS_PER_ROUND}
 times = [[] for _ in shapes]
 for r in range(rounds):
@@ -176,38 +179,53 @@ for r in range(rounds):
 print(json.dumps(times))
 `;
 
-function benchTorch(shapes: readonly GemmShape[]): GemmBenchRow[] {
+/** Environment that holds torch and its BLAS to one thread. */
+export const ONE_THREAD_ENV = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+
+/** PyTorch's rows: default threading (threads 0) or one thread. */
+function benchTorch(shapes: readonly GemmShape[], threads: 0 | 1): GemmBenchRow[] {
   if (spawnSync(SYSTEM_PYTHON, ['-c', 'import torch']).status !== 0) return [];
+  progress(`GEMM: PyTorch, ${threads ? '1 thread' : 'default threading'}`);
   // Every timing comes back, which can pass spawnSync's default 1 MiB output limit.
-  const result = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(shapes)], {
+  const result = spawnSync(SYSTEM_PYTHON, ['-c', TORCH_SCRIPT, JSON.stringify(shapes), String(threads)], {
     encoding: 'utf8',
     maxBuffer: 256 * 2 ** 20,
+    env: threads ? { ...process.env, ...ONE_THREAD_ENV } : process.env,
   });
   if (result.status !== 0)
     throw new Error(`PyTorch benchmark failed: ${result.error?.message ?? result.stderr}`);
   const times: number[][] = JSON.parse(result.stdout);
-  return shapes.map((shape, i) => row(shape, 'torch', times[i]));
+  return shapes.map((shape, i) => row(shape, threads ? 'torch-1t' : 'torch', times[i]));
 }
 
 /** Measures every shape on every available backend. */
 export async function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES): Promise<GemmBenchRow[]> {
   const single = await createWasmKernels({ threads: 1 });
   const double = await createWasmKernels({ threads: 2 });
-  const reference = kernelsContender('chainrule-reference', new ReferenceKernels());
-  const contenders = [
-    kernelsContender('chainrule-wasm-1t', single),
+  const contenders: Contender[] = [];
+  if (loadNativeAddon().loaded) {
+    const native = createNativeKernels(createWasmKernelsSync());
+    contenders.push(kernelsContender(OURS, native));
+    contenders.push(
+      kernelsContender('chainrule-native-1t', createNativeKernels(createWasmKernelsSync(), { threads: 1 })),
+    );
+  } else {
+    process.stderr.write('chainrule native skipped: the addon is not built (see `npx chainrule info`)\n');
+  }
+  contenders.push(
     kernelsContender('chainrule-wasm-2t', double),
-    reference,
-    tfjsContender('wasm'),
-    tfjsContender('cpu'),
-  ];
+    kernelsContender('chainrule-wasm-1t', single),
+  );
+  const tf = loadTfjs();
+  if (tf) contenders.push(tfjsContender(tf, 'wasm'), tfjsContender(tf, 'cpu'));
   const runs = shapes.flatMap((shape) =>
-    contenders
-      .filter((c) => c !== reference || flops(shape) <= REFERENCE_MAX_FLOPS)
-      .map((contender) => ({ shape, contender, times: [] as number[] })),
+    contenders.map((contender) => ({ shape, contender, times: [] as number[] })),
   );
   try {
     for (let round = 0; round < ROUNDS; round++) {
+      progress(
+        `GEMM: round ${round + 1} of ${ROUNDS} over ${shapes.length} shapes and ${contenders.length} backends`,
+      );
       for (const { shape, contender, times } of runs) {
         const session = await contender.start(shape);
         if (round === 0) timeFor(session.run, WARMUP_MS, 1);
@@ -221,20 +239,19 @@ export async function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES): 
   }
   return [
     ...runs.map(({ shape, contender, times }) => row(shape, contender.backend, times)),
-    ...benchTorch(shapes),
+    ...benchTorch(shapes, 0),
+    ...benchTorch(shapes, 1),
   ];
 }
 
-const OURS = 'chainrule-wasm-2t';
-
-/** One line per shape: GFLOP/s per backend, then chainrule (2 threads) over each peer. */
+/** One line per shape: GFLOP/s per backend, then chainrule native over each peer. */
 export function formatGemmTable(rows: readonly GemmBenchRow[]): string {
   const backends = [...new Set(rows.map((r) => r.backend))];
   const peers = backends.filter((b) => b !== OURS);
   const labels = [...new Set(rows.map((r) => r.label))];
   const find = (label: string, backend: string) =>
     rows.find((r) => r.label === label && r.backend === backend);
-  const header = ['shape', ...backends, ...peers.map((p) => `2t/${p.replace('chainrule-', '')}`)];
+  const header = ['shape', ...backends, ...peers.map((p) => `native/${p.replace('chainrule-', '')}`)];
   const lines = labels.map((label) => {
     const ours = find(label, OURS)?.gflops;
     const figures = backends.map((b) => find(label, b)?.gflops.toFixed(1) ?? '-');
@@ -248,7 +265,7 @@ export function formatGemmTable(rows: readonly GemmBenchRow[]): string {
   const format = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
-    'GEMM, float32, GFLOP/s (best of several runs); ratios are chainrule wasm with 2 threads over each peer',
+    'GEMM, float32, GFLOP/s (best of several runs); ratios are chainrule native (default threads) over each peer',
     format(header),
     ...lines.map(format),
   ].join('\n');

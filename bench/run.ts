@@ -1,10 +1,12 @@
 // `npm run bench`: chainrule's kernels and training speed against its peers, all measured in
 // this run on this machine: GEMM GFLOP/s (bench/gemm.ts) and training throughput
-// (bench/training.ts). Prints the tables with every ratio and writes bench.json.
+// (bench/training.ts). Prints the tables with every ratio and writes bench.json; progress goes
+// to stderr. TensorFlow.js takes part once `npm run bench:setup` has installed it.
 
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { formatGemmTable, runGemmBench } from './gemm.js';
+import { progress } from './progress.js';
 import { formatTrainingTable, runTrainingBench } from './training.js';
 
 const machine = {
@@ -13,13 +15,16 @@ const machine = {
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   date: new Date().toISOString(),
+  /** Other work on the machine skews every figure: the 1-minute load average at the start. */
+  loadAverage: loadavg()[0],
 };
 process.stdout.write(
-  `chainrule benchmark on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n\n`,
+  `chainrule benchmark on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverage.toFixed(1)}\n\n`,
 );
 const gemm = await runGemmBench();
 process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
 const training = await runTrainingBench();
 process.stdout.write(`${formatTrainingTable(training)}\n`);
+progress('done');
 writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, training }, null, 2)}\n`);
 process.stdout.write('\nwrote bench.json\n');

@@ -1,6 +1,9 @@
 // Training throughput: the seed network (784 -> 1024 -> BatchNorm -> tanh -> 10, batch 128,
-// Adam) and one Forward-Forward step (784-1000-1000-1000, minibatch 100), in chainrule and in
-// its peers measured in the same run: TensorFlow.js (cpu and wasm backends) and PyTorch.
+// Adam) and one Forward-Forward step (784-1000-1000-1000, minibatch 100), in chainrule (native
+// and WASM backends, and a user's own loop over nn modules) and in its peers measured in the
+// same run: PyTorch (default threading and one thread, doing the same work) and TensorFlow.js
+// (cpu and wasm backends, when `npm run bench:setup` installed it). Then a scaling table: the
+// seed network at hidden 256 / 1024 / 4096 and batch 32 / 128 / 512, native against PyTorch.
 // chainrule runs in a child process of its own: loading TensorFlow.js into a process slowed
 // chainrule's training step there by a quarter (11.3 -> 14.3 ms), so sharing one would
 // understate chainrule, as running torch in-process would understate torch.
@@ -9,18 +12,24 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as tfjs from '@tensorflow/tfjs';
 import { setBackend } from '../src/backend/index.js';
 import type { Kernels } from '../src/backend/kernels.js';
-import { ReferenceKernels } from '../src/backend/reference/index.js';
-import { createWasmKernels } from '../src/backend/wasm/index.js';
+import { createNativeKernels, loadNativeAddon } from '../src/backend/native/index.js';
+import { createWasmKernels, createWasmKernelsSync } from '../src/backend/wasm/index.js';
 import { createTrainer } from '../src/learn/registry.js';
+import { BatchNorm1d, Linear, Sequential, Tanh } from '../src/nn/index.js';
+import { crossEntropy } from '../src/ops/nn.js';
+import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
+import { ONE_THREAD_ENV } from './gemm.js';
+import { progress } from './progress.js';
 import { SYSTEM_PYTHON } from './python.js';
+import { loadTfjs, type TF } from './tfjs.js';
 
 export interface TrainingBenchRow {
-  task: 'seed network' | 'ff step';
+  /** 'seed network', 'ff step', or a scaling entry 'seed network h<hidden> b<batch>'. */
+  task: string;
   runner: string;
   /** How the runner was configured (threads, variant). */
   settings: string;
@@ -30,15 +39,20 @@ export interface TrainingBenchRow {
 
 const SEED = { hidden: 1024, batch: 128 };
 const FF = { widths: [784, 1000, 1000, 1000], batch: 100 };
+const SCALING = { hidden: [256, 1024, 4096], batch: [32, 128, 512] };
+const scalingTask = (hidden: number, batch: number) => `seed network h${hidden} b${batch}`;
 
 /**
- * Best mean time per step over `repeats` runs of `steps` steps, after a warm-up of at least
- * three steps and a second, so that the JIT and the heap have settled for whichever runner
- * happens to go first.
+ * Best mean time per step over `repeats` runs, after a warm-up of at least three steps and a
+ * second, so that the JIT and the heap have settled for whichever runner happens to go first.
+ * Each run takes about half a second, however long a step is.
  */
-async function timeSteps(step: () => unknown, steps: number, repeats = 3): Promise<number> {
+async function timeSteps(step: () => unknown, repeats = 3): Promise<number> {
   const warmUpStart = performance.now();
-  for (let i = 0; i < 3 || performance.now() - warmUpStart < 1000; i++) await step();
+  let warmUpSteps = 0;
+  for (; warmUpSteps < 3 || performance.now() - warmUpStart < 1000; warmUpSteps++) await step();
+  const estimate = (performance.now() - warmUpStart) / warmUpSteps;
+  const steps = Math.min(50, Math.max(2, Math.round(500 / estimate)));
   let best = Infinity;
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
@@ -48,13 +62,7 @@ async function timeSteps(step: () => unknown, steps: number, repeats = 3): Promi
   return best;
 }
 
-function row(
-  task: TrainingBenchRow['task'],
-  runner: string,
-  settings: string,
-  batch: number,
-  ms: number,
-): TrainingBenchRow {
+function row(task: string, runner: string, settings: string, batch: number, ms: number): TrainingBenchRow {
   return { task, runner, settings, msPerStep: ms, samplesPerSecond: (batch * 1000) / ms };
 }
 
@@ -68,60 +76,73 @@ function randomBatch(batch: number, features: number) {
   return { x, y };
 }
 
-async function chainruleSeed(kernels: Kernels, settings: string, steps: number): Promise<TrainingBenchRow> {
+async function chainruleSeed(
+  kernels: Kernels,
+  settings: string,
+  { hidden, batch } = SEED,
+  task = 'seed network',
+): Promise<TrainingBenchRow> {
+  progress(`training: chainrule ${task}, ${settings}`);
   setBackend(kernels);
-  const trainer = createTrainer('bp', { hidden: [SEED.hidden], schedule: 'constant', lr: 1e-3 });
+  const trainer = createTrainer('bp', { hidden: [hidden], schedule: 'constant', lr: 1e-3 });
   trainer.plan(1);
+  const { x, y } = randomBatch(batch, 784);
+  return row(task, 'chainrule', settings, batch, await timeSteps(() => trainer.step(x, y)));
+}
+
+/** The seed network as a user writes it: nn modules, crossEntropy, Adam, reading the loss each step. */
+async function chainruleUserLoop(kernels: Kernels, settings: string): Promise<TrainingBenchRow> {
+  progress(`training: chainrule seed network as a user's own loop, ${settings}`);
+  setBackend(kernels);
+  const model = new Sequential(
+    new Linear(784, SEED.hidden),
+    new BatchNorm1d(SEED.hidden),
+    new Tanh(),
+    new Linear(SEED.hidden, 10),
+  );
+  const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
   const { x, y } = randomBatch(SEED.batch, 784);
+  const step = () => {
+    optimizer.zeroGrad();
+    const loss = crossEntropy(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  };
   return row(
     'seed network',
     'chainrule',
-    settings,
+    `${settings}, a user's own loop`,
     SEED.batch,
-    await timeSteps(() => trainer.step(x, y), steps),
+    await timeSteps(step),
   );
 }
 
-async function chainruleFF(kernels: Kernels, settings: string, steps: number): Promise<TrainingBenchRow> {
+async function chainruleFF(kernels: Kernels, settings: string): Promise<TrainingBenchRow> {
+  progress(`training: chainrule ff step, ${settings}`);
   setBackend(kernels);
   const trainer = createTrainer('ff', { hidden: FF.widths.slice(1) });
   trainer.plan(1000);
   const { x, y } = randomBatch(FF.batch, 784);
-  return row('ff step', 'chainrule', settings, FF.batch, await timeSteps(() => trainer.step(x, y), steps));
-}
-
-type TF = typeof tfjs;
-
-async function loadTfjs(): Promise<TF> {
-  const tf = await import('@tensorflow/tfjs');
-  await import('@tensorflow/tfjs-backend-cpu');
-  await import('@tensorflow/tfjs-backend-wasm');
-  return tf;
+  return row('ff step', 'chainrule', settings, FF.batch, await timeSteps(() => trainer.step(x, y)));
 }
 
 /** A dense layer whose gradient products are written out with explicit transposes. */
-function explicitDense(tf: TF, x: tfjs.Tensor2D, w: tfjs.Variable) {
-  const f = tf.customGrad((...args: (tfjs.Tensor | tfjs.GradSaveFunc)[]) => {
-    const [input, weight, save] = args as [tfjs.Tensor2D, tfjs.Tensor2D, tfjs.GradSaveFunc];
+function explicitDense(tf: TF, x: TF, w: TF) {
+  const f = tf.customGrad((input: TF, weight: TF, save: (tensors: TF[]) => void) => {
     save([input, weight]);
     return {
       value: tf.matMul(input, weight),
-      gradFunc: (dy: tfjs.Tensor | tfjs.Tensor[], saved: tfjs.Tensor[]) => {
-        const [si, sw] = saved as [tfjs.Tensor2D, tfjs.Tensor2D];
-        const g = dy as tfjs.Tensor2D;
-        return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(si), g)];
-      },
+      gradFunc: (g: TF, [si, sw]: TF[]) => [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(si), g)],
     };
   });
-  return f(x, w) as tfjs.Tensor2D;
+  return f(x, w);
 }
 
-async function tfjsSeed(
-  tf: TF,
-  backend: 'cpu' | 'wasm',
-  explicit: boolean,
-  steps: number,
-): Promise<TrainingBenchRow> {
+async function tfjsSeed(tf: TF, backend: 'cpu' | 'wasm', explicit: boolean): Promise<TrainingBenchRow> {
+  progress(
+    `training: TensorFlow.js seed network, ${backend} backend${explicit ? ', explicit transposes' : ''}`,
+  );
   await tf.setBackend(backend);
   await tf.ready();
   const { hidden, batch } = SEED;
@@ -131,24 +152,23 @@ async function tfjsSeed(
   const beta = tf.variable(tf.zeros([hidden]));
   const w2 = tf.variable(tf.randomUniform([hidden, 10], -0.03, 0.03));
   const b2 = tf.variable(tf.zeros([10]));
-  const x = tf.randomNormal([batch, 784]) as tfjs.Tensor2D;
-  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tfjs.Tensor1D, 10);
+  const x = tf.randomNormal([batch, 784]);
+  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
   const optimizer = tf.train.adam(1e-3);
-  const dense = (input: tfjs.Tensor2D, w: tfjs.Variable) =>
-    explicit ? explicitDense(tf, input, w) : tf.matMul(input, w);
+  const dense = (input: TF, w: TF) => (explicit ? explicitDense(tf, input, w) : tf.matMul(input, w));
   const step = () =>
     tf.tidy(() => {
       optimizer.minimize(() => {
         const h = dense(x, w1).add(b1);
         const { mean, variance } = tf.moments(h, 0);
         const normalized = h.sub(mean).div(variance.add(1e-5).sqrt()).mul(gamma).add(beta);
-        const logits = dense(normalized.tanh() as tfjs.Tensor2D, w2).add(b2);
-        return tf.losses.softmaxCrossEntropy(labels, logits) as tfjs.Scalar;
+        const logits = dense(normalized.tanh(), w2).add(b2);
+        return tf.losses.softmaxCrossEntropy(labels, logits);
       });
       // Reading a value waits for the backend to finish the step.
       w2.dataSync();
     });
-  const ms = await timeSteps(step, steps);
+  const ms = await timeSteps(step);
   tf.disposeVariables();
   const settings = `${backend} backend${backend === 'wasm' ? ', 1 thread' : ''}, ${explicit ? 'explicit transposes' : 'as shipped'}`;
   return row('seed network', 'tfjs', settings, batch, ms);
@@ -162,32 +182,65 @@ function torchRows(): TrainingBenchRow[] {
     return [];
   }
   const script = fileURLToPath(new URL('../../bench/torch_training.py', import.meta.url));
-  const run = (spec: object) => {
-    const r = spawnSync(SYSTEM_PYTHON, [script, JSON.stringify(spec)], { encoding: 'utf8' });
+  const run = (spec: object, threads: 0 | 1) => {
+    const r = spawnSync(SYSTEM_PYTHON, [script, JSON.stringify({ ...spec, threads })], {
+      encoding: 'utf8',
+      env: threads ? { ...process.env, ...ONE_THREAD_ENV } : process.env,
+    });
     if (r.status !== 0) throw new Error(`PyTorch benchmark failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as { secondsPerStep: number; threads: number; version: string };
   };
-  const seed = run({ task: 'seed', hidden: SEED.hidden, batch: SEED.batch, steps: 60 });
-  const ff = run({ task: 'ff', widths: FF.widths, batch: FF.batch, steps: 30 });
-  const settings = (r: typeof seed) =>
-    `torch ${r.version}, default threading (${r.threads} intra-op thread, OpenBLAS)`;
-  return [
-    row('seed network', 'pytorch', settings(seed), SEED.batch, seed.secondsPerStep * 1000),
-    row('ff step', 'pytorch', settings(ff), FF.batch, ff.secondsPerStep * 1000),
-  ];
+  const settings = (r: { threads: number; version: string }, threads: 0 | 1) =>
+    `torch ${r.version}, ${threads ? '1 thread' : `default threading (${r.threads} intra-op)`}, OpenBLAS`;
+  const rows: TrainingBenchRow[] = [];
+  for (const threads of [0, 1] as const) {
+    progress(`training: PyTorch seed network and ff step, ${threads ? '1 thread' : 'default threading'}`);
+    const seed = run({ task: 'seed', ...SEED }, threads);
+    rows.push(
+      row('seed network', 'pytorch', settings(seed, threads), SEED.batch, seed.secondsPerStep * 1000),
+    );
+    const ff = run({ task: 'ff', ...FF }, threads);
+    rows.push(row('ff step', 'pytorch', settings(ff, threads), FF.batch, ff.secondsPerStep * 1000));
+  }
+  for (const hidden of SCALING.hidden) {
+    for (const batch of SCALING.batch) {
+      progress(`training: PyTorch ${scalingTask(hidden, batch)}`);
+      const r = run({ task: 'seed', hidden, batch }, 0);
+      rows.push(row(scalingTask(hidden, batch), 'pytorch', settings(r, 0), batch, r.secondsPerStep * 1000));
+    }
+  }
+  return rows;
 }
 
 /** chainrule's rows, measured in this process (which must not have loaded TensorFlow.js). */
 async function chainruleRows(): Promise<TrainingBenchRow[]> {
   const wasm2 = await createWasmKernels({ threads: 2 });
   const wasm1 = await createWasmKernels({ threads: 1 });
-  const reference = new ReferenceKernels();
   const rows: TrainingBenchRow[] = [];
-  rows.push(await chainruleSeed(wasm2, 'wasm SIMD, 2 threads', 40));
-  rows.push(await chainruleSeed(wasm1, 'wasm SIMD, 1 thread', 30));
-  rows.push(await chainruleSeed(reference, 'reference backend (plain TypeScript)', 2));
-  rows.push(await chainruleFF(wasm2, 'wasm SIMD, 2 threads', 10));
-  rows.push(await chainruleFF(wasm1, 'wasm SIMD, 1 thread', 10));
+  const native = loadNativeAddon().loaded ? createNativeKernels(createWasmKernelsSync()) : null;
+  const native1 = native && createNativeKernels(createWasmKernelsSync(), { threads: 1 });
+  const nativeSettings = (k: { isa: string; threads: number }) =>
+    `native ${k.isa}, ${k.threads} thread${k.threads > 1 ? 's' : ''}`;
+  if (native && native1) {
+    rows.push(await chainruleSeed(native, nativeSettings(native)));
+    rows.push(await chainruleUserLoop(native, nativeSettings(native)));
+    rows.push(await chainruleSeed(native1, nativeSettings(native1)));
+  }
+  rows.push(await chainruleSeed(wasm2, 'wasm SIMD, 2 threads'));
+  rows.push(await chainruleSeed(wasm1, 'wasm SIMD, 1 thread'));
+  if (native && native1) {
+    rows.push(await chainruleFF(native, nativeSettings(native)));
+    rows.push(await chainruleFF(native1, nativeSettings(native1)));
+  }
+  rows.push(await chainruleFF(wasm2, 'wasm SIMD, 2 threads'));
+  rows.push(await chainruleFF(wasm1, 'wasm SIMD, 1 thread'));
+  const fastest = native ?? wasm2;
+  const fastestSettings = native ? nativeSettings(native) : 'wasm SIMD, 2 threads';
+  for (const hidden of SCALING.hidden) {
+    for (const batch of SCALING.batch) {
+      rows.push(await chainruleSeed(fastest, fastestSettings, { hidden, batch }, scalingTask(hidden, batch)));
+    }
+  }
   await wasm2.close();
   await wasm1.close();
   return rows;
@@ -202,28 +255,54 @@ export async function runTrainingBench(): Promise<TrainingBenchRow[]> {
   });
   if (child.status !== 0) throw new Error(`the chainrule training benchmark failed (exit ${child.status})`);
   const rows: TrainingBenchRow[] = JSON.parse(child.stdout);
-  const tf = await loadTfjs();
-  rows.push(await tfjsSeed(tf, 'wasm', true, 20));
-  rows.push(await tfjsSeed(tf, 'wasm', false, 3));
-  rows.push(await tfjsSeed(tf, 'cpu', false, 2));
+  const tf = loadTfjs();
+  if (tf) {
+    rows.push(await tfjsSeed(tf, 'wasm', true));
+    rows.push(await tfjsSeed(tf, 'wasm', false));
+    rows.push(await tfjsSeed(tf, 'cpu', false));
+  }
   rows.push(...torchRows());
   return rows;
 }
 
+const TASK_TITLES: Record<string, string> = {
+  'seed network': `Seed network training (784-${SEED.hidden}-BatchNorm-tanh-10, Adam), batch ${SEED.batch}:`,
+  'ff step': `Forward-Forward step, ${FF.widths.join('-')}, batch ${FF.batch} (both do the same work):`,
+};
+
 export function formatTrainingTable(rows: readonly TrainingBenchRow[]): string {
   const lines: string[] = [];
-  for (const task of ['seed network', 'ff step'] as const) {
+  for (const task of Object.keys(TASK_TITLES)) {
     const taskRows = rows.filter((r) => r.task === task);
     const ours = taskRows.find((r) => r.runner === 'chainrule');
     if (!ours) continue;
-    lines.push(
-      `${task === 'seed network' ? 'Seed network training, batch 128' : 'Forward-Forward step, 784-1000-1000-1000, batch 100'}:`,
-    );
+    lines.push(TASK_TITLES[task]);
     for (const r of taskRows) {
       const ratio =
         r === ours ? '' : `   chainrule is ${(ours.samplesPerSecond / r.samplesPerSecond).toFixed(2)}x`;
       lines.push(
         `  ${`${r.runner} (${r.settings})`.padEnd(72)} ${Math.round(r.samplesPerSecond).toLocaleString('en-US').padStart(8)} samples/s${ratio}`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    "Seed network scaling, samples/s (chainrule's fastest backend against PyTorch, default threading):",
+  );
+  lines.push(
+    `  ${'hidden'.padEnd(8)}${'batch'.padStart(6)}${'chainrule'.padStart(12)}${'pytorch'.padStart(12)}${'ratio'.padStart(9)}`,
+  );
+  for (const hidden of SCALING.hidden) {
+    for (const batch of SCALING.batch) {
+      const find = (runner: string) =>
+        rows.find((r) => r.task === scalingTask(hidden, batch) && r.runner === runner);
+      const ours = find('chainrule');
+      const theirs = find('pytorch');
+      const figure = (r: TrainingBenchRow | undefined) =>
+        r ? Math.round(r.samplesPerSecond).toLocaleString('en-US') : '-';
+      const ratio = ours && theirs ? `${(ours.samplesPerSecond / theirs.samplesPerSecond).toFixed(2)}x` : '-';
+      lines.push(
+        `  ${String(hidden).padEnd(8)}${String(batch).padStart(6)}${figure(ours).padStart(12)}${figure(theirs).padStart(12)}${ratio.padStart(9)}`,
       );
     }
   }

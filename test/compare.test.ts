@@ -100,7 +100,7 @@ test('compare passes --backend to every run, and a bad one fails with the flag n
     assert.equal(ok.status, 0, ok.stderr);
     const bad = compare('bogus');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--backend must be one of wasm, reference, got "bogus"/);
+    assert.match(bad.stderr, /--backend must be one of native, wasm, reference, got "bogus"/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

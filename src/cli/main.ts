@@ -24,6 +24,7 @@ const commands: Record<
     summary: 'train bp, ff and fg on one budget and compare them',
     load: () => import('./compare.js'),
   },
+  info: { summary: 'which kernel backend runs here, on what, and why', load: () => import('./info.js') },
 };
 
 export function usage(): string {

@@ -5,8 +5,7 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { setBackend, useFastestBackend } from '../backend/index.js';
-import { ReferenceKernels } from '../backend/reference/index.js';
+import { BACKEND_NAMES, useBackend } from '../backend/index.js';
 import { loadDataset } from '../data/datasets.js';
 import { type Normalization, parseNormalization } from '../data/loader.js';
 import { DATASET_CLASSES, type Dataset, type DatasetName } from '../data/split.js';
@@ -16,8 +15,6 @@ import { type Checkpoint, checkpointOf, snapshotOf } from '../learn/checkpoint.j
 import { restoreTrainer } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
 import { checkChoice, parse } from '../validate.js';
-
-const BACKENDS = ['wasm', 'reference'] as const;
 
 export const helpFlag = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -83,13 +80,14 @@ export const backendOptions = {
     backend: { type: 'string' },
     threads: { type: 'string' },
   },
-  help: `  --backend NAME         wasm (SIMD, the default where supported) | reference (plain TypeScript)
-  --threads N            worker threads for the wasm kernels (default: CHAINRULE_THREADS or all cores)`,
+  help: `  --backend NAME         native (the default where built) | wasm (SIMD) | reference (plain TypeScript)
+  --threads N            threads for the native or wasm kernels (default: CHAINRULE_THREADS or all cores)`,
 } as const;
 
-/** Selects the kernels before any tensor work: WASM SIMD with threads unless told otherwise. */
+/** Selects the kernels before any tensor work: the fastest available unless told otherwise. */
 export async function setupBackend(values: { backend?: string; threads?: string }): Promise<void> {
-  const name = values.backend === undefined ? undefined : checkChoice(values.backend, BACKENDS, '--backend');
+  const name =
+    values.backend === undefined ? undefined : checkChoice(values.backend, BACKEND_NAMES, '--backend');
   const threads = parse('threads', values.threads, '--threads');
   const cores = availableParallelism();
   if (threads !== undefined && threads > cores) {
@@ -98,16 +96,7 @@ export async function setupBackend(values: { backend?: string; threads?: string 
       `--threads ${threads} is more than the ${cores} cores of this machine; use 1 to ${cores}`,
     );
   }
-  if (name === 'reference') {
-    setBackend(new ReferenceKernels());
-    return;
-  }
-  const kernels = await useFastestBackend(threads === undefined ? {} : { threads });
-  if (name === 'wasm' && kernels.name !== 'wasm') {
-    throw new ChainruleError(
-      'this runtime has no WebAssembly SIMD (or CHAINRULE_BACKEND=reference is set); use --backend reference',
-    );
-  }
+  await useBackend(name, threads === undefined ? {} : { threads });
 }
 
 export function openDataset(name: string, dataDir: string | undefined, flag = '--dataset'): Dataset {

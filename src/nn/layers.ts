@@ -4,6 +4,7 @@
 import type { DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { mm } from '../ops/linalg.js';
+import { linear } from '../ops/linear.js';
 import { defaultRng, type Rng } from '../tensor/random.js';
 import { rand, type Tensor } from '../tensor/tensor.js';
 import { checkSize, Module, parameterDType } from './module.js';
@@ -50,7 +51,8 @@ export class Linear extends Module {
           `${this.inFeatures} features; flatten or reshape it to [batch, ${this.inFeatures}]`,
       );
     }
-    // Transposed through the matmul flag, never copied.
+    // One fused op for the common case; otherwise transposed through the matmul flag, never copied.
+    if (x.ndim === 2 && this.bias) return linear(x, this.weight, this.bias);
     const y =
       x.ndim === 1
         ? mm(x.reshape([1, this.inFeatures]), this.weight, false, true).reshape([this.outFeatures])

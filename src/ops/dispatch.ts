@@ -52,6 +52,9 @@ function settle(ledger: Ledger): void {
   if (!ledger.live) return;
   ledger.live = false;
   graphMemory.liveBytes -= ledger.bytes;
+  // The registry's cleanup runs only when the event loop turns; a training loop that never
+  // yields would pile up one registration per op until then, so a settled one leaves now.
+  unreleased.unregister(ledger);
 }
 
 /** Frees a node's references to its inputs once backward no longer needs them. */
@@ -72,7 +75,7 @@ function record(op: Op<unknown>, inputs: readonly Tensor[], attrs: unknown, out:
   out.node = node;
   const ledger = { bytes, live: true };
   ledgers.set(node, ledger);
-  unreleased.register(out, ledger);
+  unreleased.register(out, ledger, ledger);
   graphMemory.liveBytes += bytes;
   if (graphMemory.liveBytes > graphMemory.peakBytes) graphMemory.peakBytes = graphMemory.liveBytes;
 }

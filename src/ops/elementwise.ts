@@ -6,7 +6,7 @@ import { getBackend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
 import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateUninitialized, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, broadcastView, checkFloat, lift, promote, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
 
@@ -24,7 +24,7 @@ function unaryOp(
     name,
     forward([x]) {
       checkFloat(name, x);
-      const out = allocate(x.dtype, x.size);
+      const out = allocateUninitialized(x.dtype, x.size);
       getBackend().unary(name, x.data, out);
       return new Tensor(out, x.shape);
     },
@@ -119,7 +119,7 @@ function binaryOp(
       checkFloat(name, a, b);
       const shape = broadcastShapes(name, a.shape, b.shape);
       const out = new Tensor(
-        allocate(
+        allocateUninitialized(
           a.dtype,
           shape.reduce((p, d) => p * d, 1),
         ),
@@ -170,7 +170,7 @@ export const whereOp: Op = {
     checkFloat('where', a, b);
     const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
     const out = new Tensor(
-      allocate(
+      allocateUninitialized(
         a.dtype,
         shape.reduce((p, d) => p * d, 1),
       ),

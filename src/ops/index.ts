@@ -28,6 +28,7 @@ export { AnomalyError, detectAnomaly, setDetectAnomaly } from './anomaly.js';
 export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from './dispatch.js';
 export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from './elementwise.js';
 export { matmul, mm } from './linalg.js';
+export { linear } from './linear.js';
 export { crossEntropy, logSoftmax, mseLoss, softmax } from './nn.js';
 export { argmax, logsumexp, max, mean, norm, sum, variance } from './reduce.js';
 export {

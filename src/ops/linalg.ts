@@ -6,7 +6,7 @@ import type { FloatArray } from '../backend/kernels.js';
 import { formatShape, ShapeError } from '../errors.js';
 import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
-import { allocate, sizeOf, Tensor } from '../tensor/tensor.js';
+import { allocateUninitialized, sizeOf, Tensor } from '../tensor/tensor.js';
 import { broadcastShapes, checkFloat, promote, sameShape } from './broadcast.js';
 import { apply } from './dispatch.js';
 import { sumTo } from './elementwise.js';
@@ -54,7 +54,7 @@ function matmulForward(a: Tensor, b: Tensor, { transA, transB }: MatmulAttrs): T
   };
   const A = operand(a);
   const B = operand(b);
-  const out = allocate(a.dtype, batch * m * n) as FloatArray;
+  const out = allocateUninitialized(a.dtype, batch * m * n) as FloatArray;
   getBackend().matmul(A.data as FloatArray, B.data as FloatArray, out, {
     batch,
     m,

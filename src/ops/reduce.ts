@@ -6,7 +6,7 @@ import type { ReduceOp } from '../backend/kernels.js';
 import { ShapeError } from '../errors.js';
 import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
-import { allocate, Tensor } from '../tensor/tensor.js';
+import { allocateUninitialized, Tensor } from '../tensor/tensor.js';
 import { checkFloat, normalizeAxes } from './broadcast.js';
 import { apply, constant } from './dispatch.js';
 
@@ -24,7 +24,7 @@ function reduceForward(op: ReduceOp, x: Tensor, { axes, keepdim }: ReduceAttrs):
     throw new ShapeError(`${op}: cannot reduce over an empty axis of shape [${x.shape.join(', ')}]`);
   }
   const kept = keptShape(x.shape, axes);
-  const out = allocate(
+  const out = allocateUninitialized(
     x.dtype,
     kept.reduce((p, d) => p * d, 1),
   );

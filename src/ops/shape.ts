@@ -6,7 +6,7 @@ import { getBackend } from '../backend/index.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import { attachMethods } from '../tensor/methods.js';
 import type { Op } from '../tensor/node.js';
-import { allocate, type DType, sizeOf, Tensor, zeros } from '../tensor/tensor.js';
+import { allocate, allocateUninitialized, type DType, sizeOf, Tensor, zeros } from '../tensor/tensor.js';
 import {
   broadcastShapes,
   broadcastView,
@@ -45,7 +45,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Copies a strided view of x into a new contiguous tensor. */
 function gatherView(x: Tensor, shape: readonly number[], strides: readonly number[], offset = 0): Tensor {
-  const out = allocate(x.dtype, sizeOf(shape));
+  const out = allocateUninitialized(x.dtype, sizeOf(shape));
   getBackend().copy({ data: x.data, offset, strides }, out, shape);
   return new Tensor(out, shape);
 }
@@ -150,7 +150,10 @@ export const concatOp: Op<{ axis: number }> = {
     const front = (t: Tensor) => [axis, ...t.shape.keys()].filter((d, i) => i === 0 || d !== axis);
     const blocks = inputs.map((t) => (axis === 0 ? t : permuteOp.forward([t], { dims: front(t) })));
     const total = inputs.reduce((n, t) => n + t.shape[axis], 0);
-    const data = allocate(inputs[0].dtype, total * sizeOf(inputs[0].shape.filter((_, i) => i !== axis)));
+    const data = allocateUninitialized(
+      inputs[0].dtype,
+      total * sizeOf(inputs[0].shape.filter((_, i) => i !== axis)),
+    );
     let offset = 0;
     for (const b of blocks) {
       data.set(b.data, offset);
@@ -226,7 +229,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 export const castOp: Op<{ dtype: DType }> = {
   name: 'cast',
   forward([x], { dtype }) {
-    const out = allocate(dtype, x.size);
+    const out = allocateUninitialized(dtype, x.size);
     out.set(x.data);
     return new Tensor(out, x.shape);
   },

@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#define VF 4
+#include "../vector-math.h"
+
 #define EXPORT(name) __attribute__((export_name(#name)))
 
 typedef int32_t i32;
@@ -275,120 +278,27 @@ EXPORT(gemm_f32_task) void gemm_f32_task(GemmArgs *g, i32 thread, i32 threads) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Float32 approximations of the transcendental functions, accurate to a few ulp (Cephes
-// polynomials, which were fitted for evaluation without fused multiply-add).
+// Vector helpers of the elementwise kernels.
 
 static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
 static inline v128_t mul(v128_t a, v128_t b) { return wasm_f32x4_mul(a, b); }
 static inline v128_t add(v128_t a, v128_t b) { return wasm_f32x4_add(a, b); }
 static inline v128_t sub(v128_t a, v128_t b) { return wasm_f32x4_sub(a, b); }
-static inline v128_t muladd(v128_t a, v128_t b, float c) { return add(mul(a, b), splat(c)); }
 static inline v128_t select_v(v128_t mask, v128_t if_set, v128_t if_clear) {
   return wasm_v128_bitselect(if_set, if_clear, mask);
 }
 static inline v128_t one_where(v128_t mask) { return wasm_v128_and(mask, splat(1.0f)); }
-static inline v128_t sign_bit_of(v128_t x) { return wasm_v128_and(x, wasm_i32x4_splat((i32)0x80000000)); }
 
-// x * 2^ni for integer ni in [-252, 254], as two factors so that results in the subnormal
-// range round once (in the final multiply) instead of flushing to zero.
-static inline v128_t scale_by_pow2(v128_t x, v128_t ni) {
-  v128_t half = wasm_i32x4_shr(ni, 1);
-  v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(half, wasm_i32x4_splat(127)), 23);
-  v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(ni, half), wasm_i32x4_splat(127)), 23);
-  return mul(mul(x, s1), s2);
-}
-
-static v128_t exp_f32(v128_t x) {
-  // Beyond these bounds the result is inf or 0 anyway; clamping keeps n in range. pmin and
-  // pmax (one instruction each, where min and max take six) keep x when it is NaN.
-  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, splat(89.0f)), splat(-104.0f));
-  // Adding 1.5 * 2^23 rounds x / ln 2 to the nearest integer n, which then sits in the low
-  // mantissa bits of the sum: cheaper than rounding and converting separately.
-  v128_t shifter = splat(12582912.0f);
-  v128_t shifted = add(mul(x, splat(1.44269504088896341f)), shifter);
-  v128_t n = sub(shifted, shifter);
-  // ln 2 in two parts: n * 0.693359375 is exact for |n| < 2^15.
-  v128_t r = sub(sub(x, mul(n, splat(0.693359375f))), mul(n, splat(-2.12194440e-4f)));
-  v128_t p = muladd(r, splat(1.9875691500e-4f), 1.3981999507e-3f);
-  p = muladd(p, r, 8.3334519073e-3f);
-  p = muladd(p, r, 4.1665795894e-2f);
-  p = muladd(p, r, 1.6666665459e-1f);
-  p = muladd(p, r, 5.0000001201e-1f);
-  p = add(add(mul(p, mul(r, r)), r), splat(1.0f));
-  return scale_by_pow2(p, wasm_i32x4_sub(shifted, shifter));
-}
-
-static v128_t log_f32(v128_t x) {
-  // Subnormals are scaled into the normal range first so the exponent split below holds.
-  v128_t subnormal = wasm_f32x4_lt(x, splat(1.17549435e-38f));
-  v128_t xs = select_v(subnormal, mul(x, splat(8388608.0f)), x);
-  v128_t e = wasm_f32x4_convert_i32x4(
-      wasm_i32x4_sub(wasm_u32x4_shr(xs, 23), wasm_i32x4_splat(126)));
-  e = sub(e, wasm_v128_and(subnormal, splat(23.0f)));
-  // Mantissa in [0.5, 1), then folded into [sqrt(1/2), sqrt(2)) - 1.
-  v128_t m = wasm_v128_or(wasm_v128_and(xs, wasm_i32x4_splat(0x007fffff)), wasm_i32x4_splat(0x3f000000));
-  v128_t small = wasm_f32x4_lt(m, splat(0.707106781186547524f));
-  e = sub(e, wasm_v128_and(small, splat(1.0f)));
-  m = sub(add(m, wasm_v128_and(small, m)), splat(1.0f));
-  v128_t z = mul(m, m);
-  v128_t y = muladd(m, splat(7.0376836292e-2f), -1.1514610310e-1f);
-  y = muladd(y, m, 1.1676998740e-1f);
-  y = muladd(y, m, -1.2420140846e-1f);
-  y = muladd(y, m, 1.4249322787e-1f);
-  y = muladd(y, m, -1.6668057665e-1f);
-  y = muladd(y, m, 2.0000714765e-1f);
-  y = muladd(y, m, -2.4999993993e-1f);
-  y = muladd(y, m, 3.3333331174e-1f);
-  y = mul(mul(y, m), z);
-  y = add(y, mul(e, splat(-2.12194440e-4f)));
-  y = sub(y, mul(z, splat(0.5f)));
-  v128_t result = add(add(m, y), mul(e, splat(0.693359375f)));
-  // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf, log(NaN) = NaN.
-  result = select_v(wasm_f32x4_eq(x, splat(0.0f)), splat(-__builtin_inff()), result);
-  result = select_v(wasm_f32x4_eq(x, splat(__builtin_inff())), x, result);
-  return select_v(wasm_f32x4_lt(x, splat(0.0f)), splat(__builtin_nanf("")),
-                  select_v(wasm_f32x4_ne(x, x), x, result));
-}
-
-// log(1 + t) for t >= 0 without losing t's low bits in the addition (Goldberg's trick).
-static v128_t log1p_nonnegative_f32(v128_t t) {
-  v128_t u = add(t, splat(1.0f));
-  v128_t d = sub(u, splat(1.0f));
-  v128_t corrected = wasm_f32x4_div(mul(log_f32(u), t), d);
-  return select_v(wasm_f32x4_eq(d, splat(0.0f)), t, corrected);
-}
-
-static v128_t tanh_f32(v128_t x) {
-  v128_t ax = wasm_f32x4_abs(x);
-  v128_t z = mul(ax, ax);
-  v128_t p = muladd(z, splat(-5.70498872745e-3f), 2.06390887954e-2f);
-  p = muladd(p, z, -5.37397155531e-2f);
-  p = muladd(p, z, 1.33314422036e-1f);
-  p = muladd(p, z, -3.33332819422e-1f);
-  v128_t near_zero = add(mul(mul(p, z), ax), ax);
-  v128_t far = sub(splat(1.0f), wasm_f32x4_div(splat(2.0f), add(exp_f32(add(ax, ax)), splat(1.0f))));
-  v128_t magnitude = select_v(wasm_f32x4_gt(ax, splat(0.625f)), far, near_zero);
-  return wasm_v128_or(magnitude, sign_bit_of(x));
-}
-
-static v128_t sigmoid_f32(v128_t x) {
-  // e^-|x| never overflows; the quotient picks 1/(1+e^-x) or e^x/(1+e^x) by sign.
-  v128_t e = exp_f32(wasm_f32x4_neg(wasm_f32x4_abs(x)));
-  v128_t numerator = select_v(wasm_f32x4_ge(x, splat(0.0f)), splat(1.0f), e);
-  return wasm_f32x4_div(numerator, add(e, splat(1.0f)));
-}
-
-static v128_t softplus_f32(v128_t x) {
-  // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|).
-  v128_t e = exp_f32(wasm_f32x4_neg(wasm_f32x4_abs(x)));
-  return add(wasm_f32x4_pmax(x, splat(0.0f)), log1p_nonnegative_f32(e));
-}
-
-static v128_t sign_f32(v128_t x) {
-  // ±0 and NaN map to themselves, like Math.sign.
-  v128_t s = select_v(wasm_f32x4_gt(x, splat(0.0f)), splat(1.0f), x);
-  return select_v(wasm_f32x4_lt(x, splat(0.0f)), splat(-1.0f), s);
-}
+// The transcendental functions are the native backend's too (vector-math.h, here on 128-bit
+// vectors), so both backends compute them with one algorithm.
+#define VECTOR_MATH(name, shared)                                                                  \
+  static inline v128_t name(v128_t x) { return (v128_t)shared((vec_f)x); }
+VECTOR_MATH(exp_f32, vec_exp)
+VECTOR_MATH(log_f32, vec_log)
+VECTOR_MATH(tanh_f32, vec_tanh)
+VECTOR_MATH(sigmoid_f32, vec_sigmoid)
+VECTOR_MATH(softplus_f32, vec_softplus)
+VECTOR_MATH(sign_f32, vec_sign)
 
 // ---------------------------------------------------------------------------------------
 // Elementwise kernels. Operation codes are list positions: UNARY_OPS below follows

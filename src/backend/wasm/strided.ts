@@ -1,5 +1,6 @@
 // Reducing strided, broadcasting views to the shapes the fast kernels handle: a stack of
-// rows x cols slabs in which every operand steps by 0 or 1 along a row.
+// rows x cols slabs in which every operand steps by 0 or 1 along a row, and reductions to a
+// middle axis between two contiguous blocks. Shared by the WebAssembly and native backends.
 
 export interface StridedView {
   offset: number;
@@ -103,4 +104,33 @@ export function forEachSlab(plan: RowsPlan, visit: (slab: number, offsets: reado
       index[d] = 0;
     }
   }
+}
+
+/**
+ * Splits a reduction of `shape` over `axes` into x viewed as [outer, length, inner] reduced
+ * over the middle, or returns null when the reduced axes (ignoring size-1 ones) are not
+ * adjacent.
+ */
+export function splitReduction(
+  shape: readonly number[],
+  axes: readonly number[],
+): { outer: number; length: number; inner: number } | null {
+  let outer = 1;
+  let length = 1;
+  let inner = 1;
+  let phase: 'before' | 'reducing' | 'after' = 'before';
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    if (axes.includes(d)) {
+      if (phase === 'after') return null;
+      phase = 'reducing';
+      length *= shape[d];
+    } else if (phase === 'before') {
+      outer *= shape[d];
+    } else {
+      phase = 'after';
+      inner *= shape[d];
+    }
+  }
+  return { outer, length, inner };
 }

@@ -20,7 +20,7 @@ import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
 import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES } from './layouts.js';
 import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
-import { forEachSlab, planRows, type RowsPlan } from './strided.js';
+import { forEachSlab, planRows, type RowsPlan, splitReduction } from './strided.js';
 import type { ThreadPool } from './thread-pool.js';
 
 // Below this much work the ~10 µs round trip to a worker outweighs sharing it. Elementwise
@@ -37,35 +37,6 @@ const SHORT_ROW = 16;
 const MAX_SPAN_PER_ELEMENT = 2;
 
 const isFloat32 = (array: DataArray): array is Float32Array => array instanceof Float32Array;
-
-/**
- * Splits a reduction of `shape` over `axes` into x viewed as [outer, length, inner] reduced
- * over the middle, or returns null when the reduced axes (ignoring size-1 ones) are not
- * adjacent.
- */
-function splitReduction(
-  shape: readonly number[],
-  axes: readonly number[],
-): { outer: number; length: number; inner: number } | null {
-  let outer = 1;
-  let length = 1;
-  let inner = 1;
-  let phase: 'before' | 'reducing' | 'after' = 'before';
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    if (axes.includes(d)) {
-      if (phase === 'after') return null;
-      phase = 'reducing';
-      length *= shape[d];
-    } else if (phase === 'before') {
-      outer *= shape[d];
-    } else {
-      phase = 'after';
-      inner *= shape[d];
-    }
-  }
-  return { outer, length, inner };
-}
 
 /** One instance of the kernels with its own memory and arena, and the workers sharing it. */
 export class KernelInstance {
