@@ -46,11 +46,15 @@ before(() => {
   work = mkdtempSync(join(tmpdir(), 'chainrule-package-'));
   project = join(work, 'app');
   run('mkdir', [project], work);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  // The runtime dependencies come from this checkout's node_modules, so nothing is fetched.
-  const tarballs = [ROOT, ...Object.keys(MANIFEST.dependencies).map((d) => join(ROOT, 'node_modules', d))].map(
-    pack,
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, type: 'module' }),
   );
+  // The runtime dependencies come from this checkout's node_modules, so nothing is fetched.
+  const tarballs = [
+    ROOT,
+    ...Object.keys(MANIFEST.dependencies).map((d) => join(ROOT, 'node_modules', d)),
+  ].map(pack);
   run('npm', ['install', '--offline', '--no-audit', '--no-fund', ...tarballs], project);
 });
 
@@ -77,7 +81,9 @@ test('the install is under 10 MB, MNIST not included', () => {
 });
 
 test('no install-time script runs for a consumer', () => {
-  const { scripts = {} } = JSON.parse(readFileSync(join(project, 'node_modules', 'chainrule', 'package.json'), 'utf8'));
+  const { scripts = {} } = JSON.parse(
+    readFileSync(join(project, 'node_modules', 'chainrule', 'package.json'), 'utf8'),
+  );
   for (const name of ['preinstall', 'postinstall', 'prepare']) assert.equal(scripts[name], undefined, name);
 });
 
@@ -94,11 +100,17 @@ test('Node imports both entry points; loadDataset says how to install MNIST', ()
 });
 
 test('the installed command runs', () => {
-  assert.match(run(join(project, 'node_modules', '.bin', 'chainrule'), ['--help'], project), /^usage: chainrule/);
+  assert.match(
+    run(join(project, 'node_modules', '.bin', 'chainrule'), ['--help'], project),
+    /^usage: chainrule/,
+  );
 });
 
 test('Vite bundles `chainrule` and `chainrule/browser` without a warning', () => {
-  writeFileSync(join(project, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>\n');
+  writeFileSync(
+    join(project, 'index.html'),
+    '<!doctype html><script type="module" src="./main.js"></script>\n',
+  );
   writeFileSync(
     join(project, 'main.js'),
     `import { tensor } from 'chainrule';
@@ -110,5 +122,8 @@ document.body.textContent = String(grad((t) => t.mul(t).sum())(tensor([1, 2, 3])
   const out = run(process.execPath, [vite, 'build', '--logLevel', 'warn'], project);
   assert.equal(out.trim(), '', `Vite printed:\n${out}`);
   const assets = readdirSync(join(project, 'dist', 'assets'));
-  assert.ok(assets.some((f) => f.endsWith('.js')), assets.join(', '));
+  assert.ok(
+    assets.some((f) => f.endsWith('.js')),
+    assets.join(', '),
+  );
 });

@@ -20,6 +20,10 @@ const commands: Record<
     load: () => import('./eval.js'),
   },
   predict: { summary: 'classify a 28x28 grey PNG with a checkpoint', load: () => import('./predict.js') },
+  export: {
+    summary: "a checkpoint's weights as a PyTorch state_dict (safetensors, strict-loadable)",
+    load: () => import('./export.js'),
+  },
   compare: {
     summary: 'train bp, ff and fg on one budget and compare them',
     load: () => import('./compare.js'),
