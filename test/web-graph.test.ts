@@ -50,23 +50,23 @@ test('the reverse pass writes each gradient as a chain-rule product, edge by edg
   const { graph, explanation } = walkthrough(SEED, AT);
   const frames = framesOf(graph, explanation, 'reverse');
   const c = frames.find((f) => f.activeNodes[0] === 'c' && f.activeEdges.length)!;
-  assert.equal(c.caption, 'dh/dc = dh/de · de/dc = 0.25 · 1 = 0.25');
-  assert.equal(c.edgeText['e:0'], 'de/dc = 1');
+  assert.equal(c.caption, 'c̄ = ē · ∂e/∂c = 0.25 · 1 = 0.25');
+  assert.equal(c.edgeText['e:0'], '∂e/∂c = 1');
   const a = frames.find((f) => f.activeNodes[0] === 'a' && f.activeEdges.length)!;
-  assert.equal(a.caption, 'dh/da = dh/dc · dc/da = 0.25 · 3 = 0.75');
-  assert.deepEqual(a.nodeText.a, ['= 2', 'dh/da = dh/dc · dc/da', '= 0.25 · 3 = 0.75']);
-  assert.equal(a.edgeText['c:0'], 'dc/da = b = 3');
+  assert.equal(a.caption, 'ā = c̄ · ∂c/∂a = 0.25 · 3 = 0.75');
+  assert.deepEqual(a.nodeText.a, ['= 2', 'ā = c̄ · ∂c/∂a', '= 0.25 · 3 = 0.75']);
+  assert.equal(a.edgeText['c:0'], '∂c/∂a = b = 3');
   assert.match(
     frames.at(-1)!.caption,
-    /one backward pass gave all 4 input derivatives: dh\/da = 0\.75, dh\/db = 0\.5/,
+    /one backward pass gave all 4 input derivatives: dh\/da = ā = 0\.75, dh\/db = b̄ = 0\.5/,
   );
 });
 
 test('a value used twice collects its contributions, then shows their sum', () => {
   const { graph, explanation } = walkthrough('y = x*x', { x: 3 });
   const frames = framesOf(graph, explanation, 'reverse');
-  const sum = frames.find((f) => f.caption.startsWith('dy/dx = 3 + 3'))!;
-  assert.deepEqual(sum.nodeText.x, ['= 3', 'dy/dx = 3 + 3', '= 6']);
+  const sum = frames.find((f) => f.caption.startsWith('x̄ = 3 + 3'))!;
+  assert.deepEqual(sum.nodeText.x, ['= 3', 'x̄ = 3 + 3', '= 6']);
   assert.equal(frames.filter((f) => f.caption.includes('+=')).length, 2);
 });
 
@@ -75,7 +75,7 @@ test('forward mode carries one input tangent left to right and ends at the same 
   const frames = framesOf(graph, explanation, 'forward', 'a');
   assert.match(frames[0].caption, /^Forward mode for a: seed ȧ = da\/da = 1/);
   assert.deepEqual(frames[0].nodeText.b, ['= 3', 'ḃ = 0']);
-  assert.equal(frames[1].caption, 'ċ = dc/da·ȧ + dc/db·ḃ = 3·1 + 2·0 = 3');
+  assert.equal(frames[1].caption, 'ċ = ∂c/∂a·ȧ + ∂c/∂b·ḃ = 3·1 + 2·0 = 3');
   assert.equal(
     frames.at(-1)!.caption,
     'So dh/da = ḣ = 0.75: one forward pass gave one derivative. The other 3 inputs need a pass each.',

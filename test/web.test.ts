@@ -138,18 +138,18 @@ test('the graph view steps the seed graph through reverse mode and forward mode 
 
   await page.keyboard.press('r');
   let steps = 0;
-  while (!(await caption.textContent())!.startsWith('dh/da')) {
+  while (!(await caption.textContent())!.startsWith('ā')) {
     await page.keyboard.press('ArrowRight');
-    assert.ok(++steps < 10, 'the reverse walk reaches dh/da');
+    assert.ok(++steps < 10, 'the reverse walk reaches ā = dh/da');
   }
-  assert.equal(await caption.textContent(), 'dh/da = dh/dc · dc/da = 0.25 · 3 = 0.75');
-  assert.match((await node('a').textContent())!, /dh\/da = dh\/dc · dc\/da= 0\.25 · 3 = 0\.75/);
-  assert.equal(await page.locator('.graph-canvas .edge-label.active').textContent(), 'dc/da = b = 3');
+  assert.equal(await caption.textContent(), 'ā = c̄ · ∂c/∂a = 0.25 · 3 = 0.75');
+  assert.match((await node('a').textContent())!, /ā = c̄ · ∂c\/∂a= 0\.25 · 3 = 0\.75/);
+  assert.equal(await page.locator('.graph-canvas .edge-label.active').textContent(), '∂c/∂a = b = 3');
   await screenshot('graph', { fullPage: true });
   await page.keyboard.press('End');
   assert.match(
     (await caption.textContent())!,
-    /one backward pass gave all 4 input derivatives: dh\/da = 0\.75/,
+    /one backward pass gave all 4 input derivatives: dh\/da = ā = 0\.75/,
   );
 
   await page.keyboard.press('f');

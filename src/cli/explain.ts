@@ -9,12 +9,15 @@ import { buildProgram } from '../expr/build.js';
 import { ExpressionError } from '../expr/error.js';
 import { type Explanation, explain, type LocalDerivative, type Mode } from '../expr/explain.js';
 import {
+  adjointProductText,
+  barred,
   dotted,
   factorText,
   localDerivativeText,
   ratioText,
   SEED_EXPRESSION,
   SEED_VALUES,
+  tangentSumText,
 } from '../expr/notation.js';
 import { FUNCTIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
@@ -134,10 +137,11 @@ function render(e: Explanation, color: boolean): string {
   const note = paint(ANSI.dim);
   const out = e.output;
   const definitions = new Map(e.values.map((v) => [v.name, v.definition]));
-  const gradientLine = (gradients: Record<string, number>) =>
+  /** The gradient line; `symbol` names the quantity that holds each derivative (reverse: ā). */
+  const gradientLine = (gradients: Record<string, number>, symbol?: (name: string) => string) =>
     result(
       `  gradient: ${Object.entries(gradients)
-        .map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`)
+        .map(([name, g]) => `${ratioText(out, name)} = ${symbol ? `${symbol(name)} = ` : ''}${num(g)}`)
         .join(', ')}`,
     );
   const localText = (l: LocalDerivative) =>
@@ -177,27 +181,28 @@ function render(e: Explanation, color: boolean): string {
       title(
         `Reverse mode (backprop): one backward pass from ${out} back to the inputs, in the order it runs`,
       ),
+      `  each value v gets an adjoint ${barred('v')} = d${out}/dv, summed over v's uses as the pass reaches them`,
     );
     let at: string | null = null;
     for (const step of e.reverse.steps) {
-      if (step.kind === 'seed') lines.push(`  ${ratioText(out, step.of)} = ${num(step.value)}`);
+      if (step.kind === 'seed')
+        lines.push(`  ${barred(step.of)} = ${ratioText(out, step.of)} = ${num(step.value)}`);
       else if (step.kind === 'sum') {
         const terms = sumText(step.terms.map((t, i) => (i ? factorText(t) : num(t))));
         lines.push(
-          `  ${ratioText(out, step.of)} = ${terms} = ${num(step.value)}` +
+          `  ${barred(step.of)} = ${terms} = ${num(step.value)}` +
             note(`   (${step.of} is used ${step.terms.length} times: its contributions add up)`),
         );
       } else {
         if (step.node !== at) lines.push(`  at ${step.node} = ${definitions.get(step.node)}`);
         at = step.node;
-        const sign = step.accumulates ? '+=' : '=';
         lines.push(
-          `    ${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} * ${ratioText(step.node, step.input)}` +
+          `    ${adjointProductText(step, '*')}` +
             ` = ${factorText(step.upstream)} * ${factorText(step.local.value)} = ${num(step.value)}`,
         );
       }
     }
-    lines.push(gradientLine(e.gradients.reverse!));
+    lines.push(gradientLine(e.gradients.reverse!, barred));
   }
 
   if (e.forward) {
@@ -209,7 +214,10 @@ function render(e: Explanation, color: boolean): string {
       const seeds = Object.entries(pass.seeds).map(([name, t]) => `${dotted(name)} = ${num(t)}`);
       lines.push(`  pass ${i + 1} of ${e.forward!.passes.length}, for ${pass.input}: ${seeds.join(', ')}`);
       for (const step of pass.steps) {
-        const symbols = sumText(step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`));
+        const symbols = tangentSumText(
+          step.node,
+          step.terms.map((t) => t.input),
+        );
         const numbers = sumText(
           step.terms.map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`),
         );

@@ -4,7 +4,9 @@
 // this module only decides what to write where. Pure, so it is tested without a browser.
 
 import {
+  adjointProductText,
   type BuiltProgram,
+  barred,
   dotted,
   type Explanation,
   factorText,
@@ -12,6 +14,7 @@ import {
   localDerivativeText,
   ratioText,
   type Tensor,
+  tangentSumText,
 } from '../../src/browser.js';
 
 export type NodeRole = 'input' | 'constant' | 'computed';
@@ -130,13 +133,15 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
   };
   for (const step of e.reverse!.steps) {
     if (step.kind === 'seed') {
-      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${num(step.value)}`]);
-      push(`Reverse mode starts at the output: ${ratioText(out, step.of)} = ${num(step.value)}.`, {
-        nodes: [step.of],
-      });
+      derivatives.set(step.of, [`${barred(step.of)} = ${num(step.value)}`]);
+      push(
+        `Reverse mode starts at the output: ${barred(step.of)} = ${ratioText(out, step.of)} = ${num(step.value)}. ` +
+          `A bar marks an adjoint: v̄ = ${ratioText(out, 'v')}, summed over v's uses as the pass runs back; ` +
+          "∂ marks one operation's local derivative, written on its edge.",
+        { nodes: [step.of] },
+      );
     } else if (step.kind === 'product') {
-      const sign = step.accumulates ? '+=' : '=';
-      const symbols = `${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} · ${ratioText(step.node, step.input)}`;
+      const symbols = adjointProductText(step, '·');
       const numbers = `${factorText(step.upstream)} · ${factorText(step.local.value)} = ${num(step.value)}`;
       const edge = edgeId(step.node, step.local.slot);
       const note = step.accumulates
@@ -149,20 +154,17 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
       ]);
     } else {
       const terms = step.terms.map((t, i) => (i ? factorText(t) : num(t))).join(' + ');
-      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${terms}`, `= ${num(step.value)}`]);
-      push(
-        `${ratioText(out, step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`,
-        {
-          nodes: [step.of],
-          edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
-        },
-      );
+      derivatives.set(step.of, [`${barred(step.of)} = ${terms}`, `= ${num(step.value)}`]);
+      push(`${barred(step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`, {
+        nodes: [step.of],
+        edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
+      });
     }
   }
   const gradients = Object.entries(e.gradients.reverse!);
   push(
     `Done: one backward pass gave ${gradients.length === 1 ? 'the input derivative' : `all ${gradients.length} input derivatives`}: ` +
-      gradients.map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`).join(', '),
+      gradients.map(([name, g]) => `${ratioText(out, name)} = ${barred(name)} = ${num(g)}`).join(', '),
     { nodes: gradients.map(([name]) => name) },
   );
   return frames;
@@ -181,7 +183,10 @@ function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
   seed.activeNodes = seeds.map(([name]) => name);
   const frames = [seed];
   for (const step of pass.steps) {
-    const symbols = step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`).join(' + ');
+    const symbols = tangentSumText(
+      step.node,
+      step.terms.map((t) => t.input),
+    );
     const numbers = step.terms
       .map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`)
       .join(' + ');

@@ -1,7 +1,9 @@
-// The graph view: an expression, its inputs, and its graph laid out left to right (dagre),
-// stepped through three ways: the forward pass (values), reverse mode (one backward pass) and
-// forward mode (one pass per input). The words and numbers come from graph-model.ts, which
-// reads them from the engine's explanation.
+// The graph view: an expression, its inputs, and its graph (dagre: left to right, or top to
+// bottom on a narrow screen), stepped through three ways: the forward pass (values), reverse
+// mode (one backward pass, its arrows pointing back) and forward mode (one pass per input).
+// The layout is made once per expression from the text of every step of every walk, so no node
+// moves while a learner steps. The words and numbers come from graph-model.ts, which reads them
+// from the engine's explanation.
 
 import dagre from '@dagrejs/dagre';
 import {
@@ -30,6 +32,10 @@ const FONT = {
   name: "600 15px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   text: "13px ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
 };
+/** Below this width the graph is laid out top to bottom. */
+const NARROW = 640;
+/** The graph shrinks to fit its box, but not below this scale, where its text gets too small: then it scrolls. */
+const MIN_SCALE = 0.75;
 const NAME_HEIGHT = 22;
 const LINE_HEIGHT = 17;
 const PAD = 10;
@@ -53,10 +59,22 @@ interface Layout {
   edges: Map<string, { points: { x: number; y: number }[]; x: number; y: number }>;
 }
 
-/** Lays the graph out so every frame of the walk fits: sizes are the largest text each gets. */
-function layout({ graph }: Walkthrough, frames: Frame[]): Layout {
+type Direction = 'LR' | 'TB';
+
+/** Every frame of every walk: what the layout must leave room for. */
+function everyFrame({ graph, explanation }: Walkthrough): Frame[] {
+  return [
+    ...framesOf(graph, explanation, 'values'),
+    ...framesOf(graph, explanation, 'reverse'),
+    ...explanation.wrt.flatMap((input) => framesOf(graph, explanation, 'forward', input)),
+  ];
+}
+
+/** Lays the graph out so every frame fits: each node and label is as large as its largest text. */
+function layout({ graph }: Walkthrough, frames: Frame[], rankdir: Direction): Layout {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, edgesep: 16, marginx: 12, marginy: 12 });
+  const gaps = rankdir === 'LR' ? { nodesep: 28, ranksep: 70 } : { nodesep: 16, ranksep: 44 };
+  g.setGraph({ rankdir, ...gaps, edgesep: 16, marginx: 12, marginy: 12 });
   for (const node of graph.nodes) {
     const lines = frames.map((f) => f.nodeText[node.id] ?? []);
     const widest = Math.max(
@@ -97,14 +115,25 @@ function layout({ graph }: Walkthrough, frames: Frame[]): Layout {
   return { width, height, nodes, edges };
 }
 
-function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGElement {
+/**
+ * The graph for one frame. `backward` turns every arrow around: in the reverse pass the
+ * derivatives flow from the output back to the inputs.
+ */
+function renderGraph(
+  { graph }: Walkthrough,
+  frame: Frame,
+  at: Layout,
+  options: { backward: boolean; width: number },
+): SVGSVGElement {
   const active = { nodes: new Set(frame.activeNodes), edges: new Set(frame.activeEdges) };
+  const scale = Math.max(MIN_SCALE, Math.min(1, options.width / at.width));
   const root = svg('svg', {
     viewBox: `0 0 ${at.width} ${at.height}`,
     role: 'img',
     'aria-label': `Computation graph: ${frame.caption}`,
-    // Shrinks to fit, but not below 70%, where the text would get too small: then it scrolls.
-    style: `width: 100%; max-width: ${at.width}px; min-width: ${Math.round(at.width * 0.7)}px`,
+    class: options.backward ? 'backward' : 'forward',
+    width: Math.round(at.width * scale),
+    height: Math.round(at.height * scale),
   });
   root.append(
     svg(
@@ -128,7 +157,8 @@ function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGEl
     ),
   );
   for (const edge of graph.edges) {
-    const { points } = at.edges.get(edge.id)!;
+    const { points: along } = at.edges.get(edge.id)!;
+    const points = options.backward ? [...along].reverse() : along;
     const kind = active.edges.has(edge.id) ? 'active' : 'plain';
     const d = points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
     root.append(
@@ -184,6 +214,14 @@ function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGEl
   return root;
 }
 
+/** The expression language names the CLI's --at flag; on this page the values are the fields above. */
+function inPageTerms(message: string): string {
+  return message
+    .replace(/choose other values with --at/g, 'change the input values above')
+    .replace(/ and bind it with --at \w+=<number>/g, '; it gets a value field above')
+    .replace(/bind (it|them) with --at \S+/g, 'give $1 a value in the fields above');
+}
+
 export function createGraphView(): View {
   const expression = h('input', {
     id: 'expression',
@@ -216,7 +254,8 @@ export function createGraphView(): View {
   const all = h('button', { type: 'button', 'aria-keyshortcuts': 'End' }, 'Show all');
   const position = h('span', { class: 'position', 'aria-live': 'off' });
   const caption = h('p', { class: 'caption', 'aria-live': 'polite', id: 'graph-caption' });
-  const canvas = h('div', { class: 'graph-canvas' });
+  // Focusable, so that after Enter in a field the keys go to the walk (and the canvas scrolls by keyboard).
+  const canvas = h('div', { class: 'graph-canvas', tabindex: '-1', 'aria-label': 'Computation graph' });
   const passes = h('aside', { class: 'passes', 'aria-label': 'Passes each mode needs' });
 
   const element = h(
@@ -253,16 +292,27 @@ export function createGraphView(): View {
   let current: Walkthrough | null = null;
   let walk: Walk = 'values';
   let frames: Frame[] = [];
-  let frameLayout: Layout | null = null;
+  /** The layout of the current expression, made once for every frame of every walk. */
+  let placed: { layout: Layout; direction: Direction } | null = null;
   let index = 0;
   /** The walks run to their end for the current expression and values: 'reverse', and inputs. */
   const completed = new Set<string>();
 
+  /** An invalid expression: its message, and no trace of the graph it replaced. */
   function showError(err: unknown): void {
     if (!(err instanceof ExpressionError)) throw err;
-    error.textContent = err.excerpt ? `${err.message}\n${err.excerpt}` : err.message;
+    const message = inPageTerms(err.message);
+    error.textContent = err.excerpt ? `${message}\n${err.excerpt}` : message;
     error.hidden = false;
     expression.setAttribute('aria-invalid', 'true');
+    current = null;
+    placed = null;
+    frames = [];
+    canvas.replaceChildren();
+    passes.replaceChildren();
+    caption.textContent = 'No graph: fix the expression above to see it.';
+    position.textContent = '';
+    for (const control of [back, next, reset, all, forwardInput, ...walkButtons]) control.disabled = true;
   }
 
   function syncInputs(names: string[]): void {
@@ -284,6 +334,7 @@ export function createGraphView(): View {
               rebuild(false);
             }
           },
+          onKeydown: leaveOnEnter,
         });
         return h('label', { class: 'input-value' }, name, field);
       }),
@@ -305,6 +356,8 @@ export function createGraphView(): View {
       showError(err);
       return;
     }
+    for (const button of walkButtons) button.disabled = false;
+    placed = null;
     const wrt = current.explanation.wrt;
     const chosen = forwardInput.value;
     forwardInput.replaceChildren(...wrt.map((name) => h('option', { value: name }, name)));
@@ -316,12 +369,19 @@ export function createGraphView(): View {
     if (!current) return;
     walk = next;
     frames = framesOf(current.graph, current.explanation, walk, forwardInput.value);
-    frameLayout = layout(current, frames);
     show(Math.min(at, frames.length - 1));
   }
 
+  /** The layout for the canvas's width: made again only when the direction must change. */
+  function placement(walkthrough: Walkthrough): Layout {
+    const direction: Direction = canvas.clientWidth < NARROW ? 'TB' : 'LR';
+    if (placed?.direction !== direction)
+      placed = { layout: layout(walkthrough, everyFrame(walkthrough), direction), direction };
+    return placed.layout;
+  }
+
   function show(at: number): void {
-    if (!current || !frameLayout) return;
+    if (!current) return;
     index = Math.max(0, Math.min(at, frames.length - 1));
     if (index === frames.length - 1)
       completed.add(walk === 'forward' ? `forward:${forwardInput.value}` : walk);
@@ -331,10 +391,39 @@ export function createGraphView(): View {
     forwardInput.disabled = walk !== 'forward';
     back.disabled = index === 0;
     next.disabled = index === frames.length - 1;
+    reset.disabled = false;
+    all.disabled = false;
     position.textContent = `step ${index + 1} of ${frames.length}`;
     caption.textContent = frame.caption;
-    canvas.replaceChildren(renderGraph(current, frame, frameLayout));
+    // Before the view is on the page it has no width: the first render is then at full size.
+    const style = getComputedStyle(canvas);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    const width = canvas.clientWidth ? canvas.clientWidth - padding : Infinity;
+    canvas.replaceChildren(
+      renderGraph(current, frame, placement(current), { backward: walk === 'reverse', width }),
+    );
     renderPasses(current.explanation);
+    revealActive(frame);
+  }
+
+  /** Scrolls the canvas (and the page, if need be) so the step's first active node is in view. */
+  function revealActive(frame: Frame): void {
+    const id = frame.activeNodes[0];
+    if (id === undefined || element.hidden) return;
+    canvas
+      .querySelector(`[data-node="${CSS.escape(id)}"]`)
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  /** Enter in a field applies it and hands the keys back to the walk, so R, F and Space work at once. */
+  function leaveOnEnter(event: KeyboardEvent): void {
+    if (event.key !== 'Enter') return;
+    event.preventDefault();
+    if (event.target === expression) {
+      clearTimeout(typing);
+      rebuild(true);
+    }
+    canvas.focus({ preventScroll: true });
   }
 
   function renderPasses(e: Explanation): void {
@@ -400,6 +489,7 @@ export function createGraphView(): View {
   }
 
   let typing: ReturnType<typeof setTimeout> | undefined;
+  expression.addEventListener('keydown', leaveOnEnter);
   expression.addEventListener('input', () => {
     clearTimeout(typing);
     typing = setTimeout(() => rebuild(true), 250);
@@ -429,6 +519,14 @@ export function createGraphView(): View {
     End: () => show(frames.length - 1),
   };
 
+  // A turned phone or a resized window may call for the other direction, and a new fit.
+  let shownWidth = 0;
+  new ResizeObserver(() => {
+    if (canvas.clientWidth === shownWidth) return;
+    shownWidth = canvas.clientWidth;
+    show(index);
+  }).observe(canvas);
+
   rebuild(true);
   return {
     id: 'graph',
@@ -445,6 +543,8 @@ export function createGraphView(): View {
       action?.();
       return action !== undefined;
     },
-    shown() {},
+    shown() {
+      show(index);
+    },
   };
 }
