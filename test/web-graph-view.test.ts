@@ -177,6 +177,28 @@ for (const size of SIZES) {
   });
 }
 
+test('D shows the reverse pass as a graph, whose own reverse mode gives the second derivative', async () => {
+  const page = await open(SIZES[0]);
+  const field = page.locator('#expression');
+  await field.fill('y = x*x*x');
+  await field.press('Enter');
+  await page.keyboard.press('d');
+  assert.match(await field.inputValue(), /^ȳ = 1; .*; y_x = \S+ \+ \S+$/);
+  assert.match(
+    (await page.locator('.derived-note').textContent())!,
+    /reverse pass of y = x\*x\*x that computes y_x = dy\/dx/,
+  );
+  await page.keyboard.press('v');
+  await page.keyboard.press('End');
+  assert.equal(await caption(page), 'Forward pass done: y_x = 3.');
+  await page.keyboard.press('r');
+  await page.keyboard.press('End');
+  assert.match((await caption(page))!, /one backward pass gave the input derivative: dy_x\/dx = x̄ = 6$/);
+  await page.getByRole('button', { name: 'Back to the expression' }).click();
+  assert.equal(await field.inputValue(), 'y = x*x*x');
+  await page.close();
+});
+
 test('the pages logged no errors', () => {
   assert.deepEqual(problems, []);
 });

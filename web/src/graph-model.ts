@@ -6,15 +6,20 @@
 import {
   adjointProductText,
   type BuiltProgram,
+  backward,
   barred,
   dotted,
   type Explanation,
+  ExpressionError,
   factorText,
   formatNumber,
   localDerivativeText,
+  operandText,
   ratioText,
   type Tensor,
   tangentSumText,
+  topologicalOrder,
+  zeroGrad,
 } from '../../src/browser.js';
 
 export type NodeRole = 'input' | 'constant' | 'computed';
@@ -225,4 +230,85 @@ export function framesOf(graph: ExpressionGraph, e: Explanation, walk: Walk, inp
   if (walk === 'values') return values;
   const done = values.at(-1)!;
   return walk === 'reverse' ? reverseFrames(graph, e, done) : forwardFrames(e, done, input);
+}
+
+// ---- the reverse pass as a program of its own ----------------------------------------------
+
+/** How each op the reverse pass of a small expression records is written in the expression language. */
+const SYNTAX: Record<string, (operands: string[]) => string> = {
+  add: ([a, b]) => `${a} + ${b}`,
+  sub: ([a, b]) => `${a} - ${b}`,
+  mul: ([a, b]) => `${a} * ${b}`,
+  div: ([a, b]) => `${a} / ${b}`,
+  pow: ([a, b]) => `${a}^${b}`,
+  neg: ([a]) => `-${a}`,
+  reciprocal: ([a]) => `1 / ${a}`,
+  square: ([a]) => `${a}^2`,
+  ...Object.fromEntries(
+    ['relu', 'tanh', 'sigmoid', 'softplus', 'exp', 'log', 'sqrt', 'abs'].map((f) => [
+      f,
+      ([a]: string[]) => `${f}(${a})`,
+    ]),
+  ),
+};
+/** Ops whose derivative is 0 wherever it exists (relu's and abs's slopes): written as their value. */
+const PIECEWISE_CONSTANT = new Set(['sign', 'step']);
+/** The name of a recorded value that is neither a forward value nor an adjoint (u1, u2, ...). */
+const INTERMEDIATE = 'u';
+
+/**
+ * The reverse pass that gives d(output)/d(`input`), recorded by the engine as a graph of its
+ * own (backward with createGraph), written back as a program: the forward values it reuses,
+ * the seed, every adjoint (ā) and intermediate product, and the result h_a = dh/da. Explained like any expression, its
+ * reverse mode gives the second derivatives d²(output)/d(input)d(each input): reverse over
+ * reverse, and its forward mode forward over reverse.
+ */
+export function derivativeProgram(built: BuiltProgram, input: string): string {
+  const leaf = built.wrt.find((t) => t.name === input);
+  if (!leaf)
+    throw new Error(
+      `'${input}' is not an input of the expression; the inputs are ${built.wrt.map((t) => t.name).join(', ')}`,
+    );
+  const names = new Map<Tensor, string>();
+  for (const t of [...built.inputs, ...built.evaluations.map((e) => e.tensor)]) names.set(t, t.name!);
+  const taken = new Set(names.values());
+  /** Names `t` if it has no name yet: `wanted`, or (taken, or the intermediate 'u') numbered. */
+  const name = (t: Tensor, wanted: string) => {
+    if (names.has(t)) return;
+    let chosen = wanted === INTERMEDIATE ? `${wanted}1` : wanted;
+    for (let n = 2; taken.has(chosen); n++) chosen = `${wanted}${n}`;
+    names.set(t, chosen);
+    taken.add(chosen);
+  };
+  zeroGrad(built.wrt);
+  backward(built.output, undefined, {
+    createGraph: true,
+    onStep: ({ out, outGrad }) => name(outGrad, barred(names.get(out) ?? INTERMEDIATE)),
+  });
+  const derivative = leaf.grad!;
+  zeroGrad(built.wrt);
+  if (!derivative.node) {
+    throw new ExpressionError(
+      `${ratioText(built.output.name!, input)} = ${formatNumber(derivative.item())} whatever the inputs, so every second derivative is 0: there is no graph to differentiate`,
+    );
+  }
+  // Not x̄: in the new program's own reverse pass, x̄ will be the adjoint of the input x.
+  name(derivative, `${names.get(built.output)}_${input}`);
+  const statements: string[] = [];
+  const operand = (t: Tensor) => names.get(t) ?? operandText(formatNumber(t.item()));
+  const order = topologicalOrder(derivative);
+  // The seed and any other named constant come first, as constants of the program.
+  for (const t of new Set(order.flatMap((o) => o.node!.inputs))) {
+    if (!t.node && names.has(t) && !built.inputs.includes(t))
+      statements.push(`${names.get(t)} = ${formatNumber(t.item())}`);
+  }
+  for (const t of order) {
+    name(t, INTERMEDIATE);
+    const { op, inputs } = t.node!;
+    const write = SYNTAX[op.name];
+    if (write) statements.push(`${names.get(t)} = ${write(inputs.map(operand))}`);
+    else if (PIECEWISE_CONSTANT.has(op.name)) statements.push(`${names.get(t)} = ${operand(t.detach())}`);
+    else throw new Error(`the reverse pass uses ${op.name}, which the expression language cannot write`);
+  }
+  return statements.join('; ');
 }

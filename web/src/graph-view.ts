@@ -7,6 +7,7 @@
 
 import dagre from '@dagrejs/dagre';
 import {
+  type BuiltProgram,
   buildProgram,
   type Explanation,
   ExpressionError,
@@ -17,7 +18,14 @@ import {
   SEED_VALUES,
 } from '../../src/browser.js';
 import { h, svg, type View } from './dom.js';
-import { type ExpressionGraph, type Frame, framesOf, graphOf, type Walk } from './graph-model.js';
+import {
+  derivativeProgram,
+  type ExpressionGraph,
+  type Frame,
+  framesOf,
+  graphOf,
+  type Walk,
+} from './graph-model.js';
 
 /** The value a newly typed input starts with. */
 const NEW_INPUT_VALUE = 1;
@@ -48,6 +56,7 @@ function textWidth(text: string, font: string): number {
 }
 
 interface Walkthrough {
+  built: BuiltProgram;
   graph: ExpressionGraph;
   explanation: Explanation;
 }
@@ -253,6 +262,17 @@ export function createGraphView(): View {
   const reset = h('button', { type: 'button', 'aria-keyshortcuts': 'Home' }, 'Reset');
   const all = h('button', { type: 'button', 'aria-keyshortcuts': 'End' }, 'Show all');
   const position = h('span', { class: 'position', 'aria-live': 'off' });
+  const derive = h(
+    'button',
+    {
+      type: 'button',
+      'aria-keyshortcuts': 'D',
+      title: 'Show the reverse pass for this derivative as a graph',
+    },
+    'Differentiate again',
+    h('kbd', {}, 'D'),
+  );
+  const derivedNote = h('p', { class: 'derived-note', hidden: true });
   const caption = h('p', { class: 'caption', 'aria-live': 'polite', id: 'graph-caption' });
   // Focusable, so that after Enter in a field the keys go to the walk (and the canvas scrolls by keyboard).
   const canvas = h('div', { class: 'graph-canvas', tabindex: '-1', 'aria-label': 'Computation graph' });
@@ -276,12 +296,14 @@ export function createGraphView(): View {
         ),
       ),
       error,
+      derivedNote,
     ),
     h(
       'div',
       { class: 'toolbar' },
       h('div', { class: 'segmented', role: 'group', 'aria-label': 'What to step through' }, ...walkButtons),
       h('label', { class: 'inline' }, 'd/d', forwardInput),
+      derive,
       h('div', { class: 'stepper', role: 'group', 'aria-label': 'Steps' }, back, next, reset, all, position),
     ),
     caption,
@@ -312,7 +334,8 @@ export function createGraphView(): View {
     passes.replaceChildren();
     caption.textContent = 'No graph: fix the expression above to see it.';
     position.textContent = '';
-    for (const control of [back, next, reset, all, forwardInput, ...walkButtons]) control.disabled = true;
+    for (const control of [back, next, reset, all, forwardInput, derive, ...walkButtons])
+      control.disabled = true;
   }
 
   function syncInputs(names: string[]): void {
@@ -344,19 +367,20 @@ export function createGraphView(): View {
   /** Re-reads the expression and values; `fresh` starts the walk over (a new expression). */
   function rebuild(fresh: boolean): void {
     completed.clear();
+    if (fresh) derivedNote.hidden = true;
     try {
       const program = parseProgram(expression.value);
       syncInputs(program.inputs);
       const bindings = Object.fromEntries(program.inputs.map((name) => [name, values.get(name)!]));
       const built = buildProgram(program, bindings);
-      current = { graph: graphOf(built), explanation: explain(built) };
+      current = { built, graph: graphOf(built), explanation: explain(built) };
       error.hidden = true;
       expression.removeAttribute('aria-invalid');
     } catch (err) {
       showError(err);
       return;
     }
-    for (const button of walkButtons) button.disabled = false;
+    for (const control of [derive, forwardInput, ...walkButtons]) control.disabled = false;
     placed = null;
     const wrt = current.explanation.wrt;
     const chosen = forwardInput.value;
@@ -388,7 +412,6 @@ export function createGraphView(): View {
     const frame = frames[index];
     for (const button of walkButtons)
       button.setAttribute('aria-pressed', String(button.dataset.walk === walk));
-    forwardInput.disabled = walk !== 'forward';
     back.disabled = index === 0;
     next.disabled = index === frames.length - 1;
     reset.disabled = false;
@@ -413,6 +436,46 @@ export function createGraphView(): View {
     canvas
       .querySelector(`[data-node="${CSS.escape(id)}"]`)
       ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  /**
+   * Replaces the expression by the reverse pass that computes d(output)/d(chosen input), as the
+   * engine recorded it: its own reverse mode then gives the second derivatives.
+   */
+  function differentiateAgain(): void {
+    if (!current) return;
+    const input = forwardInput.value;
+    const output = current.explanation.output;
+    let program: string;
+    try {
+      program = derivativeProgram(current.built, input);
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      caption.textContent = err.message;
+      return;
+    }
+    const source = expression.value;
+    clearTimeout(typing);
+    expression.value = program;
+    walk = 'values';
+    rebuild(true);
+    if (!current) return;
+    const final = current.explanation.output;
+    derivedNote.replaceChildren(
+      `This is the reverse pass of ${source} that computes ${final} = d${output}/d${input}, recorded by the engine as a graph of its own (a bar marks an adjoint). Its reverse mode gives every second derivative d(${final})/d(·) = d²${output}/d${input}d(·) in one more backward pass: reverse over reverse.`,
+      h(
+        'button',
+        {
+          type: 'button',
+          onClick: () => {
+            expression.value = source;
+            rebuild(true);
+          },
+        },
+        'Back to the expression',
+      ),
+    );
+    derivedNote.hidden = false;
   }
 
   /** Enter in a field applies it and hands the keys back to the walk, so R, F and Space work at once. */
@@ -497,6 +560,7 @@ export function createGraphView(): View {
   for (const [i, button] of walkButtons.entries())
     button.addEventListener('click', () => select(WALKS[i].walk));
   forwardInput.addEventListener('change', () => select('forward'));
+  derive.addEventListener('click', differentiateAgain);
   back.addEventListener('click', () => show(index - 1));
   next.addEventListener('click', () => show(index + 1));
   reset.addEventListener('click', () => show(0));
@@ -508,6 +572,7 @@ export function createGraphView(): View {
     select('forward');
   };
   const keys: Record<string, () => void> = {
+    d: differentiateAgain,
     v: () => select('values'),
     r: () => select('reverse'),
     f: () => select('forward'),
@@ -537,6 +602,7 @@ export function createGraphView(): View {
       ['→ Space / ←', 'step / back'],
       ['Home / End', 'first / last step'],
       ['I', 'next input for forward mode'],
+      ['D', 'differentiate again: the reverse pass as a graph'],
     ],
     onKey(event) {
       const action = keys[event.key.length === 1 ? event.key.toLowerCase() : event.key];
