@@ -308,6 +308,28 @@ test('a drawn digit gets a prediction from the trained model', async () => {
   await screenshot('draw');
 });
 
+test("the network view shows FF's positive and negative inputs, θ and the goodness of the trained model", async () => {
+  await view('2', 'network');
+  const panel = page.locator('.network[data-algorithm="ff"] .ff-panel');
+  assert.deepEqual(
+    await panel.locator('figure').evaluateAll((f) => f.map((e) => e.getAttribute('data-kind'))),
+    ['positive', 'negative'],
+  );
+  const lit = await panel.locator('.label-strip li.lit').allTextContents();
+  assert.equal(lit.length, 2);
+  assert.notEqual(lit[0], lit[1], 'the negative carries another label than the positive');
+  assert.match((await panel.locator('.ff-theta').textContent())!, /^θ per layer: 1, 1 \(mean goodness\)/);
+  await panel.getByRole('button', { name: /Measure goodness/ }).click();
+  await panel.locator('.goodness-chart').waitFor();
+  for (const series of ['positive', 'negative'])
+    assert.ok((await panel.locator(`.goodness-chart rect[data-series="${series}"]`).count()) > 0, series);
+  const means = [
+    ...(await panel.locator('.goodness-box .help').textContent())!.matchAll(/mean ([\d.]+)/g),
+  ].map((m) => Number(m[1]));
+  assert.ok(means[0] > means[1], `positive goodness ${means[0]} above negative ${means[1]} after training`);
+  await panel.screenshot({ path: join(ARTIFACTS, 'network-ff.png') });
+});
+
 test('a checkpoint written by the CLI loads, shows its metadata and is evaluated', async () => {
   const out = join(work, 'cli');
   const cli = spawnSync(
