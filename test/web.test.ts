@@ -324,7 +324,7 @@ test("the network view shows FF's positive and negative inputs, θ and the goodn
   for (const series of ['positive', 'negative'])
     assert.ok((await panel.locator(`.goodness-chart rect[data-series="${series}"]`).count()) > 0, series);
   const means = [
-    ...(await panel.locator('.goodness-box .help').textContent())!.matchAll(/mean ([\d.]+)/g),
+    ...(await panel.locator('.goodness-box .help').textContent())!.matchAll(/mean (\d+(?:\.\d+)?)/g),
   ].map((m) => Number(m[1]));
   assert.ok(means[0] > means[1], `positive goodness ${means[0]} above negative ${means[1]} after training`);
   await panel.screenshot({ path: join(ARTIFACTS, 'network-ff.png') });
