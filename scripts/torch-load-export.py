@@ -6,7 +6,8 @@
 #   /usr/bin/python3 scripts/torch-load-export.py DIR
 #
 # DIR holds NAME.safetensors (an export) and NAME.input.json ({"shape": [n, f], "x": [...]});
-# the script prints one JSON object: per NAME, the module's outputs for that input, flattened.
+# the script builds each module from the constructor the export stores in its metadata
+# ('module') and prints one JSON object: per NAME, the module's outputs for that input, flattened.
 # bp and fg give logits; ff gives its head's logits on the neutral label ("softmax") and the
 # goodness of each label summed over the read-out layers ("goodness").
 
@@ -24,32 +25,6 @@ fixtures = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(fixtures)
 
 RMS_EPSILON = 1e-8
-
-
-def mlp(arch):
-    """bp's and fg's network: Linear, optional BatchNorm1d and the activation per hidden layer."""
-    width = arch.get('inputs', arch.get('inputSize'))
-    activation = {'tanh': nn.Tanh, 'relu': nn.ReLU}[arch.get('activation', 'tanh')]
-    layers = []
-    for hidden in arch['hidden']:
-        layers.append(nn.Linear(width, hidden))
-        if arch['batchNorm']:
-            layers.append(nn.BatchNorm1d(hidden))
-        layers.append(activation())
-        width = hidden
-    layers.append(nn.Linear(width, arch['classes']))
-    return nn.Sequential(*layers)
-
-
-def ff_network(arch):
-    widths = [arch['inputSize'], *arch['hidden']]
-    readout = sum(arch['hidden'][arch['readoutFrom'] - 1 :])
-    return nn.ModuleDict(
-        {
-            'layers': nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:])),
-            'head': nn.Linear(readout, arch['classes']),
-        }
-    )
 
 
 def rms_normalize(h):
@@ -84,9 +59,9 @@ def main(folder):
         with open(os.path.join(folder, f'{name}.input.json')) as f:
             given = json.load(f)
         tensors, metadata = fixtures.read_safetensors(os.path.join(folder, f'{name}.safetensors'))
-        arch = json.loads(metadata['architecture'])
         algorithm = json.loads(metadata['algorithm'])
-        net = ff_network(arch) if algorithm == 'ff' else mlp(arch)
+        # The constructor `chainrule export` printed and stored; these files are the test's own.
+        net = eval(metadata['module'], {'nn': nn})
         net.load_state_dict(tensors, strict=True)
         net.eval()
         x = torch.tensor(given['x'], dtype=torch.float32).reshape(given['shape'])

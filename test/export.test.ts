@@ -38,17 +38,22 @@ const cases = {
   bp: {
     trainer: trained(createBPTrainer({ hidden: [8] }, { seed: 1 })),
     names: sequential(['linear', 'bn', 'act', 'linear']),
+    module: 'nn.Sequential(nn.Linear(784, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 10))',
   },
   'bp-two-hidden': {
     trainer: trained(createBPTrainer({ hidden: [5, 4], batchNorm: false }, { seed: 4 })),
     names: sequential(['linear', 'act', 'linear', 'act', 'linear']),
+    module: 'nn.Sequential(nn.Linear(784, 5), nn.Tanh(), nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 10))',
   },
   fg: {
-    trainer: trained(createFGTrainer({ hidden: [5] }, { seed: 2 })),
+    trainer: trained(createFGTrainer({ hidden: [5], activation: 'relu' }, { seed: 2 })),
     names: sequential(['linear', 'bn', 'act', 'linear']),
+    module: 'nn.Sequential(nn.Linear(784, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 10))',
   },
   ff: {
     trainer: ff,
+    module:
+      "nn.ModuleDict({'head': nn.Linear(6, 10), 'layers': nn.ModuleList([nn.Linear(784, 7), nn.Linear(7, 6)])})",
     names: [
       'layers.0.weight',
       'layers.0.bias',
@@ -93,6 +98,7 @@ before(() => {
     const r = chainrule('export', '--checkpoint', checkpoint, '--out', join(dir, `${name}.safetensors`));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /wrote .*: \d+ tensors, the state_dict/);
+    assert.ok(r.stdout.includes(`  model = ${cases[name as keyof typeof cases].module}\n`), r.stdout);
     writeFileSync(join(dir, `${name}.input.json`), JSON.stringify({ shape: x.shape, x: [...x.data] }));
   }
 });
@@ -100,10 +106,11 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("the export holds exactly torch's state_dict names, nothing of the optimiser", () => {
-  for (const [name, { names }] of Object.entries(cases)) {
+  for (const [name, { names, module }] of Object.entries(cases)) {
     const { tensors, metadata } = loadSafetensors(join(dir, `${name}.safetensors`));
     assert.deepEqual(Object.keys(tensors).sort(), [...names].sort(), name);
     assert.equal(metadata.format, 'pt');
+    assert.equal(metadata.module, module);
     assert.equal(JSON.parse(metadata.algorithm), cases[name as keyof typeof cases].trainer.algorithm);
   }
 });

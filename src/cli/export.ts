@@ -19,8 +19,9 @@ with strict=True:
   ff       nn.ModuleDict({'layers': nn.ModuleList([nn.Linear(784, H1), ...]),
                           'head': nn.Linear(H_readout, 10)})
 
-The metadata (JSON strings) carries the algorithm, architecture, hyperparameters and input
-normalisation, which a forward pass in PyTorch needs to reproduce chainrule's outputs.
+The command prints the module's constructor for this checkpoint, and the metadata carries it
+('module') with the algorithm, architecture, hyperparameters and input normalisation (JSON),
+which a forward pass in PyTorch needs to reproduce chainrule's outputs.
 
   --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
   --out FILE             where to write the weights (written atomically)
@@ -40,12 +41,63 @@ export function torchStateDict(tensors: Record<string, Tensor>): Record<string, 
   );
 }
 
-/** What the export records beside the weights, as safetensors metadata strings. */
-function exportMetadata(m: CheckpointMetadata): Record<string, string> {
+/** torch.nn's constructor for the layer whose tensors (named without the layer's prefix) are `own`. */
+function torchLayer(own: Map<string, Tensor>): string {
+  const weight = own.get('weight');
+  if (own.has('running_mean')) return `nn.BatchNorm1d(${own.get('running_mean')!.shape[0]})`;
+  if (weight?.ndim === 2) {
+    const [outputs, inputs] = weight.shape;
+    return `nn.Linear(${inputs}, ${outputs}${own.has('bias') ? '' : ', bias=False'})`;
+  }
+  throw new ChainruleError(`internal: no torch.nn layer holds ${[...own.keys()].join(', ')}`);
+}
+
+/**
+ * The torch.nn module whose state_dict `state` is, as Python: an nn.Sequential for names such
+ * as `0.weight` (a gap in the numbering is a parameter-free layer, the activation), else an
+ * nn.ModuleDict of nn.ModuleLists (FF's `layers.0.weight`) and single layers (`head.weight`).
+ */
+export function torchModule(state: Record<string, Tensor>, activation: string): string {
+  const layers = new Map<string, Map<string, Tensor>>();
+  for (const [name, t] of Object.entries(state)) {
+    const cut = name.lastIndexOf('.');
+    const layer = name.slice(0, cut);
+    if (!layers.has(layer)) layers.set(layer, new Map());
+    layers.get(layer)!.set(name.slice(cut + 1), t);
+  }
+  const numbered = (prefix: string) =>
+    [...layers.keys()]
+      .filter((k) => k.startsWith(prefix) && /^\d+$/.test(k.slice(prefix.length)))
+      .map((k) => Number(k.slice(prefix.length)));
+  const list = (prefix: string, fill: string | null) => {
+    const last = Math.max(...numbered(prefix));
+    return Array.from({ length: last + 1 }, (_, i) => {
+      const own = layers.get(`${prefix}${i}`);
+      return own ? torchLayer(own) : fill;
+    });
+  };
+  const act = activation === 'relu' ? 'nn.ReLU()' : 'nn.Tanh()';
+  if (numbered('').length === layers.size) return `nn.Sequential(${list('', act).join(', ')})`;
+  const entries = new Map<string, string>();
+  for (const layer of layers.keys()) {
+    const parent = /^(.*)\.\d+$/.exec(layer)?.[1];
+    if (parent === undefined) entries.set(layer, torchLayer(layers.get(layer)!));
+    else if (!entries.has(parent))
+      entries.set(parent, `nn.ModuleList([${list(`${parent}.`, null).join(', ')}])`);
+  }
+  return `nn.ModuleDict({${[...entries].map(([k, v]) => `'${k}': ${v}`).join(', ')}})`;
+}
+
+/**
+ * What the export records beside the weights, as safetensors metadata strings: `module`, the
+ * torch.nn constructor as Python, and the settings a forward pass needs, as JSON.
+ */
+function exportMetadata(m: CheckpointMetadata, module: string): Record<string, string> {
   const { algorithm, inference, architecture, hyperparameters, normalization } = m;
   const fields = { algorithm, inference, architecture, hyperparameters, normalization };
   return {
     format: 'pt',
+    module,
     ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, JSON.stringify(v)])),
   };
 }
@@ -62,11 +114,13 @@ export async function run(argv: string[]): Promise<number> {
   // Rebuilding the trainer checks that the tensors fit the recorded architecture.
   const { checkpoint } = await restoreFromFlags('export', { ...values, backend: 'reference' });
   const state = torchStateDict(checkpoint.tensors);
-  saveSafetensors(values.out, state, exportMetadata(checkpoint.metadata));
+  const module = torchModule(state, String(checkpoint.metadata.architecture.activation ?? 'tanh'));
+  saveSafetensors(values.out, state, exportMetadata(checkpoint.metadata, module));
   const count = Object.keys(state).length;
   process.stdout.write(
-    `wrote ${values.out}: ${count} tensors, the state_dict of the ${checkpoint.metadata.algorithm} network ` +
-      '(load with strict=True; see chainrule export --help for the module)\n',
+    `wrote ${values.out}: ${count} tensors, the state_dict of the ${checkpoint.metadata.algorithm} network\n` +
+      `  model = ${module}\n` +
+      `  model.load_state_dict(safetensors.torch.load_file('${values.out}'))   # strict=True\n`,
   );
   return 0;
 }
