@@ -115,6 +115,26 @@ for (const size of SIZES) {
   });
 }
 
+test('phone: Fit shows the whole graph in the screen width, and + and − zoom from there', async () => {
+  const page = await open(SIZES[1]);
+  const widths = () =>
+    page.evaluate(() => {
+      const canvas = document.querySelector('.graph-canvas')!;
+      return { svg: canvas.querySelector('svg')!.getBoundingClientRect().width, canvas: canvas.clientWidth };
+    });
+  const before = await widths();
+  assert.ok(before.svg > before.canvas, `at the readable scale the graph (${before.svg}px) scrolls`);
+  await page.getByRole('button', { name: 'Fit the whole graph' }).click();
+  const fitted = await widths();
+  assert.ok(fitted.svg <= fitted.canvas, `fitted: ${fitted.svg}px in ${fitted.canvas}px`);
+  await page.keyboard.press('+');
+  assert.ok((await widths()).svg > fitted.svg * 1.2);
+  await page.keyboard.press('-');
+  await page.keyboard.press('-');
+  assert.ok((await widths()).svg < fitted.svg);
+  await page.close();
+});
+
 test('the reverse pass draws its arrows from the output back to the inputs', async () => {
   const page = await open(SIZES[0]);
   /** The x of the first and last point of the edge from a into c (LR layout: a is left of c). */

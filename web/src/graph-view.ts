@@ -44,6 +44,9 @@ const FONT = {
 const NARROW = 640;
 /** The graph shrinks to fit its box, but not below this scale, where its text gets too small: then it scrolls. */
 const MIN_SCALE = 0.75;
+/** Each press of zoom in or out changes the scale by this factor, within these bounds. */
+const ZOOM_STEP = 1.25;
+const ZOOM_RANGE = [0.25, 2] as const;
 const NAME_HEIGHT = 22;
 const LINE_HEIGHT = 17;
 const PAD = 10;
@@ -132,10 +135,10 @@ function renderGraph(
   { graph }: Walkthrough,
   frame: Frame,
   at: Layout,
-  options: { backward: boolean; width: number },
+  options: { backward: boolean; scale: number },
 ): SVGSVGElement {
   const active = { nodes: new Set(frame.activeNodes), edges: new Set(frame.activeEdges) };
-  const scale = Math.max(MIN_SCALE, Math.min(1, options.width / at.width));
+  const { scale } = options;
   const root = svg('svg', {
     viewBox: `0 0 ${at.width} ${at.height}`,
     role: 'img',
@@ -261,6 +264,13 @@ export function createGraphView(): View {
   );
   const reset = h('button', { type: 'button', 'aria-keyshortcuts': 'Home' }, 'Reset');
   const all = h('button', { type: 'button', 'aria-keyshortcuts': 'End' }, 'Show all');
+  const zoomOut = h('button', { type: 'button', 'aria-label': 'Zoom out', 'aria-keyshortcuts': '-' }, '−');
+  const zoomFit = h(
+    'button',
+    { type: 'button', 'aria-label': 'Fit the whole graph', 'aria-keyshortcuts': '0' },
+    'Fit',
+  );
+  const zoomIn = h('button', { type: 'button', 'aria-label': 'Zoom in', 'aria-keyshortcuts': '+' }, '+');
   const position = h('span', { class: 'position', 'aria-live': 'off' });
   const derive = h(
     'button',
@@ -305,6 +315,7 @@ export function createGraphView(): View {
       h('label', { class: 'inline' }, 'd/d', forwardInput),
       derive,
       h('div', { class: 'stepper', role: 'group', 'aria-label': 'Steps' }, back, next, reset, all, position),
+      h('div', { class: 'zoom', role: 'group', 'aria-label': 'Zoom' }, zoomOut, zoomFit, zoomIn),
     ),
     caption,
     h('div', { class: 'graph-layout' }, canvas, passes),
@@ -317,6 +328,8 @@ export function createGraphView(): View {
   /** The layout of the current expression, made once for every frame of every walk. */
   let placed: { layout: Layout; direction: Direction } | null = null;
   let index = 0;
+  /** The scale the user chose with the zoom buttons; null fits the graph to the width. */
+  let zoom: number | null = null;
   /** The walks run to their end for the current expression and values: 'reverse', and inputs. */
   const completed = new Set<string>();
 
@@ -418,15 +431,25 @@ export function createGraphView(): View {
     all.disabled = false;
     position.textContent = `step ${index + 1} of ${frames.length}`;
     caption.textContent = frame.caption;
-    // Before the view is on the page it has no width: the first render is then at full size.
-    const style = getComputedStyle(canvas);
-    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
-    const width = canvas.clientWidth ? canvas.clientWidth - padding : Infinity;
+    const width = canvasWidth();
+    const laidOut = placement(current);
     canvas.replaceChildren(
-      renderGraph(current, frame, placement(current), { backward: walk === 'reverse', width }),
+      renderGraph(current, frame, laidOut, { backward: walk === 'reverse', scale: scaleFor(width, laidOut) }),
     );
     renderPasses(current.explanation);
     revealActive(frame);
+  }
+
+  /** The canvas's inner width; before the view is on the page it has none, and the graph shows at full size. */
+  function canvasWidth(): number {
+    const style = getComputedStyle(canvas);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    return canvas.clientWidth ? canvas.clientWidth - padding : Infinity;
+  }
+
+  /** The user's zoom, else fit to the width, but no smaller than MIN_SCALE (then the canvas scrolls). */
+  function scaleFor(width: number, at: Layout): number {
+    return zoom ?? Math.max(MIN_SCALE, Math.min(1, width / at.width));
   }
 
   /** Scrolls the canvas (and the page, if need be) so the step's first active node is in view. */
@@ -561,6 +584,20 @@ export function createGraphView(): View {
     button.addEventListener('click', () => select(WALKS[i].walk));
   forwardInput.addEventListener('change', () => select('forward'));
   derive.addEventListener('click', differentiateAgain);
+  const zoomBy = (factor: number) => {
+    if (!placed) return;
+    const current = zoom ?? scaleFor(canvasWidth(), placed.layout);
+    zoom = Math.min(ZOOM_RANGE[1], Math.max(ZOOM_RANGE[0], current * factor));
+    show(index);
+  };
+  const fitWhole = () => {
+    if (!placed) return;
+    zoom = Math.min(1, canvasWidth() / placed.layout.width);
+    show(index);
+  };
+  zoomOut.addEventListener('click', () => zoomBy(1 / ZOOM_STEP));
+  zoomIn.addEventListener('click', () => zoomBy(ZOOM_STEP));
+  zoomFit.addEventListener('click', fitWhole);
   back.addEventListener('click', () => show(index - 1));
   next.addEventListener('click', () => show(index + 1));
   reset.addEventListener('click', () => show(0));
@@ -573,6 +610,10 @@ export function createGraphView(): View {
   };
   const keys: Record<string, () => void> = {
     d: differentiateAgain,
+    '-': () => zoomBy(1 / ZOOM_STEP),
+    '+': () => zoomBy(ZOOM_STEP),
+    '=': () => zoomBy(ZOOM_STEP),
+    '0': fitWhole,
     v: () => select('values'),
     r: () => select('reverse'),
     f: () => select('forward'),
@@ -603,6 +644,7 @@ export function createGraphView(): View {
       ['Home / End', 'first / last step'],
       ['I', 'next input for forward mode'],
       ['D', 'differentiate again: the reverse pass as a graph'],
+      ['− + 0', 'zoom out, in, fit the whole graph'],
     ],
     onKey(event) {
       const action = keys[event.key.length === 1 ? event.key.toLowerCase() : event.key];
