@@ -29,6 +29,8 @@ const USAGE = `usage: chainrule explain [options]
 
 Walks the chain rule through an expression: the values, each operation's local derivative,
 the reverse-mode (backprop) pass and the forward-mode passes, from the engine's own graph.
+Notation: ∂c/∂a is one operation's local derivative; ā (a bar) the adjoint dh/da that the
+backward pass sums up; ȧ (a dot) a forward-mode tangent; dh/da the derivative it all gives.
 
 options:
   --expr "..."    statements separated by ';' or new lines, the last one the output;
