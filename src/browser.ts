@@ -63,6 +63,7 @@ export {
   barred,
   dotted,
   factorText,
+  inputDerivativesText,
   localDerivativeText,
   partialText,
   ratioText,

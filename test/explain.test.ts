@@ -107,6 +107,7 @@ test('--expr with --at, --wrt and --mode', async () => {
   const text = await explainCli(['--wrt', 'a,f']);
   assert.match(text.stdout, /b, d are held constant/);
   assert.match(text.stdout, /gradient: dh\/da = 0\.75, dh\/df = -0\.4375/);
+  assert.match(text.stdout, /reverse mode gives both input derivatives from one backward pass/);
 });
 
 test('colour only on a terminal, and never with NO_COLOR', async () => {

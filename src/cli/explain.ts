@@ -13,6 +13,7 @@ import {
   barred,
   dotted,
   factorText,
+  inputDerivativesText,
   localDerivativeText,
   ratioText,
   SEED_EXPRESSION,
@@ -96,7 +97,8 @@ export async function run(argv: string[], io: { stdout: Output; stderr: Output }
 }
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// The expression language's names (src/expr/parse.ts): letters of any script.
+const NAME = /^[\p{L}_][\p{L}\p{M}\p{N}_]*$/u;
 
 /** `--at a=2,b=-0.5` (the flag may repeat) as input values. */
 function parseBindings(specs: readonly string[]): Record<string, number> {
@@ -234,7 +236,7 @@ function render(e: Explanation, color: boolean): string {
   lines.push(
     '',
     title('Cost: ') +
-      `reverse mode gives ${plural(n, 'the input derivative', `all ${n} input derivatives`)} ` +
+      `reverse mode gives ${inputDerivativesText(n)} ` +
       'from one backward pass, run after the forward pass;',
     `      forward mode needs ${plural(n, 'one pass', `${n} passes, one per input`)}, ` +
       'but never has to wait for the end.',

@@ -24,6 +24,10 @@ export const dotted = (name: string) => accented(name, '\u0307');
 /** An adjoint's name in reverse mode: x with a bar above (x̄). */
 export const barred = (name: string) => accented(name, '\u0304');
 
+/** "the input derivative", "both input derivatives", "all 4 input derivatives". */
+export const inputDerivativesText = (n: number) =>
+  n === 1 ? 'the input derivative' : n === 2 ? 'both input derivatives' : `all ${n} input derivatives`;
+
 /** `∂c/∂a = b = 3`, leaving out the number when the formula already is that number. */
 export function localDerivativeText(l: { of: string; wrt: string; symbolic: string; value: number }): string {
   const value = formatNumber(l.value);

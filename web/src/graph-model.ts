@@ -13,6 +13,7 @@ import {
   ExpressionError,
   factorText,
   formatNumber,
+  inputDerivativesText,
   localDerivativeText,
   operandText,
   ratioText,
@@ -168,7 +169,7 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
   }
   const gradients = Object.entries(e.gradients.reverse!);
   push(
-    `Done: one backward pass gave ${gradients.length === 1 ? 'the input derivative' : `all ${gradients.length} input derivatives`}: ` +
+    `Done: one backward pass gave ${inputDerivativesText(gradients.length)}: ` +
       gradients.map(([name, g]) => `${ratioText(out, name)} = ${barred(name)} = ${num(g)}`).join(', '),
     { nodes: gradients.map(([name]) => name) },
   );

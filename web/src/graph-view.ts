@@ -13,6 +13,7 @@ import {
   ExpressionError,
   explain,
   formatNumber,
+  inputDerivativesText,
   parseProgram,
   SEED_EXPRESSION,
   SEED_VALUES,
@@ -523,7 +524,7 @@ export function createGraphView(): View {
         shown && value !== undefined ? formatNumber(value) : '…',
       );
     passes.replaceChildren(
-      h('h2', {}, `Passes for all ${n} input derivative${n === 1 ? '' : 's'}`),
+      h('h2', {}, `Passes for ${inputDerivativesText(n)}`),
       h(
         'dl',
         { class: 'pass-counts' },
@@ -531,7 +532,7 @@ export function createGraphView(): View {
         h(
           'dd',
           {},
-          `1 forward pass for the values, then 1 backward pass gives all ${n}.`,
+          `1 forward pass for the values, then 1 backward pass gives ${inputDerivativesText(n)}.`,
           h('strong', {}, ` Run: ${reverseDone ? 1 : 0} of 1.`),
         ),
         h('dt', {}, 'Forward mode'),
