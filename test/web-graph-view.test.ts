@@ -120,7 +120,12 @@ test('phone: Fit shows the whole graph in the screen width, and + and − zoom f
   const widths = () =>
     page.evaluate(() => {
       const canvas = document.querySelector('.graph-canvas')!;
-      return { svg: canvas.querySelector('svg')!.getBoundingClientRect().width, canvas: canvas.clientWidth };
+      const page = document.documentElement.scrollWidth - window.innerWidth;
+      return {
+        svg: canvas.querySelector('svg')!.getBoundingClientRect().width,
+        canvas: canvas.clientWidth,
+        page,
+      };
     });
   const before = await widths();
   assert.ok(before.svg > before.canvas, `at the readable scale the graph (${before.svg}px) scrolls`);
@@ -128,9 +133,11 @@ test('phone: Fit shows the whole graph in the screen width, and + and − zoom f
   const fitted = await widths();
   assert.ok(fitted.svg <= fitted.canvas, `fitted: ${fitted.svg}px in ${fitted.canvas}px`);
   await page.keyboard.press('+');
-  assert.ok((await widths()).svg > fitted.svg * 1.2);
-  await page.keyboard.press('-');
-  await page.keyboard.press('-');
+  await page.keyboard.press('+');
+  const zoomed = await widths();
+  assert.ok(zoomed.svg > fitted.svg * 1.5);
+  assert.equal(zoomed.page, 0, 'the canvas scrolls, not the page');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('-');
   assert.ok((await widths()).svg < fitted.svg);
   await page.close();
 });

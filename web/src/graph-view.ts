@@ -265,13 +265,21 @@ export function createGraphView(): View {
   );
   const reset = h('button', { type: 'button', 'aria-keyshortcuts': 'Home' }, 'Reset');
   const all = h('button', { type: 'button', 'aria-keyshortcuts': 'End' }, 'Show all');
-  const zoomOut = h('button', { type: 'button', 'aria-label': 'Zoom out', 'aria-keyshortcuts': '-' }, '−');
+  const zoomOut = h(
+    'button',
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Zoom out', 'aria-keyshortcuts': '-' },
+    '−',
+  );
   const zoomFit = h(
     'button',
-    { type: 'button', 'aria-label': 'Fit the whole graph', 'aria-keyshortcuts': '0' },
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Fit the whole graph', 'aria-keyshortcuts': '0' },
     'Fit',
   );
-  const zoomIn = h('button', { type: 'button', 'aria-label': 'Zoom in', 'aria-keyshortcuts': '+' }, '+');
+  const zoomIn = h(
+    'button',
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Zoom in', 'aria-keyshortcuts': '+' },
+    '+',
+  );
   const position = h('span', { class: 'position', 'aria-live': 'off' });
   const derive = h(
     'button',
@@ -316,10 +324,19 @@ export function createGraphView(): View {
       h('label', { class: 'inline' }, 'd/d', forwardInput),
       derive,
       h('div', { class: 'stepper', role: 'group', 'aria-label': 'Steps' }, back, next, reset, all, position),
-      h('div', { class: 'zoom', role: 'group', 'aria-label': 'Zoom' }, zoomOut, zoomFit, zoomIn),
     ),
     caption,
-    h('div', { class: 'graph-layout' }, canvas, passes),
+    h(
+      'div',
+      { class: 'graph-layout' },
+      h(
+        'div',
+        { class: 'graph-frame' },
+        h('div', { class: 'zoom', role: 'group', 'aria-label': 'Zoom' }, zoomOut, zoomFit, zoomIn),
+        canvas,
+      ),
+      passes,
+    ),
   );
 
   const values = new Map<string, number>(Object.entries(SEED_VALUES));
