@@ -67,9 +67,10 @@ test('the tarball carries the built library and the command, not tests, sources 
     .map((e) => join(e.parentPath, e.name).slice(installed.length + 1));
   for (const needed of ['bin/chainrule.js', 'dist/src/index.js', 'dist/src/browser.d.ts', 'README.md'])
     assert.ok(files.includes(needed), `${needed} is missing`);
-  // What a user never needs: the development tree, TypeScript sources, build leftovers.
+  // What a user never needs: tests, docs, the bench and the playground, TypeScript sources,
+  // fixture and build scripts, build leftovers. (An install-time script may ship.)
   const unneeded =
-    /^(test|docs|bench|scripts|web|dist\/(test|bench|scripts|web))\/|(?<!\.d)\.ts$|\.map$|\.tsbuildinfo$/;
+    /^(test|docs|bench|web|dist\/(test|bench|scripts|web))\/|(?<!\.d)\.ts$|\.(py|sh)$|\.map$|\.tsbuildinfo$/;
   assert.deepEqual(
     files.filter((f) => unneeded.test(f)),
     [],
