@@ -7,6 +7,7 @@ import {
   type Architecture,
   createTrainer,
   DATASET_CLASSES,
+  FF_PRESETS,
   type LayerStats,
   type Normalization,
   type Split,
@@ -109,16 +110,17 @@ const MEASURED_IMAGES = 100;
 const HISTOGRAM_BINS = 24;
 const ZOOM = 5;
 
-/** FF's threshold settings: a loaded checkpoint's, else those of a network with the Train view's defaults. */
+/**
+ * FF's threshold settings: a loaded checkpoint's, else the default preset's with the Train
+ * view's widths (read from the preset, not from a trainer: this runs on every refresh).
+ */
 function thresholdSettings(session: Session | undefined): FFThresholdSettings {
   const saved = session?.loaded?.metadata.hyperparameters;
   if (saved) return saved as unknown as FFThresholdSettings;
-  const { hidden, lr } = LOOKS.ff.defaults;
-  const trainer = algorithm('ff').create({ seed: 0, hidden, lr, normalization: ARCHITECTURE_ONLY });
-  return trainer.snapshot().hyperparameters as unknown as FFThresholdSettings;
+  return { ...FF_PRESETS.default, hidden: LOOKS.ff.defaults.hidden };
 }
 
-/** A 28x28 image drawn 4x, the label pixels of its first row outlined. */
+/** A 28x28 image drawn ZOOM times larger, the label pixels of its first row outlined. */
 function labelledCanvas(pixels: Uint8Array, label: number, what: string): HTMLCanvasElement {
   const side = MNIST_SIDE * ZOOM;
   const canvas = h('canvas', {
