@@ -67,7 +67,8 @@ def main(folder):
         x = torch.tensor(given['x'], dtype=torch.float32).reshape(given['shape'])
         with torch.no_grad():
             if algorithm == 'ff':
-                results[name] = ff_outputs(net, x, json.loads(metadata['hyperparameters']))
+                settings = {**json.loads(metadata['hyperparameters']), **json.loads(metadata['architecture'])}
+                results[name] = ff_outputs(net, x, settings)
             else:
                 results[name] = {'logits': net(x).flatten().tolist()}
     print(json.dumps(results))

@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadSafetensors } from '../src/io/safetensors-file.js';
-import { createBPTrainer } from '../src/learn/bp.js';
 import { encodeCheckpoint } from '../src/learn/checkpoint.js';
-import { createFFTrainer, type FFTrainer } from '../src/learn/ff.js';
-import { createFGTrainer } from '../src/learn/fg.js';
+import { createTrainer } from '../src/learn/registry.js';
 import type { Trainer } from '../src/learn/types.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, type Tensor, tensor } from '../src/tensor/tensor.js';
@@ -33,20 +31,20 @@ function trained<T extends Trainer>(trainer: T): T {
   return trainer;
 }
 
-const ff = trained(createFFTrainer({ hidden: [7, 6] }, { seed: 3 }));
+const ff = trained(createTrainer('ff', { hidden: [7, 6] }, { seed: 3 }));
 const cases = {
   bp: {
-    trainer: trained(createBPTrainer({ hidden: [8] }, { seed: 1 })),
+    trainer: trained(createTrainer('bp', { hidden: [8] }, { seed: 1 })),
     names: sequential(['linear', 'bn', 'act', 'linear']),
     module: 'nn.Sequential(nn.Linear(784, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 10))',
   },
   'bp-two-hidden': {
-    trainer: trained(createBPTrainer({ hidden: [5, 4], batchNorm: false }, { seed: 4 })),
+    trainer: trained(createTrainer('bp', { hidden: [5, 4], batchNorm: false }, { seed: 4 })),
     names: sequential(['linear', 'act', 'linear', 'act', 'linear']),
     module: 'nn.Sequential(nn.Linear(784, 5), nn.Tanh(), nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 10))',
   },
   fg: {
-    trainer: trained(createFGTrainer({ hidden: [5], activation: 'relu' }, { seed: 2 })),
+    trainer: trained(createTrainer('fg', { hidden: [5], activation: 'relu' }, { seed: 2 })),
     names: sequential(['linear', 'bn', 'act', 'linear']),
     module: 'nn.Sequential(nn.Linear(784, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 10))',
   },
@@ -151,9 +149,8 @@ test('PyTorch loads every export with strict=True and computes the same outputs'
   assert.deepEqual(Object.keys(torch).sort(), Object.keys(cases).sort());
   for (const [name, { trainer }] of Object.entries(cases)) {
     if (trainer.algorithm === 'ff') {
-      const net = trainer as FFTrainer;
-      assertClose(torch[name].softmax, net.scoresBy('softmax', x).data, `${name} head logits`);
-      assertClose(torch[name].goodness, net.scoresBy('goodness', x).data, `${name} goodness per label`);
+      assertClose(torch[name].softmax, trainer.scores(x, 'softmax').data, `${name} head logits`);
+      assertClose(torch[name].goodness, trainer.scores(x, 'goodness').data, `${name} goodness per label`);
     } else {
       assertClose(torch[name].logits, (trainer.scores(x) as Tensor).data, `${name} logits`);
     }

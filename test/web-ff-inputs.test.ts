@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createFFTrainer } from '../src/learn/ff.js';
+import { createTrainer } from '../src/learn/registry.js';
+import type { FFTrainer } from '../src/learn/rules/ff.js';
 import { tensor } from '../src/tensor/tensor.js';
 import {
   type FFThresholdSettings,
@@ -36,11 +37,14 @@ test('θ per layer is the one each layer loss judges its goodness against', () =
   );
   for (const goodness of ['mean', 'sum'] as const) {
     for (const threshold of [null, 0.7]) {
-      const trainer = createFFTrainer(
+      const trainer = createTrainer(
+        'ff',
         { hidden: [6, 5, 4], goodness, threshold, peerNormalization: 0 },
         { seed: 0 },
-      );
-      const settings = trainer.snapshot().hyperparameters as unknown as FFThresholdSettings & {
+      ) as FFTrainer;
+      // As the network view reads a loaded checkpoint's settings.
+      const { hyperparameters, architecture } = trainer.snapshot();
+      const settings = { ...hyperparameters, ...architecture } as unknown as FFThresholdSettings & {
         temperature: number;
       };
       const thetas = layerThresholds(settings);

@@ -1,7 +1,8 @@
 // `chainrule export`: a checkpoint's weights as exactly the state_dict of the equivalent
 // torch.nn module, so `model.load_state_dict(load_file(path))` works with strict=True. A
-// checkpoint also carries what only resuming needs (optimiser moments, FF's peer-normalisation
-// means) and keeps bp's and fg's network under `model.`; neither belongs in a state_dict.
+// checkpoint keeps the network under `model.` beside what only resuming needs (optimiser
+// moments), and FF's layers hold their peer-normalisation means, which only its training
+// uses; none of that belongs in a state_dict.
 
 import { parseArgs } from 'node:util';
 import { ChainruleError } from '../errors.js';
@@ -27,17 +28,18 @@ which a forward pass in PyTorch needs to reproduce chainrule's outputs.
   --out FILE             where to write the weights (written atomically)
   -h, --help             this help`;
 
-/** Tensors a checkpoint holds only to resume training. */
-const TRAINING_STATE = /^(optimizer|peer_means)\./;
-/** The prefix under which bp and fg store their single Sequential. */
+/** The prefix of the model's own tensors in a checkpoint (the rest is training state). */
 const MODEL_PREFIX = 'model.';
+/** Model buffers only training reads: Forward-Forward's running mean activity per unit. */
+const TRAINING_ONLY = /(^|\.)peer_mean$/;
 
 /** A checkpoint's tensors renamed and filtered into the torch module's state_dict. */
 export function torchStateDict(tensors: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(
-    Object.entries(tensors)
-      .filter(([name]) => !TRAINING_STATE.test(name))
-      .map(([name, t]) => [name.startsWith(MODEL_PREFIX) ? name.slice(MODEL_PREFIX.length) : name, t]),
+    Object.entries(tensors).flatMap(([name, t]) => {
+      const own = name.startsWith(MODEL_PREFIX) ? name.slice(MODEL_PREFIX.length) : null;
+      return own === null || TRAINING_ONLY.test(own) ? [] : [[own, t]];
+    }),
   );
 }
 
@@ -114,7 +116,8 @@ export async function run(argv: string[]): Promise<number> {
   // Rebuilding the trainer checks that the tensors fit the recorded architecture.
   const { checkpoint } = await restoreFromFlags('export', { ...values, backend: 'reference' });
   const state = torchStateDict(checkpoint.tensors);
-  const module = torchModule(state, String(checkpoint.metadata.architecture.activation ?? 'tanh'));
+  const { architecture } = checkpoint.metadata;
+  const module = torchModule(state, architecture.kind === 'mlp' ? architecture.activation : 'relu');
   saveSafetensors(values.out, state, exportMetadata(checkpoint.metadata, module));
   const count = Object.keys(state).length;
   process.stdout.write(

@@ -7,9 +7,9 @@ import {
   type Architecture,
   createTrainer,
   DATASET_CLASSES,
-  FF_PRESETS,
   type LayerStats,
   type Normalization,
+  rule,
   type Split,
 } from '../../src/browser.js';
 import { ALGORITHM_NAMES, LOOKS, PLAYGROUND_PRESET } from './algorithms.js';
@@ -111,13 +111,16 @@ const HISTOGRAM_BINS = 24;
 const ZOOM = 5;
 
 /**
- * FF's threshold settings: a loaded checkpoint's, else the default preset's with the Train
- * view's widths (read from the preset, not from a trainer: this runs on every refresh).
+ * FF's threshold settings: a loaded checkpoint's (its architecture and hyperparameters), else
+ * the playground preset's (read from the rule's descriptor, not a trainer: this runs on every
+ * refresh).
  */
 function thresholdSettings(session: Session | undefined): FFThresholdSettings {
-  const saved = session?.loaded?.metadata.hyperparameters;
-  if (saved) return saved as unknown as FFThresholdSettings;
-  return { ...FF_PRESETS.default, hidden: LOOKS.ff.defaults.hidden };
+  const saved = session?.loaded?.metadata;
+  const settings = saved
+    ? { ...saved.hyperparameters, ...saved.architecture }
+    : rule('ff').presets[PLAYGROUND_PRESET].config;
+  return settings as unknown as FFThresholdSettings;
 }
 
 /** A 28x28 image drawn ZOOM times larger, the label pixels of its first row outlined. */
