@@ -59,12 +59,17 @@ export {
   type ReverseStep,
 } from './expr/explain.js';
 export {
+  adjointProductText,
+  barred,
   dotted,
   factorText,
+  inputDerivativesText,
   localDerivativeText,
+  partialText,
   ratioText,
   SEED_EXPRESSION,
   SEED_VALUES,
+  tangentSumText,
 } from './expr/notation.js';
 export { type Program, parseProgram } from './expr/parse.js';
 export { decodeSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';

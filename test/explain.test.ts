@@ -44,16 +44,17 @@ test('with no arguments it explains the default expression, a teacher at the whi
     'c = a * b = 2 * 3 = 6',
     'e = c + d = 6 + 1 = 7',
     'h = e / f = 7 / 4 = 1.75',
-    'dc/da = b = 3',
-    'de/dc = 1',
-    'dh/de = 1/f = 0.25',
-    'dh/df = -e/f^2 = -0.4375',
-    'dh/dh = 1',
-    'dh/dc = dh/de * de/dc = 0.25 * 1 = 0.25',
-    'dh/df = dh/dh * dh/df = 1 * (-0.4375) = -0.4375',
+    '∂c/∂a = b = 3',
+    '∂e/∂c = 1',
+    '∂h/∂e = 1/f = 0.25',
+    '∂h/∂f = -e/f^2 = -0.4375',
+    'h̄ = dh/dh = 1',
+    'c̄ = ē * ∂e/∂c = 0.25 * 1 = 0.25',
+    'f̄ = h̄ * ∂h/∂f = 1 * (-0.4375) = -0.4375',
     'pass 1 of 4, for a: ȧ = 1, ḃ = 0, ḋ = 0, ḟ = 0',
-    'ċ = dc/da·ȧ + dc/db·ḃ = 3·1 + 2·0 = 3',
+    'ċ = ∂c/∂a·ȧ + ∂c/∂b·ḃ = 3·1 + 2·0 = 3',
     'so dh/da = ḣ = 0.75',
+    'gradient: dh/da = ā = 0.75, dh/db = b̄ = 0.5, dh/dd = d̄ = 0.25, dh/df = f̄ = -0.4375',
     'gradient: dh/da = 0.75, dh/db = 0.5, dh/dd = 0.25, dh/df = -0.4375',
   ]) {
     assert.ok(lines.includes(line), `missing line: ${line}`);
@@ -93,8 +94,8 @@ test('--json carries values, local derivatives, each mode’s steps and both gra
 
 test('--expr with --at, --wrt and --mode', async () => {
   const { stdout } = await explainCli(['--expr', 'y = x*x + x', '--at', 'x=3', '--mode', 'reverse']);
-  assert.match(stdout, /^ {2}dy\/dx = 1 \+ 3 \+ 3 = 7 {3}\(x is used 3 times: its contributions add up\)$/m);
-  assert.match(stdout, /^ {4}dy\/dx \+= dy\/dt1 \* dt1\/dx = 1 \* 3 = 3$/m);
+  assert.match(stdout, /^ {2}x̄ = 1 \+ 3 \+ 3 = 7 {3}\(x is used 3 times: its contributions add up\)$/m);
+  assert.match(stdout, /^ {4}x̄ \+= t̄1 \* ∂t1\/∂x = 1 \* 3 = 3$/m);
   assert.doesNotMatch(stdout, /Forward mode/);
 
   const narrowed = await explainCli(['--wrt', 'f', '--at', 'a=5', '--mode', 'forward', '--json']);
@@ -106,6 +107,7 @@ test('--expr with --at, --wrt and --mode', async () => {
   const text = await explainCli(['--wrt', 'a,f']);
   assert.match(text.stdout, /b, d are held constant/);
   assert.match(text.stdout, /gradient: dh\/da = 0\.75, dh\/df = -0\.4375/);
+  assert.match(text.stdout, /reverse mode gives both input derivatives from one backward pass/);
 });
 
 test('colour only on a terminal, and never with NO_COLOR', async () => {

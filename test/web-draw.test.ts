@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadDataset } from '../src/data/datasets.js';
+import { decimalsToTell } from '../web/src/dom.js';
 import { MNIST_SIDE, toMnist } from '../web/src/mnist-image.js';
 
 const CANVAS = 280;
@@ -66,4 +67,12 @@ test('an MNIST digit drawn nine times larger anywhere on the canvas comes back a
     const similarity = dot / Math.sqrt(a * b);
     assert.ok(similarity > 0.999, `test digit ${index}: cosine similarity ${similarity}`);
   }
+});
+
+test('goodness is shown with the decimals that tell the labels apart', () => {
+  const shown = (values: number[]) => values.map((v) => v.toFixed(decimalsToTell(values)));
+  assert.deepEqual(shown([1.123, 1.145, 1.13]), ['1.123', '1.145', '1.130']);
+  assert.deepEqual(shown([3.2, 8.9]), ['3.2', '8.9']);
+  assert.deepEqual(shown([0.5000012, 0.5000034]), ['0.500001', '0.500003']);
+  assert.deepEqual(shown([2, 2]), ['2.0', '2.0']);
 });

@@ -138,18 +138,18 @@ test('the graph view steps the seed graph through reverse mode and forward mode 
 
   await page.keyboard.press('r');
   let steps = 0;
-  while (!(await caption.textContent())!.startsWith('dh/da')) {
+  while (!(await caption.textContent())!.startsWith('ā')) {
     await page.keyboard.press('ArrowRight');
-    assert.ok(++steps < 10, 'the reverse walk reaches dh/da');
+    assert.ok(++steps < 10, 'the reverse walk reaches ā = dh/da');
   }
-  assert.equal(await caption.textContent(), 'dh/da = dh/dc · dc/da = 0.25 · 3 = 0.75');
-  assert.match((await node('a').textContent())!, /dh\/da = dh\/dc · dc\/da= 0\.25 · 3 = 0\.75/);
-  assert.equal(await page.locator('.graph-canvas .edge-label.active').textContent(), 'dc/da = b = 3');
+  assert.equal(await caption.textContent(), 'ā = c̄ · ∂c/∂a = 0.25 · 3 = 0.75');
+  assert.match((await node('a').textContent())!, /ā = c̄ · ∂c\/∂a= 0\.25 · 3 = 0\.75/);
+  assert.equal(await page.locator('.graph-canvas .edge-label.active').textContent(), '∂c/∂a = b = 3');
   await screenshot('graph', { fullPage: true });
   await page.keyboard.press('End');
   assert.match(
     (await caption.textContent())!,
-    /one backward pass gave all 4 input derivatives: dh\/da = 0\.75/,
+    /one backward pass gave all 4 input derivatives: dh\/da = ā = 0\.75/,
   );
 
   await page.keyboard.press('f');
@@ -306,6 +306,28 @@ test('a drawn digit gets a prediction from the trained model', async () => {
     'FF shows the goodness of every label',
   );
   await screenshot('draw');
+});
+
+test("the network view shows FF's positive and negative inputs, θ and the goodness of the trained model", async () => {
+  await view('2', 'network');
+  const panel = page.locator('.network[data-algorithm="ff"] .ff-panel');
+  assert.deepEqual(
+    await panel.locator('figure').evaluateAll((f) => f.map((e) => e.getAttribute('data-kind'))),
+    ['positive', 'negative'],
+  );
+  const lit = await panel.locator('.label-strip li.lit').allTextContents();
+  assert.equal(lit.length, 2);
+  assert.notEqual(lit[0], lit[1], 'the negative carries another label than the positive');
+  assert.match((await panel.locator('.ff-theta').textContent())!, /^θ per layer: 1, 1 \(mean goodness\)/);
+  await panel.getByRole('button', { name: /Measure goodness/ }).click();
+  await panel.locator('.goodness-chart').waitFor();
+  for (const series of ['positive', 'negative'])
+    assert.ok((await panel.locator(`.goodness-chart rect[data-series="${series}"]`).count()) > 0, series);
+  const means = [
+    ...(await panel.locator('.goodness-box .help').textContent())!.matchAll(/mean (\d+(?:\.\d+)?)/g),
+  ].map((m) => Number(m[1]));
+  assert.ok(means[0] > means[1], `positive goodness ${means[0]} above negative ${means[1]} after training`);
+  await panel.screenshot({ path: join(ARTIFACTS, 'network-ff.png') });
 });
 
 test('a checkpoint written by the CLI loads, shows its metadata and is evaluated', async () => {

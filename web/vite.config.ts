@@ -7,6 +7,11 @@ import { mnistData, precacheList } from './plugins.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const SERVICE_WORKER = 'sw.js';
+/** Cross-origin isolation, which SharedArrayBuffer and so the WASM kernels' threads need. */
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 export default defineConfig({
   root: here('.'),
@@ -27,5 +32,6 @@ export default defineConfig({
       },
     },
   },
-  server: { fs: { allow: [here('..')] } },
+  server: { fs: { allow: [here('..')] }, headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
 });

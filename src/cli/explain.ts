@@ -9,12 +9,16 @@ import { buildProgram } from '../expr/build.js';
 import { ExpressionError } from '../expr/error.js';
 import { type Explanation, explain, type LocalDerivative, type Mode } from '../expr/explain.js';
 import {
+  adjointProductText,
+  barred,
   dotted,
   factorText,
+  inputDerivativesText,
   localDerivativeText,
   ratioText,
   SEED_EXPRESSION,
   SEED_VALUES,
+  tangentSumText,
 } from '../expr/notation.js';
 import { FUNCTIONS, MAX_NESTING, MAX_OPERATIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
@@ -26,6 +30,8 @@ const USAGE = `usage: chainrule explain [options]
 
 Walks the chain rule through an expression: the values, each operation's local derivative,
 the reverse-mode (backprop) pass and the forward-mode passes, from the engine's own graph.
+Notation: ∂c/∂a is one operation's local derivative; ā (a bar) the adjoint dh/da that the
+backward pass sums up; ȧ (a dot) a forward-mode tangent; dh/da the derivative it all gives.
 
 options:
   --expr "..."    statements separated by ';' or new lines, the last one the output;
@@ -92,7 +98,8 @@ export async function run(argv: string[], io: { stdout: Output; stderr: Output }
 }
 
 const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// The expression language's names (src/expr/parse.ts): letters of any script.
+const NAME = /^[\p{L}_][\p{L}\p{M}\p{N}_]*$/u;
 
 /** `--at a=2,b=-0.5` (the flag may repeat) as input values. */
 function parseBindings(specs: readonly string[]): Record<string, number> {
@@ -135,10 +142,11 @@ function render(e: Explanation, color: boolean): string {
   const note = paint(ANSI.dim);
   const out = e.output;
   const definitions = new Map(e.values.map((v) => [v.name, v.definition]));
-  const gradientLine = (gradients: Record<string, number>) =>
+  /** The gradient line; `symbol` names the quantity that holds each derivative (reverse: ā). */
+  const gradientLine = (gradients: Record<string, number>, symbol?: (name: string) => string) =>
     result(
       `  gradient: ${Object.entries(gradients)
-        .map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`)
+        .map(([name, g]) => `${ratioText(out, name)} = ${symbol ? `${symbol(name)} = ` : ''}${num(g)}`)
         .join(', ')}`,
     );
   const localText = (l: LocalDerivative) =>
@@ -178,27 +186,28 @@ function render(e: Explanation, color: boolean): string {
       title(
         `Reverse mode (backprop): one backward pass from ${out} back to the inputs, in the order it runs`,
       ),
+      `  each value v gets an adjoint ${barred('v')} = d${out}/dv, summed over v's uses as the pass reaches them`,
     );
     let at: string | null = null;
     for (const step of e.reverse.steps) {
-      if (step.kind === 'seed') lines.push(`  ${ratioText(out, step.of)} = ${num(step.value)}`);
+      if (step.kind === 'seed')
+        lines.push(`  ${barred(step.of)} = ${ratioText(out, step.of)} = ${num(step.value)}`);
       else if (step.kind === 'sum') {
         const terms = sumText(step.terms.map((t, i) => (i ? factorText(t) : num(t))));
         lines.push(
-          `  ${ratioText(out, step.of)} = ${terms} = ${num(step.value)}` +
+          `  ${barred(step.of)} = ${terms} = ${num(step.value)}` +
             note(`   (${step.of} is used ${step.terms.length} times: its contributions add up)`),
         );
       } else {
         if (step.node !== at) lines.push(`  at ${step.node} = ${definitions.get(step.node)}`);
         at = step.node;
-        const sign = step.accumulates ? '+=' : '=';
         lines.push(
-          `    ${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} * ${ratioText(step.node, step.input)}` +
+          `    ${adjointProductText(step, '*')}` +
             ` = ${factorText(step.upstream)} * ${factorText(step.local.value)} = ${num(step.value)}`,
         );
       }
     }
-    lines.push(gradientLine(e.gradients.reverse!));
+    lines.push(gradientLine(e.gradients.reverse!, barred));
   }
 
   if (e.forward) {
@@ -210,7 +219,10 @@ function render(e: Explanation, color: boolean): string {
       const seeds = Object.entries(pass.seeds).map(([name, t]) => `${dotted(name)} = ${num(t)}`);
       lines.push(`  pass ${i + 1} of ${e.forward!.passes.length}, for ${pass.input}: ${seeds.join(', ')}`);
       for (const step of pass.steps) {
-        const symbols = sumText(step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`));
+        const symbols = tangentSumText(
+          step.node,
+          step.terms.map((t) => t.input),
+        );
         const numbers = sumText(
           step.terms.map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`),
         );
@@ -225,7 +237,7 @@ function render(e: Explanation, color: boolean): string {
   lines.push(
     '',
     title('Cost: ') +
-      `reverse mode gives ${plural(n, 'the input derivative', `all ${n} input derivatives`)} ` +
+      `reverse mode gives ${inputDerivativesText(n)} ` +
       'from one backward pass, run after the forward pass;',
     `      forward mode needs ${plural(n, 'one pass', `${n} passes, one per input`)}, ` +
       'but never has to wait for the end.',

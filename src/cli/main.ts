@@ -1,6 +1,7 @@
 // The `chainrule` command: dispatches to one module per subcommand, loaded on demand so
 // `chainrule explain` never pays for the training stack.
 
+import { readFileSync } from 'node:fs';
 import { ChainruleError } from '../errors.js';
 
 const commands: Record<
@@ -20,6 +21,10 @@ const commands: Record<
     load: () => import('./eval.js'),
   },
   predict: { summary: 'classify a 28x28 grey PNG with a checkpoint', load: () => import('./predict.js') },
+  export: {
+    summary: "a checkpoint's weights as a PyTorch state_dict (safetensors, strict-loadable)",
+    load: () => import('./export.js'),
+  },
   compare: {
     summary: 'train bp, ff and fg on one budget and compare them',
     load: () => import('./compare.js'),
@@ -35,12 +40,25 @@ export function usage(): string {
     'commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `chainrule <command> --help` for its options.',
+    'Run `chainrule help <command>` (or `chainrule <command> --help`) for its options,',
+    '`chainrule --version` for the version.',
   ].join('\n');
 }
 
+/** The version in the package's own manifest (dist/src/cli/ sits three folders below it). */
+export function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return manifest.version;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`chainrule ${version()}\n`);
+    return 0;
+  }
+  // `chainrule help train` is `chainrule train --help`.
+  const [name, args] = first === 'help' && rest.length > 0 ? [rest[0], ['--help']] : [first, rest];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 1;
@@ -52,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const module = await command.load();
-    return await module.run(rest);
+    return await module.run(args);
   } catch (err) {
     // Errors users can act on print as one line; anything else is a bug and keeps its stack.
     if (err instanceof ChainruleError || isUsageError(err)) {

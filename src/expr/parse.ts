@@ -62,7 +62,8 @@ interface Token extends SourcePosition {
 }
 
 const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
-const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+// Letters of any script, so names such as θ and the adjoints ā that the graph view writes parse.
+const NAME = /[\p{L}_][\p{L}\p{M}\p{N}_]*/uy;
 const SYMBOLS = '+-*/^=(),';
 
 function tokenize(source: string): Token[] {

@@ -44,6 +44,16 @@ export function isTyping(event: KeyboardEvent): boolean {
 
 export const percent = (v: number, digits = 1) => `${(v * 100).toFixed(digits)}%`;
 
+/**
+ * Decimals that show how far apart `values` are: their spread with two significant digits (so
+ * 1.123 and 1.145, not 1.1 and 1.1), at least one and at most six.
+ */
+export function decimalsToTell(values: readonly number[]): number {
+  const spread = Math.max(...values) - Math.min(...values);
+  if (!(spread > 0)) return 1;
+  return Math.min(6, Math.max(1, 1 - Math.floor(Math.log10(spread))));
+}
+
 /** Each view of the playground: its panel, and the keys it answers while shown. */
 export interface View {
   readonly id: string;

@@ -4,7 +4,7 @@
 
 import { DATASET_CLASSES, type Split } from '../../src/browser.js';
 import { LOOKS } from './algorithms.js';
-import { h, percent, type View } from './dom.js';
+import { decimalsToTell, h, percent, type View } from './dom.js';
 import { loadTestSplit } from './mnist.js';
 import { MNIST_TEST_COUNT } from './mnist-files.js';
 import { MNIST_SIDE, toMnist } from './mnist-image.js';
@@ -78,7 +78,7 @@ function predictionCard(session: Session, prediction: Prediction): HTMLElement {
         ),
         bars(
           goodness,
-          (v) => v.toFixed(1),
+          (v) => v.toFixed(decimalsToTell(goodness)),
           `${look.title}: goodness of each candidate label`,
           goodnessFloor!,
         ),

@@ -4,14 +4,23 @@
 // this module only decides what to write where. Pure, so it is tested without a browser.
 
 import {
+  adjointProductText,
   type BuiltProgram,
+  backward,
+  barred,
   dotted,
   type Explanation,
+  ExpressionError,
   factorText,
   formatNumber,
+  inputDerivativesText,
   localDerivativeText,
+  operandText,
   ratioText,
   type Tensor,
+  tangentSumText,
+  topologicalOrder,
+  zeroGrad,
 } from '../../src/browser.js';
 
 export type NodeRole = 'input' | 'constant' | 'computed';
@@ -130,13 +139,15 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
   };
   for (const step of e.reverse!.steps) {
     if (step.kind === 'seed') {
-      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${num(step.value)}`]);
-      push(`Reverse mode starts at the output: ${ratioText(out, step.of)} = ${num(step.value)}.`, {
-        nodes: [step.of],
-      });
+      derivatives.set(step.of, [`${barred(step.of)} = ${num(step.value)}`]);
+      push(
+        `Reverse mode starts at the output: ${barred(step.of)} = ${ratioText(out, step.of)} = ${num(step.value)}. ` +
+          `A bar marks an adjoint: v̄ = ${ratioText(out, 'v')}, summed over v's uses as the pass runs back; ` +
+          "∂ marks one operation's local derivative, written on its edge.",
+        { nodes: [step.of] },
+      );
     } else if (step.kind === 'product') {
-      const sign = step.accumulates ? '+=' : '=';
-      const symbols = `${ratioText(out, step.input)} ${sign} ${ratioText(out, step.node)} · ${ratioText(step.node, step.input)}`;
+      const symbols = adjointProductText(step, '·');
       const numbers = `${factorText(step.upstream)} · ${factorText(step.local.value)} = ${num(step.value)}`;
       const edge = edgeId(step.node, step.local.slot);
       const note = step.accumulates
@@ -149,20 +160,17 @@ function reverseFrames(graph: ExpressionGraph, e: Explanation, values: Frame): F
       ]);
     } else {
       const terms = step.terms.map((t, i) => (i ? factorText(t) : num(t))).join(' + ');
-      derivatives.set(step.of, [`${ratioText(out, step.of)} = ${terms}`, `= ${num(step.value)}`]);
-      push(
-        `${ratioText(out, step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`,
-        {
-          nodes: [step.of],
-          edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
-        },
-      );
+      derivatives.set(step.of, [`${barred(step.of)} = ${terms}`, `= ${num(step.value)}`]);
+      push(`${barred(step.of)} = ${terms} = ${num(step.value)}: the contributions of every use add up.`, {
+        nodes: [step.of],
+        edges: graph.edges.filter((edge) => edge.from === step.of).map((edge) => edge.id),
+      });
     }
   }
   const gradients = Object.entries(e.gradients.reverse!);
   push(
-    `Done: one backward pass gave ${gradients.length === 1 ? 'the input derivative' : `all ${gradients.length} input derivatives`}: ` +
-      gradients.map(([name, g]) => `${ratioText(out, name)} = ${num(g)}`).join(', '),
+    `Done: one backward pass gave ${inputDerivativesText(gradients.length)}: ` +
+      gradients.map(([name, g]) => `${ratioText(out, name)} = ${barred(name)} = ${num(g)}`).join(', '),
     { nodes: gradients.map(([name]) => name) },
   );
   return frames;
@@ -181,7 +189,10 @@ function forwardFrames(e: Explanation, values: Frame, input: string): Frame[] {
   seed.activeNodes = seeds.map(([name]) => name);
   const frames = [seed];
   for (const step of pass.steps) {
-    const symbols = step.terms.map((t) => `${ratioText(step.node, t.input)}·${dotted(t.input)}`).join(' + ');
+    const symbols = tangentSumText(
+      step.node,
+      step.terms.map((t) => t.input),
+    );
     const numbers = step.terms
       .map((t) => `${factorText(t.local.value)}·${factorText(t.tangent)}`)
       .join(' + ');
@@ -220,4 +231,85 @@ export function framesOf(graph: ExpressionGraph, e: Explanation, walk: Walk, inp
   if (walk === 'values') return values;
   const done = values.at(-1)!;
   return walk === 'reverse' ? reverseFrames(graph, e, done) : forwardFrames(e, done, input);
+}
+
+// ---- the reverse pass as a program of its own ----------------------------------------------
+
+/** How each op the reverse pass of a small expression records is written in the expression language. */
+const SYNTAX: Record<string, (operands: string[]) => string> = {
+  add: ([a, b]) => `${a} + ${b}`,
+  sub: ([a, b]) => `${a} - ${b}`,
+  mul: ([a, b]) => `${a} * ${b}`,
+  div: ([a, b]) => `${a} / ${b}`,
+  pow: ([a, b]) => `${a}^${b}`,
+  neg: ([a]) => `-${a}`,
+  reciprocal: ([a]) => `1 / ${a}`,
+  square: ([a]) => `${a}^2`,
+  ...Object.fromEntries(
+    ['relu', 'tanh', 'sigmoid', 'softplus', 'exp', 'log', 'sqrt', 'abs'].map((f) => [
+      f,
+      ([a]: string[]) => `${f}(${a})`,
+    ]),
+  ),
+};
+/** Ops whose derivative is 0 wherever it exists (relu's and abs's slopes): written as their value. */
+const PIECEWISE_CONSTANT = new Set(['sign', 'step']);
+/** The name of a recorded value that is neither a forward value nor an adjoint (u1, u2, ...). */
+const INTERMEDIATE = 'u';
+
+/**
+ * The reverse pass that gives d(output)/d(`input`), recorded by the engine as a graph of its
+ * own (backward with createGraph), written back as a program: the forward values it reuses,
+ * the seed, every adjoint (ā) and intermediate product, and the result h_a = dh/da. Explained like any expression, its
+ * reverse mode gives the second derivatives d²(output)/d(input)d(each input): reverse over
+ * reverse, and its forward mode forward over reverse.
+ */
+export function derivativeProgram(built: BuiltProgram, input: string): string {
+  const leaf = built.wrt.find((t) => t.name === input);
+  if (!leaf)
+    throw new Error(
+      `'${input}' is not an input of the expression; the inputs are ${built.wrt.map((t) => t.name).join(', ')}`,
+    );
+  const names = new Map<Tensor, string>();
+  for (const t of [...built.inputs, ...built.evaluations.map((e) => e.tensor)]) names.set(t, t.name!);
+  const taken = new Set(names.values());
+  /** Names `t` if it has no name yet: `wanted`, or (taken, or the intermediate 'u') numbered. */
+  const name = (t: Tensor, wanted: string) => {
+    if (names.has(t)) return;
+    let chosen = wanted === INTERMEDIATE ? `${wanted}1` : wanted;
+    for (let n = 2; taken.has(chosen); n++) chosen = `${wanted}${n}`;
+    names.set(t, chosen);
+    taken.add(chosen);
+  };
+  zeroGrad(built.wrt);
+  backward(built.output, undefined, {
+    createGraph: true,
+    onStep: ({ out, outGrad }) => name(outGrad, barred(names.get(out) ?? INTERMEDIATE)),
+  });
+  const derivative = leaf.grad!;
+  zeroGrad(built.wrt);
+  if (!derivative.node) {
+    throw new ExpressionError(
+      `${ratioText(built.output.name!, input)} = ${formatNumber(derivative.item())} whatever the inputs, so every second derivative is 0: there is no graph to differentiate`,
+    );
+  }
+  // Not x̄: in the new program's own reverse pass, x̄ will be the adjoint of the input x.
+  name(derivative, `${names.get(built.output)}_${input}`);
+  const statements: string[] = [];
+  const operand = (t: Tensor) => names.get(t) ?? operandText(formatNumber(t.item()));
+  const order = topologicalOrder(derivative);
+  // The seed and any other named constant come first, as constants of the program.
+  for (const t of new Set(order.flatMap((o) => o.node!.inputs))) {
+    if (!t.node && names.has(t) && !built.inputs.includes(t))
+      statements.push(`${names.get(t)} = ${formatNumber(t.item())}`);
+  }
+  for (const t of order) {
+    name(t, INTERMEDIATE);
+    const { op, inputs } = t.node!;
+    const write = SYNTAX[op.name];
+    if (write) statements.push(`${names.get(t)} = ${write(inputs.map(operand))}`);
+    else if (PIECEWISE_CONSTANT.has(op.name)) statements.push(`${names.get(t)} = ${operand(t.detach())}`);
+    else throw new Error(`the reverse pass uses ${op.name}, which the expression language cannot write`);
+  }
+  return statements.join('; ');
 }

@@ -1,21 +1,32 @@
-// The graph view: an expression, its inputs, and its graph laid out left to right (dagre),
-// stepped through three ways: the forward pass (values), reverse mode (one backward pass) and
-// forward mode (one pass per input). The words and numbers come from graph-model.ts, which
-// reads them from the engine's explanation.
+// The graph view: an expression, its inputs, and its graph (dagre: left to right, or top to
+// bottom on a narrow screen), stepped through three ways: the forward pass (values), reverse
+// mode (one backward pass, its arrows pointing back) and forward mode (one pass per input).
+// The layout is made once per expression from the text of every step of every walk, so no node
+// moves while a learner steps. The words and numbers come from graph-model.ts, which reads them
+// from the engine's explanation.
 
 import dagre from '@dagrejs/dagre';
 import {
+  type BuiltProgram,
   buildProgram,
   type Explanation,
   ExpressionError,
   explain,
   formatNumber,
+  inputDerivativesText,
   parseProgram,
   SEED_EXPRESSION,
   SEED_VALUES,
 } from '../../src/browser.js';
 import { h, svg, type View } from './dom.js';
-import { type ExpressionGraph, type Frame, framesOf, graphOf, type Walk } from './graph-model.js';
+import {
+  derivativeProgram,
+  type ExpressionGraph,
+  type Frame,
+  framesOf,
+  graphOf,
+  type Walk,
+} from './graph-model.js';
 
 /** The value a newly typed input starts with. */
 const NEW_INPUT_VALUE = 1;
@@ -30,6 +41,13 @@ const FONT = {
   name: "600 15px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   text: "13px ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
 };
+/** Below this width the graph is laid out top to bottom. */
+const NARROW = 640;
+/** The graph shrinks to fit its box, but not below this scale, where its text gets too small: then it scrolls. */
+const MIN_SCALE = 0.75;
+/** Each press of zoom in or out changes the scale by this factor, within these bounds. */
+const ZOOM_STEP = 1.25;
+const ZOOM_RANGE = [0.25, 2] as const;
 const NAME_HEIGHT = 22;
 const LINE_HEIGHT = 17;
 const PAD = 10;
@@ -42,6 +60,7 @@ function textWidth(text: string, font: string): number {
 }
 
 interface Walkthrough {
+  built: BuiltProgram;
   graph: ExpressionGraph;
   explanation: Explanation;
 }
@@ -53,10 +72,22 @@ interface Layout {
   edges: Map<string, { points: { x: number; y: number }[]; x: number; y: number }>;
 }
 
-/** Lays the graph out so every frame of the walk fits: sizes are the largest text each gets. */
-function layout({ graph }: Walkthrough, frames: Frame[]): Layout {
+type Direction = 'LR' | 'TB';
+
+/** Every frame of every walk: what the layout must leave room for. */
+function everyFrame({ graph, explanation }: Walkthrough): Frame[] {
+  return [
+    ...framesOf(graph, explanation, 'values'),
+    ...framesOf(graph, explanation, 'reverse'),
+    ...explanation.wrt.flatMap((input) => framesOf(graph, explanation, 'forward', input)),
+  ];
+}
+
+/** Lays the graph out so every frame fits: each node and label is as large as its largest text. */
+function layout({ graph }: Walkthrough, frames: Frame[], rankdir: Direction): Layout {
   const g = new dagre.graphlib.Graph({ multigraph: true });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, edgesep: 16, marginx: 12, marginy: 12 });
+  const gaps = rankdir === 'LR' ? { nodesep: 28, ranksep: 70 } : { nodesep: 16, ranksep: 44 };
+  g.setGraph({ rankdir, ...gaps, edgesep: 16, marginx: 12, marginy: 12 });
   for (const node of graph.nodes) {
     const lines = frames.map((f) => f.nodeText[node.id] ?? []);
     const widest = Math.max(
@@ -97,14 +128,25 @@ function layout({ graph }: Walkthrough, frames: Frame[]): Layout {
   return { width, height, nodes, edges };
 }
 
-function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGElement {
+/**
+ * The graph for one frame. `backward` turns every arrow around: in the reverse pass the
+ * derivatives flow from the output back to the inputs.
+ */
+function renderGraph(
+  { graph }: Walkthrough,
+  frame: Frame,
+  at: Layout,
+  options: { backward: boolean; scale: number },
+): SVGSVGElement {
   const active = { nodes: new Set(frame.activeNodes), edges: new Set(frame.activeEdges) };
+  const { scale } = options;
   const root = svg('svg', {
     viewBox: `0 0 ${at.width} ${at.height}`,
     role: 'img',
     'aria-label': `Computation graph: ${frame.caption}`,
-    // Shrinks to fit, but not below 70%, where the text would get too small: then it scrolls.
-    style: `width: 100%; max-width: ${at.width}px; min-width: ${Math.round(at.width * 0.7)}px`,
+    class: options.backward ? 'backward' : 'forward',
+    width: Math.round(at.width * scale),
+    height: Math.round(at.height * scale),
   });
   root.append(
     svg(
@@ -128,7 +170,8 @@ function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGEl
     ),
   );
   for (const edge of graph.edges) {
-    const { points } = at.edges.get(edge.id)!;
+    const { points: along } = at.edges.get(edge.id)!;
+    const points = options.backward ? [...along].reverse() : along;
     const kind = active.edges.has(edge.id) ? 'active' : 'plain';
     const d = points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
     root.append(
@@ -184,6 +227,14 @@ function renderGraph({ graph }: Walkthrough, frame: Frame, at: Layout): SVGSVGEl
   return root;
 }
 
+/** The expression language names the CLI's --at flag; on this page the values are the fields above. */
+function inPageTerms(message: string): string {
+  return message
+    .replace(/choose other values with --at/g, 'change the input values above')
+    .replace(/ and bind it with --at \w+=<number>/g, '; it gets a value field above')
+    .replace(/bind (it|them) with --at \S+/g, 'give $1 a value in the fields above');
+}
+
 export function createGraphView(): View {
   const expression = h('input', {
     id: 'expression',
@@ -214,9 +265,36 @@ export function createGraphView(): View {
   );
   const reset = h('button', { type: 'button', 'aria-keyshortcuts': 'Home' }, 'Reset');
   const all = h('button', { type: 'button', 'aria-keyshortcuts': 'End' }, 'Show all');
+  const zoomOut = h(
+    'button',
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Zoom out', 'aria-keyshortcuts': '-' },
+    '−',
+  );
+  const zoomFit = h(
+    'button',
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Fit the whole graph', 'aria-keyshortcuts': '0' },
+    'Fit',
+  );
+  const zoomIn = h(
+    'button',
+    { type: 'button', class: 'zoom-button', 'aria-label': 'Zoom in', 'aria-keyshortcuts': '+' },
+    '+',
+  );
   const position = h('span', { class: 'position', 'aria-live': 'off' });
+  const derive = h(
+    'button',
+    {
+      type: 'button',
+      'aria-keyshortcuts': 'D',
+      title: 'Show the reverse pass for this derivative as a graph',
+    },
+    'Differentiate again',
+    h('kbd', {}, 'D'),
+  );
+  const derivedNote = h('p', { class: 'derived-note', hidden: true });
   const caption = h('p', { class: 'caption', 'aria-live': 'polite', id: 'graph-caption' });
-  const canvas = h('div', { class: 'graph-canvas' });
+  // Focusable, so that after Enter in a field the keys go to the walk (and the canvas scrolls by keyboard).
+  const canvas = h('div', { class: 'graph-canvas', tabindex: '-1', 'aria-label': 'Computation graph' });
   const passes = h('aside', { class: 'passes', 'aria-label': 'Passes each mode needs' });
 
   const element = h(
@@ -237,32 +315,58 @@ export function createGraphView(): View {
         ),
       ),
       error,
+      derivedNote,
     ),
     h(
       'div',
       { class: 'toolbar' },
       h('div', { class: 'segmented', role: 'group', 'aria-label': 'What to step through' }, ...walkButtons),
       h('label', { class: 'inline' }, 'd/d', forwardInput),
+      derive,
       h('div', { class: 'stepper', role: 'group', 'aria-label': 'Steps' }, back, next, reset, all, position),
     ),
     caption,
-    h('div', { class: 'graph-layout' }, canvas, passes),
+    h(
+      'div',
+      { class: 'graph-layout' },
+      h(
+        'div',
+        { class: 'graph-frame' },
+        h('div', { class: 'zoom', role: 'group', 'aria-label': 'Zoom' }, zoomOut, zoomFit, zoomIn),
+        canvas,
+      ),
+      passes,
+    ),
   );
 
   const values = new Map<string, number>(Object.entries(SEED_VALUES));
   let current: Walkthrough | null = null;
   let walk: Walk = 'values';
   let frames: Frame[] = [];
-  let frameLayout: Layout | null = null;
+  /** The layout of the current expression, made once for every frame of every walk. */
+  let placed: { layout: Layout; direction: Direction } | null = null;
   let index = 0;
+  /** The scale the user chose with the zoom buttons; null fits the graph to the width. */
+  let zoom: number | null = null;
   /** The walks run to their end for the current expression and values: 'reverse', and inputs. */
   const completed = new Set<string>();
 
+  /** An invalid expression: its message, and no trace of the graph it replaced. */
   function showError(err: unknown): void {
     if (!(err instanceof ExpressionError)) throw err;
-    error.textContent = err.excerpt ? `${err.message}\n${err.excerpt}` : err.message;
+    const message = inPageTerms(err.message);
+    error.textContent = err.excerpt ? `${message}\n${err.excerpt}` : message;
     error.hidden = false;
     expression.setAttribute('aria-invalid', 'true');
+    current = null;
+    placed = null;
+    frames = [];
+    canvas.replaceChildren();
+    passes.replaceChildren();
+    caption.textContent = 'No graph: fix the expression above to see it.';
+    position.textContent = '';
+    for (const control of [back, next, reset, all, forwardInput, derive, ...walkButtons])
+      control.disabled = true;
   }
 
   function syncInputs(names: string[]): void {
@@ -284,6 +388,7 @@ export function createGraphView(): View {
               rebuild(false);
             }
           },
+          onKeydown: leaveOnEnter,
         });
         return h('label', { class: 'input-value' }, name, field);
       }),
@@ -293,18 +398,21 @@ export function createGraphView(): View {
   /** Re-reads the expression and values; `fresh` starts the walk over (a new expression). */
   function rebuild(fresh: boolean): void {
     completed.clear();
+    if (fresh) derivedNote.hidden = true;
     try {
       const program = parseProgram(expression.value);
       syncInputs(program.inputs);
       const bindings = Object.fromEntries(program.inputs.map((name) => [name, values.get(name)!]));
       const built = buildProgram(program, bindings);
-      current = { graph: graphOf(built), explanation: explain(built) };
+      current = { built, graph: graphOf(built), explanation: explain(built) };
       error.hidden = true;
       expression.removeAttribute('aria-invalid');
     } catch (err) {
       showError(err);
       return;
     }
+    for (const control of [derive, forwardInput, ...walkButtons]) control.disabled = false;
+    placed = null;
     const wrt = current.explanation.wrt;
     const chosen = forwardInput.value;
     forwardInput.replaceChildren(...wrt.map((name) => h('option', { value: name }, name)));
@@ -316,25 +424,110 @@ export function createGraphView(): View {
     if (!current) return;
     walk = next;
     frames = framesOf(current.graph, current.explanation, walk, forwardInput.value);
-    frameLayout = layout(current, frames);
     show(Math.min(at, frames.length - 1));
   }
 
+  /** The layout for the canvas's width: made again only when the direction must change. */
+  function placement(walkthrough: Walkthrough): Layout {
+    const direction: Direction = canvas.clientWidth < NARROW ? 'TB' : 'LR';
+    if (placed?.direction !== direction)
+      placed = { layout: layout(walkthrough, everyFrame(walkthrough), direction), direction };
+    return placed.layout;
+  }
+
   function show(at: number): void {
-    if (!current || !frameLayout) return;
+    if (!current) return;
     index = Math.max(0, Math.min(at, frames.length - 1));
     if (index === frames.length - 1)
       completed.add(walk === 'forward' ? `forward:${forwardInput.value}` : walk);
     const frame = frames[index];
     for (const button of walkButtons)
       button.setAttribute('aria-pressed', String(button.dataset.walk === walk));
-    forwardInput.disabled = walk !== 'forward';
     back.disabled = index === 0;
     next.disabled = index === frames.length - 1;
+    reset.disabled = false;
+    all.disabled = false;
     position.textContent = `step ${index + 1} of ${frames.length}`;
     caption.textContent = frame.caption;
-    canvas.replaceChildren(renderGraph(current, frame, frameLayout));
+    const width = canvasWidth();
+    const laidOut = placement(current);
+    canvas.replaceChildren(
+      renderGraph(current, frame, laidOut, { backward: walk === 'reverse', scale: scaleFor(width, laidOut) }),
+    );
     renderPasses(current.explanation);
+    revealActive(frame);
+  }
+
+  /** The canvas's inner width; before the view is on the page it has none, and the graph shows at full size. */
+  function canvasWidth(): number {
+    const style = getComputedStyle(canvas);
+    const padding = (parseFloat(style.paddingLeft) || 0) + (parseFloat(style.paddingRight) || 0);
+    return canvas.clientWidth ? canvas.clientWidth - padding : Infinity;
+  }
+
+  /** The user's zoom, else fit to the width, but no smaller than MIN_SCALE (then the canvas scrolls). */
+  function scaleFor(width: number, at: Layout): number {
+    return zoom ?? Math.max(MIN_SCALE, Math.min(1, width / at.width));
+  }
+
+  /** Scrolls the canvas (and the page, if need be) so the step's first active node is in view. */
+  function revealActive(frame: Frame): void {
+    const id = frame.activeNodes[0];
+    if (id === undefined || element.hidden) return;
+    canvas
+      .querySelector(`[data-node="${CSS.escape(id)}"]`)
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  /**
+   * Replaces the expression by the reverse pass that computes d(output)/d(chosen input), as the
+   * engine recorded it: its own reverse mode then gives the second derivatives.
+   */
+  function differentiateAgain(): void {
+    if (!current) return;
+    const input = forwardInput.value;
+    const output = current.explanation.output;
+    let program: string;
+    try {
+      program = derivativeProgram(current.built, input);
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      caption.textContent = err.message;
+      return;
+    }
+    const source = expression.value;
+    clearTimeout(typing);
+    expression.value = program;
+    walk = 'values';
+    rebuild(true);
+    if (!current) return;
+    const final = current.explanation.output;
+    derivedNote.replaceChildren(
+      `This is the reverse pass of ${source} that computes ${final} = d${output}/d${input}, recorded by the engine as a graph of its own (a bar marks an adjoint). Its reverse mode gives every second derivative d(${final})/d(·) = d²${output}/d${input}d(·) in one more backward pass: reverse over reverse.`,
+      h(
+        'button',
+        {
+          type: 'button',
+          onClick: () => {
+            expression.value = source;
+            rebuild(true);
+          },
+        },
+        'Back to the expression',
+      ),
+    );
+    derivedNote.hidden = false;
+  }
+
+  /** Enter in a field applies it and hands the keys back to the walk, so R, F and Space work at once. */
+  function leaveOnEnter(event: KeyboardEvent): void {
+    if (event.key !== 'Enter') return;
+    event.preventDefault();
+    if (event.target === expression) {
+      clearTimeout(typing);
+      rebuild(true);
+    }
+    canvas.focus({ preventScroll: true });
   }
 
   function renderPasses(e: Explanation): void {
@@ -348,7 +541,7 @@ export function createGraphView(): View {
         shown && value !== undefined ? formatNumber(value) : '…',
       );
     passes.replaceChildren(
-      h('h2', {}, `Passes for all ${n} input derivative${n === 1 ? '' : 's'}`),
+      h('h2', {}, `Passes for ${inputDerivativesText(n)}`),
       h(
         'dl',
         { class: 'pass-counts' },
@@ -356,7 +549,7 @@ export function createGraphView(): View {
         h(
           'dd',
           {},
-          `1 forward pass for the values, then 1 backward pass gives all ${n}.`,
+          `1 forward pass for the values, then 1 backward pass gives ${inputDerivativesText(n)}.`,
           h('strong', {}, ` Run: ${reverseDone ? 1 : 0} of 1.`),
         ),
         h('dt', {}, 'Forward mode'),
@@ -400,6 +593,7 @@ export function createGraphView(): View {
   }
 
   let typing: ReturnType<typeof setTimeout> | undefined;
+  expression.addEventListener('keydown', leaveOnEnter);
   expression.addEventListener('input', () => {
     clearTimeout(typing);
     typing = setTimeout(() => rebuild(true), 250);
@@ -407,6 +601,21 @@ export function createGraphView(): View {
   for (const [i, button] of walkButtons.entries())
     button.addEventListener('click', () => select(WALKS[i].walk));
   forwardInput.addEventListener('change', () => select('forward'));
+  derive.addEventListener('click', differentiateAgain);
+  const zoomBy = (factor: number) => {
+    if (!placed) return;
+    const current = zoom ?? scaleFor(canvasWidth(), placed.layout);
+    zoom = Math.min(ZOOM_RANGE[1], Math.max(ZOOM_RANGE[0], current * factor));
+    show(index);
+  };
+  const fitWhole = () => {
+    if (!placed) return;
+    zoom = Math.min(1, canvasWidth() / placed.layout.width);
+    show(index);
+  };
+  zoomOut.addEventListener('click', () => zoomBy(1 / ZOOM_STEP));
+  zoomIn.addEventListener('click', () => zoomBy(ZOOM_STEP));
+  zoomFit.addEventListener('click', fitWhole);
   back.addEventListener('click', () => show(index - 1));
   next.addEventListener('click', () => show(index + 1));
   reset.addEventListener('click', () => show(0));
@@ -418,6 +627,11 @@ export function createGraphView(): View {
     select('forward');
   };
   const keys: Record<string, () => void> = {
+    d: differentiateAgain,
+    '-': () => zoomBy(1 / ZOOM_STEP),
+    '+': () => zoomBy(ZOOM_STEP),
+    '=': () => zoomBy(ZOOM_STEP),
+    '0': fitWhole,
     v: () => select('values'),
     r: () => select('reverse'),
     f: () => select('forward'),
@@ -429,6 +643,14 @@ export function createGraphView(): View {
     End: () => show(frames.length - 1),
   };
 
+  // A turned phone or a resized window may call for the other direction, and a new fit.
+  let shownWidth = 0;
+  new ResizeObserver(() => {
+    if (canvas.clientWidth === shownWidth) return;
+    shownWidth = canvas.clientWidth;
+    show(index);
+  }).observe(canvas);
+
   rebuild(true);
   return {
     id: 'graph',
@@ -439,12 +661,16 @@ export function createGraphView(): View {
       ['→ Space / ←', 'step / back'],
       ['Home / End', 'first / last step'],
       ['I', 'next input for forward mode'],
+      ['D', 'differentiate again: the reverse pass as a graph'],
+      ['− + 0', 'zoom out, in, fit the whole graph'],
     ],
     onKey(event) {
       const action = keys[event.key.length === 1 ? event.key.toLowerCase() : event.key];
       action?.();
       return action !== undefined;
     },
-    shown() {},
+    shown() {
+      show(index);
+    },
   };
 }

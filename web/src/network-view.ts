@@ -6,11 +6,25 @@ import {
   type Algorithm,
   type Architecture,
   createTrainer,
+  DATASET_CLASSES,
   type LayerStats,
   type Normalization,
+  rule,
+  type Split,
 } from '../../src/browser.js';
 import { ALGORITHM_NAMES, LOOKS, PLAYGROUND_PRESET } from './algorithms.js';
-import { h, type View } from './dom.js';
+import { h, svg, type View } from './dom.js';
+import {
+  type FFThresholdSettings,
+  goodnessSamples,
+  histogram,
+  labelledImage,
+  layerThresholds,
+  negativeLabel,
+  readoutThreshold,
+} from './ff-inputs.js';
+import { loadTestSplit } from './mnist.js';
+import { MNIST_SIDE } from './mnist-image.js';
 import { type LayerBox, layerBoxes, type Phase, stepPhases } from './network-model.js';
 import type { Lab, Session } from './sessions.js';
 
@@ -90,6 +104,229 @@ function statsTable(layers: LayerStats[], title: string, boxes: LayerBox[]): HTM
   );
 }
 
+const CLASSES = DATASET_CLASSES.mnist.length;
+/** Test images whose goodness the histograms show. */
+const MEASURED_IMAGES = 100;
+const HISTOGRAM_BINS = 24;
+const ZOOM = 5;
+
+/**
+ * FF's threshold settings: a loaded checkpoint's (its architecture and hyperparameters), else
+ * the playground preset's (read from the rule's descriptor, not a trainer: this runs on every
+ * refresh).
+ */
+function thresholdSettings(session: Session | undefined): FFThresholdSettings {
+  const saved = session?.loaded?.metadata;
+  const settings = saved
+    ? { ...saved.hyperparameters, ...saved.architecture }
+    : rule('ff').presets[PLAYGROUND_PRESET].config;
+  return settings as unknown as FFThresholdSettings;
+}
+
+/** A 28x28 image drawn ZOOM times larger, the label pixels of its first row outlined. */
+function labelledCanvas(pixels: Uint8Array, label: number, what: string): HTMLCanvasElement {
+  const side = MNIST_SIDE * ZOOM;
+  const canvas = h('canvas', {
+    width: side,
+    height: side,
+    class: 'ff-input',
+    role: 'img',
+    'aria-label': what,
+  });
+  const small = new ImageData(MNIST_SIDE, MNIST_SIDE);
+  for (const [i, v] of pixels.entries()) small.data.set([255 - v, 255 - v, 255 - v, 255], 4 * i);
+  const context = canvas.getContext('2d');
+  if (!context) return canvas;
+  const scratch = new OffscreenCanvas(MNIST_SIDE, MNIST_SIDE);
+  scratch.getContext('2d')!.putImageData(small, 0, 0);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(scratch, 0, 0, side, side);
+  context.strokeStyle = LOOKS.ff.color;
+  context.lineWidth = 2;
+  context.strokeRect(1, 1, CLASSES * ZOOM - 2, ZOOM);
+  context.fillStyle = LOOKS.ff.color;
+  context.fillRect(label * ZOOM, 0, ZOOM, ZOOM);
+  return canvas;
+}
+
+/** The first 10 pixels enlarged, one cell per digit, the label's lit. */
+function labelStrip(label: number): HTMLElement {
+  return h(
+    'ol',
+    { class: 'label-strip', 'aria-label': `the first ${CLASSES} pixels: only pixel ${label} is lit` },
+    ...Array.from({ length: CLASSES }, (_, c) => h('li', { class: c === label ? 'lit' : '' }, String(c))),
+  );
+}
+
+/** Positive and negative goodness as two overlaid histograms, with the readout threshold. */
+function goodnessChart(positive: number[], negative: number[], theta: number): SVGSVGElement {
+  const [W, H, pad] = [360, 150, 24];
+  const all = [...positive, ...negative, theta];
+  const [lo, hi] = [Math.min(...all), Math.max(...all)];
+  const from = lo - 0.02 * (hi - lo);
+  const to = hi + 0.02 * (hi - lo);
+  const series = [
+    { name: 'positive', values: positive, color: LOOKS.ff.color },
+    { name: 'negative', values: negative, color: '#6b7280' },
+  ].map((s) => ({ ...s, bins: histogram(s.values, HISTOGRAM_BINS, from, to) }));
+  const top = Math.max(...series.flatMap((s) => s.bins.fractions));
+  const x = (v: number) => pad + ((v - from) / (to - from)) * (W - 2 * pad);
+  const y = (f: number) => H - pad - (f / top) * (H - 2 * pad);
+  const root = svg('svg', {
+    viewBox: `0 0 ${W} ${H}`,
+    class: 'goodness-chart',
+    role: 'img',
+    'aria-label': `Goodness of ${positive.length} test images with their true label and with each wrong label; threshold ${theta}`,
+  });
+  for (const s of series) {
+    const { fractions, width } = s.bins;
+    for (const [i, f] of fractions.entries()) {
+      if (!f) continue;
+      const left = x(from + i * width);
+      root.append(
+        svg('rect', {
+          x: left,
+          y: y(f),
+          width: x(from + (i + 1) * width) - left - 1,
+          height: H - pad - y(f),
+          fill: s.color,
+          'fill-opacity': 0.55,
+          'data-series': s.name,
+        }),
+      );
+    }
+  }
+  root.append(
+    svg('line', { x1: pad, x2: W - pad, y1: H - pad, y2: H - pad, class: 'axis' }),
+    svg('line', { x1: x(theta), x2: x(theta), y1: pad / 2, y2: H - pad, class: 'theta' }),
+    svg('text', { x: x(theta) + 4, y: pad, class: 'chart-text' }, `θ sum = ${theta}`),
+    svg('text', { x: pad, y: H - 6, class: 'chart-text' }, from.toPrecision(3)),
+    svg('text', { x: W - pad, y: H - 6, class: 'chart-text', 'text-anchor': 'end' }, to.toPrecision(3)),
+  );
+  return root;
+}
+
+/**
+ * Forward-Forward's data as its layers see it: a test image with the true label (positive) and
+ * a wrong one (negative) in its first 10 pixels, each layer's θ, and, from a trained model, the
+ * goodness of positive and negative data.
+ */
+function ffInputsPanel(session: () => Session | undefined): { element: HTMLElement; refresh(): void } {
+  const images = h('div', { class: 'ff-inputs' });
+  const another = h('button', { type: 'button' }, 'Another image');
+  const thresholds = h('p', { class: 'help ff-theta' });
+  const measure = h(
+    'button',
+    { type: 'button', class: 'measure' },
+    `Measure goodness on ${MEASURED_IMAGES} test images`,
+  );
+  const chart = h('div', { class: 'goodness-box', 'aria-live': 'polite' });
+  const element = h(
+    'section',
+    { class: 'ff-panel', 'aria-label': 'What Forward-Forward layers are shown' },
+    h('h3', {}, 'What the layers are shown'),
+    h(
+      'p',
+      { class: 'help' },
+      'The label is written over the first 10 pixels (outlined): positive data carries the true label, negative data a wrong one. ' +
+        'Each layer learns to make its goodness G (the mean of its squared activities) high for positive data and low for negative.',
+    ),
+    images,
+    another,
+    thresholds,
+    measure,
+    chart,
+  );
+  let test: Promise<Split> | null = null;
+  let index = 0;
+
+  const testSet = () => {
+    test ??= loadTestSplit(MEASURED_IMAGES, () => {});
+    return test;
+  };
+  const pixelsOf = (split: Split, i: number) =>
+    split.images.subarray(i * MNIST_SIDE * MNIST_SIDE, (i + 1) * MNIST_SIDE * MNIST_SIDE);
+
+  async function showImages(): Promise<void> {
+    let split: Split;
+    try {
+      split = await testSet();
+    } catch (error) {
+      test = null;
+      images.textContent = `Could not load the test images: ${(error as Error).message}`;
+      return;
+    }
+    const truth = split.labels[index];
+    const wrong = negativeLabel(truth, index, CLASSES);
+    const pixels = pixelsOf(split, index);
+    const figure = (label: number, kind: string) =>
+      h(
+        'figure',
+        { 'data-kind': kind },
+        labelledCanvas(
+          labelledImage(pixels, label, CLASSES),
+          label,
+          `${kind}: test image ${index} with label ${label}`,
+        ),
+        labelStrip(label),
+        h('figcaption', {}, `${kind}: label ${label}${kind === 'positive' ? ' (true)' : ' (wrong)'}`),
+      );
+    images.replaceChildren(figure(truth, 'positive'), figure(wrong, 'negative'));
+  }
+
+  async function measureGoodness(): Promise<void> {
+    const s = session();
+    if (!s?.hasModel) return;
+    measure.disabled = true;
+    chart.textContent = 'Measuring…';
+    try {
+      const split = await testSet();
+      const examples = [];
+      for (let i = 0; i < split.count; i++) {
+        const { goodness } = await s.predict(pixelsOf(split, i).slice());
+        if (goodness) examples.push({ label: split.labels[i], goodness });
+      }
+      const { positive, negative } = goodnessSamples(examples);
+      const theta = readoutThreshold(thresholdSettings(s));
+      const mean = (v: number[]) => (v.reduce((a, b) => a + b, 0) / v.length).toPrecision(3);
+      chart.replaceChildren(
+        goodnessChart(positive, negative, theta),
+        h(
+          'p',
+          { class: 'help' },
+          h('span', { class: 'swatch', style: `background:${LOOKS.ff.color}` }),
+          ` positive (true label): mean ${mean(positive)}  `,
+          h('span', { class: 'swatch', style: 'background:#6b7280' }),
+          ` negative (each wrong label): mean ${mean(negative)}. Goodness summed over the read-out layers, against the sum of their θ.`,
+        ),
+      );
+    } catch (error) {
+      chart.textContent = `Could not measure: ${(error as Error).message}`;
+    } finally {
+      refresh();
+    }
+  }
+
+  function refresh(): void {
+    const s = session();
+    const settings = thresholdSettings(s);
+    const thetas = layerThresholds(settings);
+    thresholds.textContent =
+      `θ per layer: ${thetas.join(', ')} (${settings.goodness} goodness); a layer calls its input positive with ` +
+      'probability σ((G − θ)/T).';
+    measure.disabled = !s?.hasModel || chart.textContent === 'Measuring…';
+    measure.title = s?.hasModel ? '' : 'Train Forward-Forward in the Train view (or load a checkpoint) first';
+    if (!images.childElementCount) void showImages();
+  }
+
+  another.addEventListener('click', () => {
+    index = (index + 1) % MEASURED_IMAGES;
+    void showImages();
+  });
+  measure.addEventListener('click', () => void measureGoodness());
+  return { element, refresh };
+}
+
 interface NetworkCard {
   element: HTMLElement;
   /** Redraws boxes and statistics from the session (or the default architecture). */
@@ -110,6 +347,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
     'Play one step',
   );
   const stats = h('div', { class: 'stats-box' });
+  const ffPanel = name === 'ff' ? ffInputsPanel(session) : null;
   const element = h(
     'article',
     { class: 'card network', 'data-algorithm': name },
@@ -120,6 +358,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
     h('div', { class: 'phase-row' }, playButton, caption),
     live,
     stats,
+    ffPanel?.element,
   );
 
   let boxes: LayerBox[] = [];
@@ -201,6 +440,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
         ? `Training now: epoch ${p.epoch} of ${p.epochs}, step ${p.batch} of ${p.batches}.`
         : '';
     stats.replaceChildren(statsTable(layers, look.title, boxes));
+    ffPanel?.refresh();
     if (s?.state === 'training' && timer === undefined) play();
   }
 
