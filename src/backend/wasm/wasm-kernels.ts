@@ -15,6 +15,7 @@ import {
   sgdCoefficients,
   type UnaryOp,
   type View,
+  type Window2dSpec,
 } from '../kernels.js';
 import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
@@ -35,6 +36,25 @@ const SHORT_ROW = 16;
 // A view whose span is mostly elements it skips (a thin slice of a big buffer) would cost
 // more to copy into the arena than the reference loop costs to run.
 const MAX_SPAN_PER_ELEMENT = 2;
+
+/** Window2dSpec's fields in the order of kernels.c's Window struct. */
+const WINDOW_FIELDS = [
+  'batch',
+  'channels',
+  'height',
+  'width',
+  'kernelH',
+  'kernelW',
+  'strideH',
+  'strideW',
+  'padH',
+  'padW',
+  'dilationH',
+  'dilationW',
+  'outH',
+  'outW',
+] as const satisfies readonly (keyof Window2dSpec)[];
+const windowFields = (spec: Window2dSpec) => WINDOW_FIELDS.map((field) => spec[field]);
 
 const isFloat32 = (array: DataArray): array is Float32Array => array instanceof Float32Array;
 
@@ -263,6 +283,57 @@ export class WasmKernels implements Kernels {
     );
     instance.run('gemm_f32_task', args);
     heap.copyOut(product, out, batch * m * n);
+  }
+
+  im2col(x: FloatArray, cols: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(cols)) {
+      this.reference.im2col(x, cols, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const image = heap.copyIn(x);
+    const columns = heap.allocateFloats(cols.length);
+    this.serial.run('im2col_f32_task', heap.writeArgs([image, columns, ...windowFields(spec)]));
+    heap.copyOut(columns, cols);
+  }
+
+  col2im(cols: FloatArray, x: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(cols)) {
+      this.reference.col2im(cols, x, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const columns = heap.copyIn(cols);
+    const image = heap.allocateFloats(x.length);
+    this.serial.run('col2im_f32_task', heap.writeArgs([image, columns, ...windowFields(spec)]));
+    heap.copyOut(image, x);
+  }
+
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.reference.maxPool2d(x, out, indices, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const input = heap.copyIn(x);
+    const maxima = heap.allocateFloats(out.length);
+    const argmax = heap.allocate(indices.length * 4);
+    this.serial.run('max_pool2d_f32_task', heap.writeArgs([input, maxima, argmax, ...windowFields(spec)]));
+    heap.copyOut(maxima, out);
+    heap.copyOutInts(argmax, indices);
+  }
+
+  // A gather or scatter does one load and one store per element: copying the operands into
+  // the arena would cost more than the reference loop.
+  gather(x: FloatArray, indices: Int32Array, out: FloatArray): void {
+    this.reference.gather(x, indices, out);
+  }
+
+  scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void {
+    this.reference.scatterAdd(values, indices, out);
   }
 
   // The updates run on one thread: they are bound by copying the arrays in and out, which
