@@ -175,13 +175,13 @@ export const conv2dOp: Op<Conv2dAttrs> = {
   ],
 };
 
-export interface Conv2dOptions extends WindowOptions {
+export interface ConvOptions extends WindowOptions {
   /** Split the channels into this many groups, each convolved with its own filters (default 1). */
   groups?: number;
 }
 
 /** Checks a convolution's operands (owner names the layer or op in errors) and resolves its window. */
-export function convAttrs(owner: string, x: Tensor, weight: Tensor, options: Conv2dOptions): Conv2dAttrs {
+export function convAttrs(owner: string, x: Tensor, weight: Tensor, options: ConvOptions): Conv2dAttrs {
   checkFloat(owner, x, weight);
   checkImages(owner, x.shape);
   const groups = options.groups ?? 1;
@@ -224,7 +224,7 @@ export function conv2d(
   x: Tensor,
   weight: Tensor,
   bias: Tensor | null = null,
-  options: Conv2dOptions = {},
+  options: ConvOptions = {},
 ): Tensor {
   const attrs = convAttrs('conv2d', x, weight, options);
   if (bias && !sameShape(bias.shape, [weight.shape[0]])) {

@@ -34,7 +34,7 @@ export const primitives = {
   put: putOp,
 };
 
-export { type Conv2dOptions, conv2d, fold, locallyConnected2d, unfold } from './conv.js';
+export { type ConvOptions, conv2d, fold, locallyConnected2d, unfold } from './conv.js';
 export { avgPool2d, maxPool2d, put, take } from './conv-pool.js';
 export type { Size2, WindowOptions } from './conv-window.js';
 export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from './dispatch.js';

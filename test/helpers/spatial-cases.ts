@@ -3,6 +3,7 @@
 
 import {
   avgPool2d,
+  type ConvOptions,
   conv2d,
   fold,
   locallyConnected2d,
@@ -37,7 +38,7 @@ function distinct(shape: Shape): Tensor {
 
 const shapeText = (shape: Shape) => `[${shape.join(',')}]`;
 
-const convConfigs: [Shape, Shape, Parameters<typeof conv2d>[3]][] = [
+const convConfigs: [Shape, Shape, ConvOptions][] = [
   [[2, 3, 6, 5], [4, 3, 3, 2], {}],
   [[2, 3, 7, 6], [2, 3, 3, 2], { stride: 2, padding: 1, dilation: [1, 2] }],
   [[2, 4, 5, 5], [6, 2, 3, 3], { padding: 1, groups: 2 }],
