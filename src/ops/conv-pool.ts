@@ -93,15 +93,19 @@ function maxPool(x: Tensor, window: Window2d): { out: Tensor; argmax: Int32Array
   return { out: new Tensor(out, shape), argmax };
 }
 
+/** The argmax each max pool's forward found, by its output, for the rules to reuse. */
+const argmaxOf = new WeakMap<Tensor, Int32Array>();
+const windowArgmax = (out: Tensor) => argmaxOf.get(out)!;
+
 export const maxPool2dOp: Op<Pool2dAttrs> = {
   name: 'maxPool2d',
-  forward: ([x], { window }) => maxPool(x, window).out,
-  // The rules find the argmax again rather than keep it from the forward: one cheap pass.
-  vjp: (g, { inputs: [x], attrs: { window } }) => [() => put(g, maxPool(x, window).argmax, x.shape)],
-  jvp: ({ inputs: [x], out, attrs: { window } }) => {
-    const { argmax } = maxPool(x, window);
-    return [(t) => apply(takeOp, [t], { indices: argmax, shape: [...out.shape] })];
+  forward([x], { window }) {
+    const { out, argmax } = maxPool(x, window);
+    argmaxOf.set(out, argmax);
+    return out;
   },
+  vjp: (g, { inputs: [x], out }) => [() => put(g, windowArgmax(out), x.shape)],
+  jvp: ({ out }) => [(t) => apply(takeOp, [t], { indices: windowArgmax(out), shape: [...out.shape] })],
 };
 
 /** Checks torch's rule for pooling: padding at most half the kernel, so no window is all padding. */

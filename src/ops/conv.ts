@@ -21,6 +21,7 @@ import {
   windowSpec,
 } from './conv-window.js';
 import { apply } from './dispatch.js';
+import { binaryOps } from './elementwise.js';
 import { matmulOp, mm } from './linalg.js';
 import { permuteOp } from './shape.js';
 
@@ -140,18 +141,26 @@ function convSizes(x: Tensor, w: Tensor, { window, groups }: Conv2dAttrs) {
   };
 }
 
+/** A bias [C] as [C, 1, 1], to broadcast over an NCHW batch. */
+const channelBias = (b: Tensor) => new Tensor(b.data, [b.size, 1, 1]);
+
 export const conv2dOp: Op<Conv2dAttrs> = {
   name: 'conv2d',
-  // y[n, g] = W[g] · unfold(x)[n, g] for each image n and group g: one batched GEMM.
-  forward([x, w], attrs) {
+  // y[n, g] = W[g] · unfold(x)[n, g] (+ b) for each image n and group g: one batched GEMM.
+  // The bias is an input of the op, so its gradient sums g over images and positions in two
+  // adjacent reductions rather than one over the scattered axes 0, 2 and 3.
+  forward([x, w, b], attrs) {
     const s = convSizes(x, w, attrs);
     const cols = im2col(x, s.spec);
     const filters = new Tensor(w.data, [s.groups, s.outPerGroup, s.taps]);
     const windows = new Tensor(cols.data, [s.batch, s.groups, s.taps, s.positions]);
-    const y = matmulOp.forward([filters, windows], { transA: false, transB: false });
-    return new Tensor(y.data, s.outShape);
+    const y = new Tensor(
+      matmulOp.forward([filters, windows], { transA: false, transB: false }).data,
+      s.outShape,
+    );
+    return b ? binaryOps.add.forward([y, channelBias(b)], undefined) : y;
   },
-  vjp: (g, { inputs: [x, w], attrs }) => {
+  vjp: (g, { inputs: [x, w, b], attrs }) => {
     const s = convSizes(x, w, attrs);
     const grouped = () => g.reshape([s.batch, s.groups, s.outPerGroup, s.positions]);
     const filters = () => w.reshape([s.groups, s.outPerGroup, s.taps]);
@@ -167,11 +176,14 @@ export const conv2dOp: Op<Conv2dAttrs> = {
         ),
       // The correlation of g with the windows, summed over the batch.
       () => mm(grouped(), windows(), false, true).sum(0).reshape(w.shape),
+      ...(b ? [() => g.reshape([s.batch, w.shape[0], s.positions]).sum(2).sum(0)] : []),
     ];
   },
-  jvp: ({ inputs: [x, w], attrs }) => [
+  // Bilinear in (x, w), plus the bias: d(W ⋆ x + b) = dW ⋆ x + W ⋆ dx + db.
+  jvp: ({ inputs: [x, w, b], attrs }) => [
     (tx) => apply(conv2dOp, [tx, w], attrs),
     (tw) => apply(conv2dOp, [x, tw], attrs),
+    ...(b ? [(tb: Tensor) => tb.reshape([tb.size, 1, 1])] : []),
   ],
 };
 
@@ -211,11 +223,6 @@ export function convAttrs(owner: string, x: Tensor, weight: Tensor, options: Con
   return { window, groups };
 }
 
-/** Channel biases [C] as [C, 1, 1], to broadcast over an NCHW batch. */
-export function addChannelBias(y: Tensor, bias: Tensor | null | undefined): Tensor {
-  return bias ? y.add(bias.reshape([bias.size, 1, 1])) : y;
-}
-
 /**
  * 2-D cross-correlation like torch.nn.functional.conv2d: x [N, C, H, W], weight
  * [out, C/groups, kh, kw], optional bias [out]; gives [N, out, outH, outW].
@@ -232,7 +239,8 @@ export function conv2d(
       `conv2d: bias of shape ${formatShape(bias.shape)} must be [${weight.shape[0]}], one per filter`,
     );
   }
-  return addChannelBias(apply(conv2dOp, [x, weight], attrs), bias);
+  if (bias) checkFloat('conv2d', x, bias);
+  return apply(conv2dOp, bias ? [x, weight, bias] : [x, weight], attrs);
 }
 
 // ---- locally connected ---------------------------------------------------------------------------
