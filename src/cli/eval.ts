@@ -35,7 +35,12 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return printHelp(HELP);
   const { checkpoint, trainer } = await restoreFromFlags('eval', values);
   const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
-  const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
+  const data = trainingData(dataset, {
+    batchSize: 1000,
+    seed: 0,
+    normalization: checkpoint.normalization,
+    inputShape: trainer.inputShape,
+  });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
   const modes = rule(trainer.algorithm).capabilities.inferenceModes;
   if (values.inference !== undefined && modes.length === 1) {

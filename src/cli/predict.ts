@@ -62,7 +62,10 @@ export async function run(argv: string[]): Promise<number> {
         `${path} is ${width}x${height}, but the model takes ${inputs} pixels (${inputs === 784 ? '28x28' : 'its training images'}); resize the image to 28x28 first`,
       );
     }
-    const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [1, inputs]);
+    const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [
+      1,
+      ...(trainer.inputShape ?? [inputs]),
+    ]);
     const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
     const best = probabilities.indexOf(Math.max(...probabilities));
     return { image: path, prediction: classes[best], classIndex: best, probabilities };
