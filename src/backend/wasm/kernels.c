@@ -809,24 +809,27 @@ EXPORT(max_pool2d_f32_task) void max_pool2d_f32_task(const PoolArgs *a, i32 thre
   i32 o = 0;
   for (i32 plane = 0; plane < w.batch * w.channels; plane++) {
     i32 base = plane * w.height * w.width;
-    for (i32 oh = 0; oh < w.out_h; oh++)
+    for (i32 oh = 0; oh < w.out_h; oh++) {
+      i32 top = oh * w.stride_h - w.pad_h;
       for (i32 ow = 0; ow < w.out_w; ow++, o++) {
+        i32 left = ow * w.stride_w - w.pad_w;
         float best = -__builtin_inff();
         i32 at = -1;
         for (i32 i = 0; i < w.kernel_h; i++) {
-          i32 ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
+          i32 ih = top + i * w.dilation_h;
           if (ih < 0 || ih >= w.height) continue;
+          const float *row = a->x + base + ih * w.width;
           for (i32 j = 0; j < w.kernel_w; j++) {
-            i32 iw = ow * w.stride_w - w.pad_w + j * w.dilation_w;
+            i32 iw = left + j * w.dilation_w;
             if (iw < 0 || iw >= w.width) continue;
-            i32 source = base + ih * w.width + iw;
-            float v = a->x[source];
+            float v = row[iw];
             // Like torch: a larger value or a NaN takes over; the first of equal maxima stays.
-            if (at < 0 || v > best || v != v) best = v, at = source;
+            if (at < 0 || v > best || v != v) best = v, at = base + ih * w.width + iw;
           }
         }
         a->out[o] = best;
         a->indices[o] = at;
       }
+    }
   }
 }

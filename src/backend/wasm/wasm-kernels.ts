@@ -327,13 +327,15 @@ export class WasmKernels implements Kernels {
   }
 
   // A gather or scatter does one load and one store per element: copying the operands into
-  // the arena would cost more than the reference loop.
+  // the arena would cost more than the loop. The scatter adds in the output's precision, not
+  // the reference's float64 staging (a max pool's indices rarely repeat).
   gather(x: FloatArray, indices: Int32Array, out: FloatArray): void {
     this.reference.gather(x, indices, out);
   }
 
   scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void {
-    this.reference.scatterAdd(values, indices, out);
+    out.fill(0);
+    for (let i = 0; i < indices.length; i++) out[indices[i]] += values[i];
   }
 
   // The updates run on one thread: they are bound by copying the arrays in and out, which
