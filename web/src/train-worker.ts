@@ -197,7 +197,10 @@ function load(bytes: Uint8Array, name: string, test: Split, testExamples: number
 function predict(id: number, pixels: Uint8Array): void {
   if (!model) throw new Error('no model to predict with yet: train one or load a checkpoint first');
   const { trainer, normalization } = model;
-  const x = new Tensor(normalizePixels(pixels, normalization), [1, pixels.length]);
+  const x = new Tensor(normalizePixels(pixels, normalization), [
+    1,
+    ...(trainer.inputShape ?? [pixels.length]),
+  ]);
   const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
   post({ type: 'prediction', id, probabilities, goodness: labelScoresOf(trainer, x) });
 }
