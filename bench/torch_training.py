@@ -53,6 +53,26 @@ def ff_step(widths, batch):
     return step
 
 
+def cnn_step(channels, hidden, batch):
+    # chainrule's `train --model cnn`: per stage a 5x5 convolution, ReLU and 2x2 max pooling.
+    c1, c2 = channels
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, c1, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(c1, c2, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(c2 * 16, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
 def timed(step, steps, repeats=3):
     for _ in range(5):
         step()
@@ -68,6 +88,8 @@ def timed(step, steps, repeats=3):
 spec = json.loads(sys.argv[1])
 if spec["task"] == "seed":
     seconds = timed(seed_network_step(spec["hidden"], spec["batch"]), spec["steps"])
+elif spec["task"] == "cnn":
+    seconds = timed(cnn_step(spec["channels"], spec["hidden"], spec["batch"]), spec["steps"])
 else:
     seconds = timed(ff_step(spec["widths"], spec["batch"]), spec["steps"])
 print(json.dumps({"secondsPerStep": seconds, "threads": torch.get_num_threads(), "version": torch.__version__}))

@@ -36,7 +36,7 @@ const FF = { widths: [784, 1000, 1000, 1000], batch: 100 };
  * three steps and a second, so that the JIT and the heap have settled for whichever runner
  * happens to go first.
  */
-async function timeSteps(step: () => unknown, steps: number, repeats = 3): Promise<number> {
+export async function timeSteps(step: () => unknown, steps: number, repeats = 3): Promise<number> {
   const warmUpStart = performance.now();
   for (let i = 0; i < 3 || performance.now() - warmUpStart < 1000; i++) await step();
   let best = Infinity;

@@ -170,7 +170,9 @@ export const conv2dOp: Op<Conv2dAttrs> = {
   forward([x, w, b], attrs) {
     const s = convSizes(x, w, attrs);
     const cols = im2col(x, s.spec);
-    forwardColumns.set(x, { window: attrs.window, cols });
+    // Kept only when this application is recorded for a backward pass.
+    if (isGradEnabled() && [x, w, b].some((t) => t?.tracksGrad))
+      forwardColumns.set(x, { window: attrs.window, cols });
     const filters = new Tensor(w.data, [s.groups, s.outPerGroup, s.taps]);
     const windows = new Tensor(cols.data, [s.batch, s.groups, s.taps, s.positions]);
     const y = new Tensor(
