@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
 import { createWasmKernels } from '../src/backend/wasm/index.js';
-import { createBPTrainer } from '../src/learn/bp.js';
+import { createTrainer } from '../src/learn/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 import { SYSTEM_PYTHON } from './python.js';
@@ -34,9 +34,10 @@ async function chainruleRows(): Promise<CnnBenchRow[]> {
   for (const threads of [2, 1]) {
     const kernels = await createWasmKernels({ threads });
     setBackend(kernels);
-    const trainer = createBPTrainer(
-      { model: 'cnn', channels: CNN.channels, hidden: [CNN.hidden], schedule: 'constant', lr: 1e-3 },
-      { seed: 0 },
+    const trainer = createTrainer(
+      'bp',
+      { channels: CNN.channels, hidden: [CNN.hidden], schedule: 'constant', lr: 1e-3 },
+      { seed: 0, preset: 'cnn' },
     );
     trainer.plan(1);
     const ms = await timeSteps(() => trainer.step(x, y), 10);

@@ -11,8 +11,9 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadDataset } from '../src/data/datasets.js';
 import { noGrad, Rng, randn, tensor } from '../src/index.js';
-import { bpFromSnapshot, createBPTrainer } from '../src/learn/bp.js';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
+import { inputShapeOf } from '../src/learn/models.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import { layerBoxes } from '../web/src/network-model.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
 
@@ -88,14 +89,14 @@ test('--resume continues the CNN run with its saved shifts', () => {
   assert.equal(metadata().architecture.kind, 'cnn');
   const conflict = cli('train', '--resume', checkpoint, '--model', 'mlp', '--epochs', '3');
   assert.equal(conflict.code, 2);
-  assert.match(conflict.stderr, /--model mlp conflicts with the checkpoint, which holds a cnn; drop --model/);
+  assert.match(conflict.stderr, /--model "mlp" conflicts with .*, which has model "cnn"; drop --model/);
 });
 
 test('settings that do not fit the CNN are refused with one line', () => {
   const cases: [string[], RegExp][] = [
-    [['--algo', 'ff', '--model', 'cnn'], /--model cnn applies to --algo bp only/],
-    [['--model', 'rnn'], /--model must be one of mlp, cnn, got 'rnn'/],
-    [['--model', 'cnn', '--shift=-1'], /--shift must be an integer >= 0/],
+    [['--algo', 'ff', '--model', 'cnn'], /ff settings: unknown setting model/],
+    [['--model', 'rnn'], /bp settings.model must be one of mlp, cnn, got "rnn"/],
+    [['--model', 'cnn', '--shift=-1'], /--shift must be an integer from 0 to 1024, got "-1"/],
     [['--model', 'cnn', '--shift', '28'], /maxShift must be an integer from 0 to 27 pixels/],
   ];
   for (const [args, message] of cases) {
@@ -107,14 +108,15 @@ test('settings that do not fit the CNN are refused with one line', () => {
 });
 
 test('the CNN trainer takes images, and its snapshot rebuilds the same network', () => {
-  const trainer = createBPTrainer({ model: 'cnn', hidden: [16], channels: [4, 8] }, { seed: 1 });
-  assert.deepEqual(trainer.inputShape, [1, 28, 28]);
+  const trainer = createTrainer('bp', { hidden: [16], channels: [4, 8] }, { seed: 1, preset: 'cnn' });
+  assert.deepEqual(inputShapeOf(trainer.architecture), [1, 28, 28]);
   const rng = new Rng(2);
   const x = randn([6, 1, 28, 28], { rng });
   trainer.plan(1);
   trainer.step(x, tensor(new Int32Array([0, 1, 2, 3, 4, 5])));
   const normalization = { kind: 'unit', mean: 0, std: 1 } as const;
-  const restored = bpFromSnapshot(
+  const restored = restoreTrainer(
+    'bp',
     throughCheckpoint(trainer, { normalization, step: 1, seed: 1, batchSize: 6, limit: 6 }),
   );
   assert.equal(restored.describe(), '28x28-conv5x5x4-pool-conv5x5x8-pool-16-10');
@@ -122,8 +124,8 @@ test('the CNN trainer takes images, and its snapshot rebuilds the same network',
 });
 
 test('the network view draws the CNN stage by stage', () => {
-  const trainer = createBPTrainer({ model: 'cnn' }, { seed: 0 });
-  const boxes = layerBoxes('bp', trainer.snapshot().architecture);
+  const trainer = createTrainer('bp', {}, { seed: 0, preset: 'cnn' });
+  const boxes = layerBoxes(trainer.architecture);
   assert.deepEqual(
     boxes.map((b) => `${b.title} ${b.detail}`),
     [
@@ -148,7 +150,7 @@ test('the network view draws the CNN stage by stage', () => {
 
 test('a CNN whose stages shrink the image to nothing is refused', () => {
   assert.throws(
-    () => createBPTrainer({ model: 'cnn', channels: [4, 4, 4] }, { seed: 0 }),
+    () => createTrainer('bp', { channels: [4, 4, 4] }, { seed: 0, preset: 'cnn' }),
     /3 stages of 5x5 convolutions and 2x2 pooling shrink a 28x28 image to nothing \(sides 28, 12, 4, 0\)/,
   );
 });

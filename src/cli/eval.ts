@@ -4,6 +4,7 @@ import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
 import { trainingData } from '../learn/data.js';
 import { evaluate } from '../learn/loop.js';
+import { inputShapeOf } from '../learn/models.js';
 import { rule } from '../learn/registry.js';
 import { checkChoice } from '../validate.js';
 import { formatPercent } from './progress.js';
@@ -39,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     batchSize: 1000,
     seed: 0,
     normalization: checkpoint.normalization,
-    inputShape: trainer.inputShape,
+    inputShape: inputShapeOf(trainer.architecture),
   });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
   const modes = rule(trainer.algorithm).capabilities.inferenceModes;

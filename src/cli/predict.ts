@@ -5,6 +5,7 @@ import { PNG } from 'pngjs';
 import { normalizePixels } from '../data/loader.js';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
+import { inputShapeOf } from '../learn/models.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
@@ -64,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const x = new Tensor(normalizePixels(pixels, checkpoint.normalization), [
       1,
-      ...(trainer.inputShape ?? [inputs]),
+      ...inputShapeOf(trainer.architecture),
     ]);
     const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
     const best = probabilities.indexOf(Math.max(...probabilities));

@@ -15,7 +15,7 @@ export interface DataOptions {
   trainEvalCount?: number;
   /** Test examples evaluated (all by default). */
   testLimit?: number;
-  /** The trainer's Trainer.inputShape: images [1, rows, cols] for convolutions, else flat rows. */
+  /** The shape of one example the model takes (inputShapeOf): images [1, rows, cols] or flat rows. */
   inputShape?: readonly number[];
   /** Random shifts of the training images, up to this many pixels (default 0). */
   maxShift?: number;

@@ -20,7 +20,7 @@ import {
   type WindowOptions,
   windowSpec,
 } from './conv-window.js';
-import { apply, isGradEnabled } from './dispatch.js';
+import { apply } from './dispatch.js';
 import { binaryOps } from './elementwise.js';
 import { matmulOp, mm } from './linalg.js';
 import { permuteOp } from './shape.js';
@@ -141,24 +141,6 @@ function convSizes(x: Tensor, w: Tensor, { window, groups }: Conv2dAttrs) {
   };
 }
 
-/** The columns the last convolution of each input unfolded, for its weight gradient to reuse. */
-const forwardColumns = new WeakMap<Tensor, { window: Window2d; cols: Tensor }>();
-
-const sameWindow = (a: Window2d, b: Window2d) =>
-  (['kernel', 'stride', 'padding', 'dilation'] as const).every(
-    (k) => a[k][0] === b[k][0] && a[k][1] === b[k][1],
-  );
-
-/**
- * unfold(x) for a rule: the forward's columns when the rule records nothing (saving an
- * im2col per step), else unfold applied again, so a recorded gradient depends on x.
- */
-function unfolded(x: Tensor, window: Window2d): Tensor {
-  const kept = forwardColumns.get(x);
-  const reusable = kept && sameWindow(kept.window, window) && !(isGradEnabled() && x.tracksGrad);
-  return reusable ? kept.cols : apply(unfoldOp, [x], { window });
-}
-
 /** A bias [C] as [C, 1, 1], to broadcast over an NCHW batch. */
 const channelBias = (b: Tensor) => new Tensor(b.data, [b.size, 1, 1]);
 
@@ -170,9 +152,6 @@ export const conv2dOp: Op<Conv2dAttrs> = {
   forward([x, w, b], attrs) {
     const s = convSizes(x, w, attrs);
     const cols = im2col(x, s.spec);
-    // Kept only when this application is recorded for a backward pass.
-    if (isGradEnabled() && [x, w, b].some((t) => t?.tracksGrad))
-      forwardColumns.set(x, { window: attrs.window, cols });
     const filters = new Tensor(w.data, [s.groups, s.outPerGroup, s.taps]);
     const windows = new Tensor(cols.data, [s.batch, s.groups, s.taps, s.positions]);
     const y = new Tensor(
@@ -185,7 +164,8 @@ export const conv2dOp: Op<Conv2dAttrs> = {
     const s = convSizes(x, w, attrs);
     const grouped = () => g.reshape([s.batch, s.groups, s.outPerGroup, s.positions]);
     const filters = () => w.reshape([s.groups, s.outPerGroup, s.taps]);
-    const windows = () => unfolded(x, attrs.window).reshape([s.batch, s.groups, s.taps, s.positions]);
+    const windows = () =>
+      apply(unfoldOp, [x], { window: attrs.window }).reshape([s.batch, s.groups, s.taps, s.positions]);
     return [
       // The transposed convolution: Wᵀ · g per window, folded back onto the image.
       () =>

@@ -19,7 +19,7 @@ import {
 } from '../kernels.js';
 import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
-import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES } from './layouts.js';
+import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES, windowValues } from './layouts.js';
 import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
 import { forEachSlab, planRows, type RowsPlan } from './strided.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -36,25 +36,6 @@ const SHORT_ROW = 16;
 // A view whose span is mostly elements it skips (a thin slice of a big buffer) would cost
 // more to copy into the arena than the reference loop costs to run.
 const MAX_SPAN_PER_ELEMENT = 2;
-
-/** Window2dSpec's fields in the order of kernels.c's Window struct. */
-const WINDOW_FIELDS = [
-  'batch',
-  'channels',
-  'height',
-  'width',
-  'kernelH',
-  'kernelW',
-  'strideH',
-  'strideW',
-  'padH',
-  'padW',
-  'dilationH',
-  'dilationW',
-  'outH',
-  'outW',
-] as const satisfies readonly (keyof Window2dSpec)[];
-const windowFields = (spec: Window2dSpec) => WINDOW_FIELDS.map((field) => spec[field]);
 
 const isFloat32 = (array: DataArray): array is Float32Array => array instanceof Float32Array;
 
@@ -294,7 +275,10 @@ export class WasmKernels implements Kernels {
     heap.reset();
     const image = heap.copyIn(x);
     const columns = heap.allocateFloats(cols.length);
-    this.serial.run('im2col_f32_task', heap.writeArgs([image, columns, ...windowFields(spec)]));
+    this.serial.run(
+      'im2col_f32_task',
+      heap.writeArgs(taskArgs('im2col_f32_task', { image, cols: columns, ...windowValues(spec) })),
+    );
     heap.copyOut(columns, cols);
   }
 
@@ -307,7 +291,10 @@ export class WasmKernels implements Kernels {
     heap.reset();
     const columns = heap.copyIn(cols);
     const image = heap.allocateFloats(x.length);
-    this.serial.run('col2im_f32_task', heap.writeArgs([image, columns, ...windowFields(spec)]));
+    this.serial.run(
+      'col2im_f32_task',
+      heap.writeArgs(taskArgs('col2im_f32_task', { image, cols: columns, ...windowValues(spec) })),
+    );
     heap.copyOut(image, x);
   }
 
@@ -321,7 +308,12 @@ export class WasmKernels implements Kernels {
     const input = heap.copyIn(x);
     const maxima = heap.allocateFloats(out.length);
     const argmax = heap.allocate(indices.length * 4);
-    this.serial.run('max_pool2d_f32_task', heap.writeArgs([input, maxima, argmax, ...windowFields(spec)]));
+    this.serial.run(
+      'max_pool2d_f32_task',
+      heap.writeArgs(
+        taskArgs('max_pool2d_f32_task', { x: input, out: maxima, indices: argmax, ...windowValues(spec) }),
+      ),
+    );
     heap.copyOut(maxima, out);
     heap.copyOutInts(argmax, indices);
   }
