@@ -1,6 +1,6 @@
 // Second derivatives through the spatial ops, reverse over reverse: their VJPs are written
-// with ops, so a gradient can itself be differentiated. The convolution's weight gradient reuses the forward's
-// columns only when nothing records; nested, it must still depend on x.
+// with ops, so a gradient can itself be differentiated (the convolution's weight gradient
+// depends on x through unfold(x)).
 
 import { test } from 'node:test';
 import { conv2d, grad, maxPool2d, Rng, randn, type Tensor } from '../src/index.js';
