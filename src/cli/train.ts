@@ -124,7 +124,8 @@ export async function run(argv: string[]): Promise<number> {
     optimizer:
       values.optimizer === undefined ? undefined : checkChoice(values.optimizer, OPTIMIZERS, '--optimizer'),
     schedule: values.schedule,
-    model: values.model,
+    // Only bp has a model setting: the other rules' configurations refuse the key itself.
+    ...(values.model === undefined ? {} : { model: values.model }),
   };
   // The rule is known here unless a resumed checkpoint names it (then the run set-up compares).
   const named = values.algo ?? (values.resume ? undefined : 'bp');
