@@ -5,6 +5,7 @@
 
 import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
+import { formatCnnTable, runCnnBench } from './cnn.js';
 import { formatGemmTable, runGemmBench } from './gemm.js';
 import { progress } from './progress.js';
 import { formatTrainingTable, runTrainingBench } from './training.js';
@@ -24,7 +25,9 @@ process.stdout.write(
 const gemm = await runGemmBench();
 process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
 const training = await runTrainingBench();
-process.stdout.write(`${formatTrainingTable(training)}\n`);
+process.stdout.write(`${formatTrainingTable(training)}\n\n`);
+const cnn = runCnnBench();
+process.stdout.write(`${formatCnnTable(cnn)}\n`);
 progress('done');
-writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, training }, null, 2)}\n`);
+writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, training, cnn }, null, 2)}\n`);
 process.stdout.write('\nwrote bench.json\n');

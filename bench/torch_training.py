@@ -92,6 +92,26 @@ def ff_step(widths, batch, classes=10, label_value=1.0, theta=1.0, temperature=0
     return step
 
 
+def cnn_step(channels, hidden, batch):
+    # chainrule's `train --model cnn`: per stage a 5x5 convolution, ReLU and 2x2 max pooling.
+    c1, c2 = channels
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, c1, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(c1, c2, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(c2 * 16, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
 def timed(step, repeats=3):
     # Timed like bench/training.ts: a warm-up of at least three steps and a second, then runs of
     # about half a second each.
@@ -115,6 +135,8 @@ if spec.get("threads"):
     torch.set_num_threads(spec["threads"])
 if spec["task"] == "seed":
     seconds = timed(seed_network_step(spec["hidden"], spec["batch"]))
+elif spec["task"] == "cnn":
+    seconds = timed(cnn_step(spec["channels"], spec["hidden"], spec["batch"]))
 else:
     seconds = timed(ff_step(spec["widths"], spec["batch"]))
 print(json.dumps({"secondsPerStep": seconds, "threads": torch.get_num_threads(), "version": torch.__version__}))

@@ -47,7 +47,7 @@ const scalingTask = (hidden: number, batch: number) => `seed network h${hidden} 
  * second, so that the JIT and the heap have settled for whichever runner happens to go first.
  * Each run takes about half a second, however long a step is.
  */
-async function timeSteps(step: () => unknown, repeats = 3): Promise<number> {
+export async function timeSteps(step: () => unknown, repeats = 3): Promise<number> {
   const warmUpStart = performance.now();
   let warmUpSteps = 0;
   for (; warmUpSteps < 3 || performance.now() - warmUpStart < 1000; warmUpSteps++) await step();

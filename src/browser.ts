@@ -86,9 +86,11 @@ export { type EpochMetrics, evaluate, type TrainEvent, type TrainingData, trainL
 export {
   type Architecture,
   buildModel,
+  type CnnArchitecture,
   checkModelTensors,
   describeArchitecture,
   type FFStackArchitecture,
+  inputShapeOf,
   type MlpArchitecture,
   readArchitecture,
 } from './learn/models.js';

@@ -72,7 +72,7 @@ test('bad flag values are refused by name, with the value and the range, before 
       /--batch-size 1: bp here has batch normalisation, which needs at least 2 examples/,
     ],
     [['--limit', '129'], /--batch-size 128: 129 examples leave 1 in the last batch/],
-    [['--preset', 'hinton'], /--preset \(for bp\) must be one of default, quick, got "hinton"/],
+    [['--preset', 'hinton'], /--preset \(for bp\) must be one of default, cnn, quick, got "hinton"/],
     [
       ['--schedule', 'linear-second-half'],
       /--schedule \(for bp\) must be one of onecycle, cosine, linear, step, constant/,

@@ -27,6 +27,7 @@ import {
   type Fn,
   type GradcheckOptions,
 } from './helpers/gradcheck.js';
+import { spatialCases } from './helpers/spatial-cases.js';
 
 type PrimitiveName = keyof typeof primitives;
 
@@ -313,6 +314,7 @@ const cases: Record<PrimitiveName, PrimitiveCase> = {
     ],
     tolerance: { eps: 1e-2, rtol: 1e-4, atol: 1e-4 },
   },
+  ...spatialCases,
 };
 
 test('every primitive in the op table has a gradient-check case', () => {

@@ -86,7 +86,7 @@ test('every rule takes every optimiser, and a preset from its own list only', ()
   }
   assert.throws(
     () => createTrainer('bp', {}, { preset: 'hinton' }),
-    /^ChainruleError: preset \(for bp\) must be one of default, quick/,
+    /^ChainruleError: preset \(for bp\) must be one of default, cnn, quick/,
   );
 });
 
@@ -106,7 +106,7 @@ test("a checkpoint's metadata is checked by name before anything is built", () =
     [
       'fg',
       (s) => ({ ...s, architecture: { ...s.architecture, kind: 'transformer' } }),
-      /architecture.kind must be one of mlp, ff-stack, got "transformer"/,
+      /architecture.kind must be one of mlp, ff-stack, cnn, got "transformer"/,
     ],
     [
       'bp',
@@ -191,7 +191,7 @@ test('a checkpoint records the run settings once, as they ran', () => {
   const open = () => mnist;
   const run = planRun({ algorithm: 'fg', settings: { batchSize: 50, epochs: 2, limit: 100 } }, open);
   const { metadata } = decodeCheckpoint(run.checkpoint(4, undefined), 'memory');
-  assert.deepEqual(metadata.run, { seed: 0, batchSize: 50, epochs: 2, limit: 100 });
+  assert.deepEqual(metadata.run, { seed: 0, batchSize: 50, epochs: 2, limit: 100, maxShift: 0 });
   assert.equal(metadata.epoch, 2);
   for (const key of ['epochs', 'batchSize', 'limit', 'seed'])
     assert.equal(key in metadata.hyperparameters, false, `${key} is not a model setting`);

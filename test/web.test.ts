@@ -377,6 +377,44 @@ test('a batch too small for batch normalisation is refused by the check the CLI 
   await batch.blur();
 });
 
+test('a CNN checkpoint from the CLI loads and predicts a drawn digit', async () => {
+  const out = join(work, 'cnn');
+  const cli = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'chainrule.js'),
+      'train',
+      '--model',
+      'cnn',
+      '--limit',
+      '1000',
+      '--epochs',
+      '1',
+      '--out',
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  await view('3', 'train');
+  await page.setInputFiles('#checkpoint-file', join(out, 'checkpoint.safetensors'));
+  const run = page.locator('.run[data-algorithm="bp"]');
+  await run.and(page.locator('[data-state="loaded"]')).waitFor();
+  assert.match((await run.textContent())!, /28x28-conv5x5x16-pool-conv5x5x32-pool-128-10/);
+  await view('4', 'draw');
+  const pad = page.locator('canvas.pad');
+  const box = (await pad.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.8, { steps: 8 });
+  await page.mouse.up();
+  const card = page.locator('.prediction[data-algorithm="bp"]');
+  await card.locator('.digit').waitFor();
+  const bars = await card.locator('.bar-value').allTextContents();
+  const total = bars.reduce((sum, text) => sum + Number.parseFloat(text), 0);
+  assert.ok(bars.length === 10 && Math.abs(total - 100) < 1, `the CNN's probabilities add up to ${total}%`);
+});
+
 test('every view fits a phone screen', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [key, id] of [

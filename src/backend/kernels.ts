@@ -67,6 +67,28 @@ export interface MatmulSpec {
   bBatchStride: number;
 }
 
+/**
+ * A 2-D sliding window over NCHW images x [batch, channels, height, width]: window (oh, ow)
+ * reads rows oh·strideH - padH + i·dilationH and columns ow·strideW - padW + j·dilationW for
+ * i < kernelH, j < kernelW; positions outside the image are padding.
+ */
+export interface Window2dSpec {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  outH: number;
+  outW: number;
+}
+
 /** One SGD step (torch.optim.SGD): see Kernels.sgd. */
 export interface SGDStep {
   lr: number;
@@ -147,6 +169,28 @@ export interface Kernels {
 
   /** out[r, labels[r]] = 1 for out of shape [labels.length, depth], zero elsewhere. */
   oneHot(labels: Int32Array, depth: number, out: DataArray): void;
+
+  /**
+   * im2col: cols [batch, channels·kernelH·kernelW, outH·outW] (torch's unfold layout, row
+   * (c, i, j), column (oh, ow)) = x's value under each window position, 0 in the padding.
+   */
+  im2col(x: FloatArray, cols: FloatArray, spec: Window2dSpec): void;
+
+  /** col2im, the adjoint of im2col: x (overwritten) = the sum of every cols entry read from it. */
+  col2im(cols: FloatArray, x: FloatArray, spec: Window2dSpec): void;
+
+  /**
+   * out [batch, channels, outH, outW] = the maximum over each window of x's channel (padding
+   * never wins; NaN does), and indices = the flat offset in x of each maximum (the first on ties);
+   * a window of padding only gives -Infinity at index -1.
+   */
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, spec: Window2dSpec): void;
+
+  /** out[i] = x[indices[i]]. */
+  gather(x: FloatArray, indices: Int32Array, out: FloatArray): void;
+
+  /** The adjoint of gather: out (overwritten) = zeros, then out[indices[i]] += values[i]. */
+  scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void;
 
   /**
    * One SGD step over a parameter, in place: d = g + weightDecay·p; with momentum,

@@ -4,6 +4,7 @@ import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
 import { trainingData } from '../learn/data.js';
 import { evaluate } from '../learn/loop.js';
+import { inputShapeOf } from '../learn/models.js';
 import { rule } from '../learn/registry.js';
 import { checkChoice } from '../validate.js';
 import { formatPercent } from './progress.js';
@@ -35,7 +36,12 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return printHelp(HELP);
   const { checkpoint, trainer } = await restoreFromFlags('eval', values);
   const dataset = openDataset(values.dataset ?? checkpoint.metadata.dataset, values['data-dir']);
-  const data = trainingData(dataset, { batchSize: 1000, seed: 0, normalization: checkpoint.normalization });
+  const data = trainingData(dataset, {
+    batchSize: 1000,
+    seed: 0,
+    normalization: checkpoint.normalization,
+    inputShape: inputShapeOf(trainer.architecture),
+  });
   const classes = DATASET_CLASSES[dataset.name as DatasetName];
   const modes = rule(trainer.algorithm).capabilities.inferenceModes;
   if (values.inference !== undefined && modes.length === 1) {

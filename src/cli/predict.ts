@@ -4,6 +4,7 @@ import { normalizePixels } from '../data/loader.js';
 import { DATASET_CLASSES, type DatasetName } from '../data/split.js';
 import { ChainruleError } from '../errors.js';
 import { readGreyPng, refuseInverted } from '../io/png.js';
+import { inputShapeOf } from '../learn/models.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatPercent } from './progress.js';
@@ -35,7 +36,10 @@ export async function run(argv: string[]): Promise<number> {
   const results = positionals.map((path) => {
     const image = readGreyPng(path, inputs);
     refuseInverted(image, path);
-    const x = new Tensor(normalizePixels(image.pixels, checkpoint.normalization), [1, inputs]);
+    const x = new Tensor(normalizePixels(image.pixels, checkpoint.normalization), [
+      1,
+      ...inputShapeOf(trainer.architecture),
+    ]);
     const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
     const best = probabilities.indexOf(Math.max(...probabilities));
     return { image: path, prediction: classes[best], classIndex: best, probabilities };

@@ -50,6 +50,8 @@ ${ALGORITHMS.flatMap((name) =>
     ([p, preset]) => `                           ${name} ${p}: ${preset.summary}`,
   ),
 ).join('\n')}
+  --model mlp|cnn        bp's network: the seed network (mlp, default) or a LeNet-shaped CNN over
+                         images (cnn; without --preset it takes bp's cnn preset)
   --epochs N             epochs (default: ${perRule((r) => r.presets.default.run.epochs)})
   --batch-size N         minibatch size (default: ${perRule((r) => r.presets.default.run.batchSize)})
   --hidden W[,W...]      hidden layer widths (default: ${perRule((r) => defaultConfig(r).hidden)})
@@ -62,6 +64,8 @@ ${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).sch
   --dataset NAME         mnist | fashion-mnist (default mnist)
   --data-dir DIR         read the four IDX files from DIR instead
   --limit N              train on the first N training examples only
+  --shift N              shift each training image by up to N pixels each way, seeded per epoch
+                         (the Forward-Forward paper's jitter is 2; default 0)
   --out DIR              write metrics.jsonl, curves.svg and checkpoint.safetensors to DIR
   --resume FILE          continue the run saved in a checkpoint: the model and the run go on as
                          saved, so --algo, --preset, --hidden, --lr, --optimizer, --schedule,
@@ -79,9 +83,21 @@ Ctrl-C (or SIGTERM) stops after the current batch and saves a resumable checkpoi
 --resume); a second one quits at once, without saving.`;
 
 /** The flags that set the run's settings, by the field (and quantity) each one sets. */
-const RUN_FLAGS = { seed: 'seed', epochs: 'epochs', 'batch-size': 'batchSize', limit: 'limit' } as const;
+const RUN_FLAGS = {
+  seed: 'seed',
+  epochs: 'epochs',
+  'batch-size': 'batchSize',
+  limit: 'limit',
+  shift: 'maxShift',
+} as const;
 /** The flags that set the rule's settings, by field. */
-const RULE_FLAGS = { hidden: 'hidden', lr: 'lr', optimizer: 'optimizer', schedule: 'schedule' } as const;
+const RULE_FLAGS = {
+  hidden: 'hidden',
+  lr: 'lr',
+  optimizer: 'optimizer',
+  schedule: 'schedule',
+  model: 'model',
+} as const;
 const RUN_SETUP_FLAGS = { algo: 'algorithm', preset: 'preset', dataset: 'dataset' } as const;
 
 /** The flag each setting comes from, so errors from the shared run set-up name it. */
@@ -116,6 +132,8 @@ export async function run(argv: string[]): Promise<number> {
     optimizer:
       values.optimizer === undefined ? undefined : checkChoice(values.optimizer, OPTIMIZERS, '--optimizer'),
     schedule: values.schedule,
+    // Only bp has a model setting: the other rules' configurations refuse the key itself.
+    ...(values.model === undefined ? {} : { model: values.model }),
   };
   // The rule is known here unless a resumed checkpoint names it (then the run set-up compares).
   const named = values.algo ?? (values.resume ? undefined : 'bp');
@@ -133,7 +151,10 @@ export async function run(argv: string[]): Promise<number> {
   const planned = planRun(
     {
       algorithm: values.algo,
-      preset: values.preset,
+      // --model cnn starts from the cnn preset (its hidden width and epochs), unless told otherwise.
+      preset:
+        values.preset ??
+        (values.model === 'cnn' && (values.algo ?? 'bp') === 'bp' && !values.resume ? 'cnn' : undefined),
       config,
       settings,
       dataset: values.dataset,

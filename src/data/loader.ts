@@ -1,4 +1,5 @@
-// Batches of examples as tensors: x float32 [batch, rows*cols] and y int32 [batch].
+// Batches of examples as tensors: x float32 [batch, rows*cols] (or images [batch, 1, rows, cols])
+// and y int32 [batch]. Training loaders may shift each image by a few pixels, seeded per epoch.
 // Pixels map to inputs through a Normalization fitted once on the training split and then given
 // to every loader (train, test, a single PNG to classify) and saved with the checkpoint, so all
 // inputs a model ever sees are scaled the same way.
@@ -93,7 +94,7 @@ export function normalizePixels(pixels: ArrayLike<number>, normalization: Normal
 }
 
 export interface Batch {
-  /** float32 [batch, rows*cols] */
+  /** float32 [batch, rows*cols], or [batch, 1, rows, cols] with the images option */
   x: Tensor;
   /** int32 [batch] class indices */
   y: Tensor;
@@ -111,6 +112,14 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Use only the first `limit` examples of the split. */
   limit?: number;
+  /** Give x as images [batch, 1, rows, cols] (for convolutions) instead of rows [batch, rows*cols]. */
+  images?: boolean;
+  /**
+   * Shift each image by a random whole number of pixels in [-maxShift, maxShift] along each
+   * axis, filling with the background (pixel 0), as the Forward-Forward paper's jitter of up
+   * to 2 pixels (default 0: no shifts). Seeded by `seed` and the epoch, like the order.
+   */
+  maxShift?: number;
 }
 
 /**
@@ -126,6 +135,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly dropLast: boolean;
   /** Examples used per epoch. */
   readonly count: number;
+  readonly images: boolean;
+  readonly maxShift: number;
   /** The epoch the next iteration runs. */
   epoch = 0;
   private readonly table: Float32Array;
@@ -138,12 +149,22 @@ export class DataLoader implements Iterable<Batch> {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
       throw new ChainruleError(`DataLoader: limit must be a positive integer, got ${limit}`);
     }
+    const maxShift = options.maxShift ?? 0;
+    const smallestSide = Math.min(split.rows, split.cols);
+    if (!Number.isInteger(maxShift) || maxShift < 0 || (maxShift > 0 && maxShift >= smallestSide)) {
+      throw new ChainruleError(
+        `DataLoader: maxShift must be an integer from 0 to ${smallestSide - 1} pixels (the images are ` +
+          `${split.rows}x${split.cols}), got ${maxShift}`,
+      );
+    }
     this.split = split;
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? false;
     this.seed = options.seed ?? 0;
     this.normalization = resolveNormalization(options.normalize ?? 'unit');
     this.dropLast = options.dropLast ?? false;
+    this.images = options.images ?? false;
+    this.maxShift = maxShift;
     this.count = Math.min(limit ?? split.count, split.count);
     this.table = pixelTable(this.normalization);
     if (this.count === 0) throw new ChainruleError('DataLoader: the split holds no examples');
@@ -177,6 +198,8 @@ export class DataLoader implements Iterable<Batch> {
     const { images, labels, rows, cols } = this.split;
     const pixels = rows * cols;
     const table = this.table;
+    const shifts = this.maxShift > 0 ? new Rng(epochSeed(this.seed ^ SHIFT_STREAM, epoch)) : null;
+    const span = 2 * this.maxShift + 1;
     for (let b = 0; b < this.length; b++) {
       const start = b * this.batchSize;
       const size = Math.min(this.batchSize, this.count - start);
@@ -186,10 +209,45 @@ export class DataLoader implements Iterable<Batch> {
         const example = order[start + i];
         const from = example * pixels;
         const to = i * pixels;
-        for (let p = 0; p < pixels; p++) x[to + p] = table[images[from + p]];
+        if (shifts) {
+          const down = shifts.int(span) - this.maxShift;
+          const right = shifts.int(span) - this.maxShift;
+          shiftImage(images, from, x, to, rows, cols, down, right, table);
+        } else {
+          for (let p = 0; p < pixels; p++) x[to + p] = table[images[from + p]];
+        }
         y[i] = labels[example];
       }
-      yield { x: new Tensor(x, [size, pixels]), y: new Tensor(y, [size]) };
+      const shape = this.images ? [size, 1, rows, cols] : [size, pixels];
+      yield { x: new Tensor(x, shape), y: new Tensor(y, [size]) };
+    }
+  }
+}
+
+/** Separates the shifts' random stream from the shuffles' for the same seed. */
+const SHIFT_STREAM = 0x5f3759df;
+
+/**
+ * Writes the rows x cols image at images[from] into x[to], moved `down` rows and `right`
+ * columns (negative: up, left); uncovered pixels get the background, pixel value 0.
+ */
+function shiftImage(
+  images: Uint8Array,
+  from: number,
+  x: Float32Array,
+  to: number,
+  rows: number,
+  cols: number,
+  down: number,
+  right: number,
+  table: Float32Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const source = r - down;
+    for (let c = 0; c < cols; c++) {
+      const column = c - right;
+      const inside = source >= 0 && source < rows && column >= 0 && column < cols;
+      x[to + r * cols + c] = table[inside ? images[from + source * cols + column] : 0];
     }
   }
 }

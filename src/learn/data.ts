@@ -15,27 +15,36 @@ export interface DataOptions {
   trainEvalCount?: number;
   /** Test examples evaluated (all by default). */
   testLimit?: number;
+  /** The shape of one example the model takes (inputShapeOf): images [1, rows, cols] or flat rows. */
+  inputShape?: readonly number[];
+  /** Random shifts of the training images, up to this many pixels (default 0). */
+  maxShift?: number;
 }
 
 const EVAL_BATCH = 1000;
 
 export function trainingData(dataset: Dataset, o: DataOptions): TrainingData {
+  const images = o.inputShape !== undefined && o.inputShape.length === 3;
   const train = new DataLoader(dataset.train, {
     batchSize: o.batchSize,
     shuffle: true,
     seed: o.seed,
     normalize: o.normalization,
     limit: o.limit,
+    images,
+    maxShift: o.maxShift,
   });
   const test = new DataLoader(dataset.test, {
     batchSize: EVAL_BATCH,
     normalize: o.normalization,
     limit: o.testLimit,
+    images,
   });
   const trainEval = new DataLoader(dataset.train, {
     batchSize: EVAL_BATCH,
     normalize: o.normalization,
     limit: Math.min(o.trainEvalCount ?? 10_000, train.count),
+    images,
   });
   return {
     trainBatches: (epoch) => train.batches(epoch),

@@ -4,7 +4,8 @@
 // is one entry of ARCHITECTURES.
 
 import { ChainruleError, formatShape } from '../errors.js';
-import { Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layers.js';
+import { Conv2d, MaxPool2d } from '../nn/conv.js';
+import { Flatten, Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { sameShape } from '../ops/broadcast.js';
@@ -51,7 +52,22 @@ export interface FFStackArchitecture {
   readoutFrom: number;
 }
 
-export type Architecture = MlpArchitecture | FFStackArchitecture;
+/**
+ * A LeNet-shaped convolutional network over square grey images of `inputs` pixels: per stage
+ * a kernelSize x kernelSize convolution (no padding), ReLU and 2x2 max pooling, then Linear +
+ * ReLU per hidden width and a Linear to the classes.
+ */
+export interface CnnArchitecture {
+  kind: 'cnn';
+  inputs: number;
+  /** Filters of each convolution stage. */
+  channels: number[];
+  kernelSize: number;
+  hidden: number[];
+  classes: number;
+}
+
+export type Architecture = MlpArchitecture | FFStackArchitecture | CnnArchitecture;
 export type ArchitectureKind = Architecture['kind'];
 
 /** The architecture of a configuration that holds an MLP's fields (and others). */
@@ -232,10 +248,106 @@ const ffStack: ArchitectureEntry<FFStackArchitecture> = {
   describe: (a) => `${widthsOf(a).join('-')} ReLU`,
 };
 
+/** The side of the square image of a CNN's inputs, and the side after each stage. */
+function cnnSides(a: Omit<CnnArchitecture, 'kind'>, name = 'cnn'): number[] {
+  const side = Math.round(Math.sqrt(a.inputs));
+  if (side * side !== a.inputs) {
+    throw new ChainruleError(
+      `${name}.inputs is ${a.inputs}, not a square image; the CNN takes square grey images`,
+    );
+  }
+  const sides = [side];
+  for (const _ of a.channels) sides.push(Math.floor((sides.at(-1)! - a.kernelSize + 1) / 2));
+  if (sides.at(-1)! < 1) {
+    throw new ChainruleError(
+      `${name}: ${a.channels.length} stages of ${a.kernelSize}x${a.kernelSize} convolutions and 2x2 pooling ` +
+        `shrink a ${side}x${side} image to nothing (sides ${sides.join(', ')}); use fewer stages or a smaller kernel`,
+    );
+  }
+  return sides;
+}
+
+/** The architecture of a configuration that holds a CNN's fields (and others). */
+export const cnnArchitecture = (c: Omit<CnnArchitecture, 'kind'>): CnnArchitecture => ({
+  kind: 'cnn',
+  inputs: c.inputs,
+  channels: c.channels,
+  kernelSize: c.kernelSize,
+  hidden: c.hidden,
+  classes: c.classes,
+});
+
+/** Widths of the CNN's fully connected part, from the flattened last stage on. */
+const cnnWidths = (a: CnnArchitecture) => [a.channels.at(-1)! * cnnSides(a).at(-1)! ** 2, ...a.hidden];
+
+const cnn: ArchitectureEntry<CnnArchitecture> = {
+  read(f, name) {
+    checkKnownKeys(f, { kind: 0, inputs: 0, channels: 0, kernelSize: 0, hidden: 0, classes: 0 }, name);
+    const a: CnnArchitecture = {
+      kind: 'cnn',
+      inputs: check('features', f.inputs, `${name}.inputs`),
+      channels: checkWidths(f.channels, `${name}.channels`),
+      kernelSize: check('width', f.kernelSize, `${name}.kernelSize`),
+      hidden: checkWidths(f.hidden, `${name}.hidden`),
+      classes: check('classes', f.classes, `${name}.classes`),
+    };
+    cnnSides(a, name);
+    return a;
+  },
+  shapes(a) {
+    const shapes: Record<string, number[]> = {};
+    const inChannels = [1, ...a.channels];
+    // Each stage is Conv2d, ReLU, MaxPool2d; then Flatten, then Linear and ReLU per hidden width.
+    a.channels.forEach((filters, i) => {
+      shapes[`${3 * i}.weight`] = [filters, inChannels[i], a.kernelSize, a.kernelSize];
+      shapes[`${3 * i}.bias`] = [filters];
+    });
+    const widths = cnnWidths(a);
+    let index = 3 * a.channels.length + 1;
+    a.hidden.forEach((width, i) => {
+      Object.assign(shapes, linearShapes(String(index), widths[i], width));
+      index += 2;
+    });
+    return Object.assign(shapes, linearShapes(String(index), widths.at(-1)!, a.classes));
+  },
+  build(a, rng) {
+    const inChannels = [1, ...a.channels];
+    const stages = a.channels.flatMap((filters, i) => [
+      new Conv2d(inChannels[i], filters, a.kernelSize, { rng }),
+      new ReLU(),
+      new MaxPool2d(2),
+    ]);
+    const widths = cnnWidths(a);
+    const hidden = a.hidden.flatMap((width, i) => [new Linear(widths[i], width, { rng }), new ReLU()]);
+    return new Sequential(
+      ...stages,
+      new Flatten(),
+      ...hidden,
+      new Linear(widths.at(-1)!, a.classes, { rng }),
+    );
+  },
+  describe(a) {
+    const side = Math.sqrt(a.inputs);
+    const k = a.kernelSize;
+    return [
+      `${side}x${side}`,
+      ...a.channels.map((c) => `conv${k}x${k}x${c}-pool`),
+      ...a.hidden,
+      a.classes,
+    ].join('-');
+  },
+};
+
 const ARCHITECTURES: { [K in ArchitectureKind]: ArchitectureEntry<Extract<Architecture, { kind: K }>> } = {
   mlp,
   'ff-stack': ffStack,
+  cnn,
 };
+
+/** The shape of one example a model of `a` takes: images [1, side, side] for the CNN, else flat rows. */
+export function inputShapeOf(a: Architecture): number[] {
+  return a.kind === 'cnn' ? [1, Math.sqrt(a.inputs), Math.sqrt(a.inputs)] : [a.inputs];
+}
 
 const entryOf = <A extends Architecture>(a: A) => ARCHITECTURES[a.kind] as unknown as ArchitectureEntry<A>;
 

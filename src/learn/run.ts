@@ -11,6 +11,7 @@ import { check, checkRecord, show } from '../validate.js';
 import { type Checkpoint, checkpointRunInfo, encodeCheckpoint, snapshotOf } from './checkpoint.js';
 import { type DataOptions, trainingData } from './data.js';
 import type { EpochMetrics, RunProgress, TrainingData } from './loop.js';
+import { inputShapeOf } from './models.js';
 import { presetOf, resolveConfig, restoreTrainer, rule } from './registry.js';
 import type { RuleDescriptor, RunSettings, Trainer } from './types.js';
 
@@ -50,7 +51,7 @@ export interface Run {
 /** Options of the data beyond the run's settings (the playground evaluates on fewer examples). */
 export type ExtraDataOptions = Pick<DataOptions, 'testLimit' | 'trainEvalCount'>;
 
-const RUN_SETTINGS = ['seed', 'batchSize', 'epochs', 'limit'] as const;
+const RUN_SETTINGS = ['seed', 'batchSize', 'epochs', 'limit', 'maxShift'] as const;
 
 export function planRun(
   request: RunRequest,
@@ -74,6 +75,8 @@ export function planRun(
     seed: settings.seed,
     normalization,
     limit: settings.limit ?? undefined,
+    maxShift: settings.maxShift,
+    inputShape: inputShapeOf(trainer.architecture),
     ...dataOptions,
   });
   if (settings.epochs * data.trainBatchCount <= planned.startStep) {
@@ -118,6 +121,7 @@ function fresh(request: RunRequest, dataset: Dataset, label: (f: string) => stri
     batchSize: given.batchSize ?? preset.run.batchSize,
     epochs: given.epochs ?? preset.run.epochs,
     limit: given.limit ?? null,
+    maxShift: given.maxShift ?? 0,
   };
   checkRunSettings(settings, label);
   const config = resolveConfig(
@@ -190,6 +194,7 @@ function checkRunSettings(s: RunSettings, label: (field: string) => string): voi
   check('epochs', s.epochs, label('epochs'));
   check('batchSize', s.batchSize, label('batchSize'));
   if (s.limit !== null) check('limit', s.limit, label('limit'));
+  if (s.maxShift !== undefined) check('maxShift', s.maxShift, label('maxShift'));
 }
 
 /** A checkpoint's run settings, each checked and named under `name`. */
@@ -201,6 +206,8 @@ function readRunSettings(value: unknown, name: string): RunSettings {
     batchSize: run.batchSize as number,
     epochs: run.epochs as number,
     limit: run.limit as number | null,
+    // Checkpoints from before image shifts were saved trained without them.
+    ...(run.maxShift === undefined ? {} : { maxShift: run.maxShift as number }),
   };
   checkRunSettings(settings, field);
   return settings;

@@ -58,6 +58,8 @@ export interface RunSettings {
   epochs: number;
   /** Train on the first `limit` examples (null: all of them). */
   limit: number | null;
+  /** Shift each training image by up to this many pixels each way (absent or 0: none); see DataLoader. */
+  maxShift?: number;
 }
 
 /** The safetensors `__metadata__` of a checkpoint (each field stored as a JSON string). */

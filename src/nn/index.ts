@@ -1,6 +1,14 @@
 // Neural-network building blocks in PyTorch's shape: modules with named parameters and buffers.
 
 export {
+  AvgPool2d,
+  Conv2d,
+  type Conv2dOptions,
+  LocallyConnected2d,
+  type LocallyConnected2dOptions,
+  MaxPool2d,
+} from './conv.js';
+export {
   Dropout,
   type DropoutOptions,
   Flatten,

@@ -1,5 +1,7 @@
 // The op library: importing it attaches the arithmetic methods to Tensor.
 
+import { conv2dOp, foldOp, locallyConnected2dOp, unfoldOp } from './conv.js';
+import { avgPool2dOp, maxPool2dOp, putOp, takeOp } from './conv-pool.js';
 import { registerDispatchOps } from './dispatch.js';
 import { add, binaryOps, unaryOps, whereOp } from './elementwise.js';
 import { matmulOp } from './linalg.js';
@@ -22,9 +24,20 @@ export const primitives = {
   slice: sliceOp,
   concat: concatOp,
   cast: castOp,
+  unfold: unfoldOp,
+  fold: foldOp,
+  conv2d: conv2dOp,
+  locallyConnected2d: locallyConnected2dOp,
+  maxPool2d: maxPool2dOp,
+  avgPool2d: avgPool2dOp,
+  take: takeOp,
+  put: putOp,
 };
 
 export { AnomalyError, detectAnomaly, setDetectAnomaly } from './anomaly.js';
+export { type ConvOptions, conv2d, fold, locallyConnected2d, unfold } from './conv.js';
+export { avgPool2d, maxPool2d, put, take } from './conv-pool.js';
+export type { Size2, WindowOptions } from './conv-window.js';
 export { enableGrad, graphMemory, isGradEnabled, noGrad, resetGraphPeak } from './dispatch.js';
 export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from './elementwise.js';
 export { matmul, mm } from './linalg.js';

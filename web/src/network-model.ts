@@ -2,7 +2,13 @@
 // boxes (read from the architecture its trainer reports), and the order in which one training
 // step touches them: when each layer runs forward, when its gradient is known, when it updates.
 
-import type { Algorithm, Architecture, FFStackArchitecture, MlpArchitecture } from '../../src/browser.js';
+import type {
+  Algorithm,
+  Architecture,
+  CnnArchitecture,
+  FFStackArchitecture,
+  MlpArchitecture,
+} from '../../src/browser.js';
 
 export interface LayerBox {
   title: string;
@@ -42,6 +48,35 @@ function perceptronBoxes({ inputs, hidden, classes, batchNorm, activation }: Mlp
   return boxes;
 }
 
+/** backprop's convolutional network: per stage a convolution, ReLU and max pooling, then an MLP. */
+function convolutionalBoxes({
+  inputs,
+  channels,
+  kernelSize: k,
+  hidden,
+  classes,
+}: CnnArchitecture): LayerBox[] {
+  let side = Math.sqrt(inputs);
+  const boxes: LayerBox[] = [{ title: 'Input', detail: `${side}×${side} image`, learns: false }];
+  const add = (box: LayerBox) => boxes.push({ ...box, stats: `${boxes.length - 1}.weight` });
+  channels.forEach((filters, i) => {
+    side -= k - 1;
+    add({ title: 'Conv2d', detail: `${i ? channels[i - 1] : 1} → ${filters}, ${k}×${k}`, learns: true });
+    add({ title: 'ReLU', detail: `${filters}×${side}×${side}`, learns: false });
+    side = Math.floor(side / 2);
+    add({ title: 'MaxPool2d', detail: `2×2 → ${side}×${side}`, learns: false });
+  });
+  const widths = [channels.at(-1)! * side * side, ...hidden];
+  boxes.push({ title: 'Flatten', detail: `${widths[0]}`, learns: false });
+  hidden.forEach((width, i) => {
+    add({ title: 'Linear', detail: `${widths[i]} → ${width}`, learns: true });
+    add({ title: 'ReLU', detail: `${width}`, learns: false });
+  });
+  add({ title: 'Linear', detail: `${widths.at(-1)} → ${classes}`, learns: true });
+  boxes.push({ title: 'Loss', detail: 'cross-entropy', learns: false });
+  return boxes;
+}
+
 /** Forward-Forward: label-carrying input, ReLU layers with a goodness loss each, a softmax head. */
 function forwardForwardBoxes({ inputs, hidden, classes, readoutFrom }: FFStackArchitecture): LayerBox[] {
   const widths = [inputs, ...hidden];
@@ -72,6 +107,8 @@ export function layerBoxes(a: Architecture): LayerBox[] {
       return perceptronBoxes(a);
     case 'ff-stack':
       return forwardForwardBoxes(a);
+    case 'cnn':
+      return convolutionalBoxes(a);
   }
 }
 

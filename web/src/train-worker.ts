@@ -11,6 +11,7 @@ import {
   decodeCheckpoint,
   type EpochMetrics,
   evaluate,
+  inputShapeOf,
   type Normalization,
   noGrad,
   normalizePixels,
@@ -189,7 +190,12 @@ function load(bytes: Uint8Array, name: string, test: Split, testExamples: number
   const trainer = restoreTrainer(metadata.algorithm, snapshotOf(checkpoint), name);
   const normalization = parseNormalization(metadata.normalization, name);
   model = { trainer, normalization, training: null };
-  const batches = new DataLoader(test, { batchSize: 1000, normalize: normalization, limit: testExamples });
+  const batches = new DataLoader(test, {
+    batchSize: 1000,
+    normalize: normalization,
+    limit: testExamples,
+    images: inputShapeOf(trainer.architecture).length === 3,
+  });
   const { accuracy } = evaluate(trainer, batches);
   post({ type: 'loaded', metadata, testAccuracy: accuracy, ...modelInfo(trainer) });
 }
@@ -197,7 +203,7 @@ function load(bytes: Uint8Array, name: string, test: Split, testExamples: number
 function predict(id: number, pixels: Uint8Array): void {
   if (!model) throw new Error('no model to predict with yet: train one or load a checkpoint first');
   const { trainer, normalization } = model;
-  const x = new Tensor(normalizePixels(pixels, normalization), [1, pixels.length]);
+  const x = new Tensor(normalizePixels(pixels, normalization), [1, ...inputShapeOf(trainer.architecture)]);
   const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
   post({ type: 'prediction', id, probabilities, goodness: labelScoresOf(trainer, x) });
 }

@@ -12,8 +12,10 @@ import type {
   SGDStep,
   UnaryOp,
   View,
+  Window2dSpec,
 } from '../kernels.js';
 import { adamUpdate, sgdUpdate } from './optimizer-updates.js';
+import { col2im, im2col, maxPool2d } from './window-kernels.js';
 
 const unaryFns: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -185,6 +187,28 @@ export class ReferenceKernels implements Kernels {
   oneHot(labels: Int32Array, depth: number, out: DataArray): void {
     out.fill(0);
     for (let r = 0; r < labels.length; r++) out[r * depth + labels[r]] = 1;
+  }
+
+  im2col(x: FloatArray, cols: FloatArray, spec: Window2dSpec): void {
+    im2col(x, cols, spec);
+  }
+
+  col2im(cols: FloatArray, x: FloatArray, spec: Window2dSpec): void {
+    col2im(cols, x, spec);
+  }
+
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, spec: Window2dSpec): void {
+    maxPool2d(x, out, indices, spec);
+  }
+
+  gather(x: FloatArray, indices: Int32Array, out: FloatArray): void {
+    for (let i = 0; i < indices.length; i++) out[i] = x[indices[i]];
+  }
+
+  scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void {
+    const sums = new Float64Array(out.length);
+    for (let i = 0; i < indices.length; i++) sums[indices[i]] += values[i];
+    out.set(sums);
   }
 
   sgd(param: FloatArray, grad: FloatArray, buffer: FloatArray | null, step: SGDStep): void {

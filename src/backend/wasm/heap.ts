@@ -70,6 +70,12 @@ export class WasmHeap {
     out.set(this.floats.subarray(start, start + length));
   }
 
+  /** Copies `out.length` int32s at `address` into out. */
+  copyOutInts(address: number, out: Int32Array): void {
+    const start = address >>> 2;
+    out.set(this.ints.subarray(start, start + out.length));
+  }
+
   /** The bits of float32 `value` as an int32 field for writeArgs. */
   static floatField(value: number): number {
     FLOAT_BITS[0] = value;

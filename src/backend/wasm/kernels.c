@@ -621,3 +621,125 @@ EXPORT(adam_f32_task) void adam_f32_task(const AdamArgs *a, i32 thread, i32 thre
     wasm_v128_store(a->param + i, sub(p, mul(step_size, wasm_f32x4_div(m, denominator))));
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Sliding windows over NCHW images (Kernels.im2col, col2im and maxPool2d; the Window fields
+// are Window2dSpec's, in WINDOW_FIELDS order).
+
+typedef struct {
+  i32 batch, channels, height, width;
+  i32 kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  i32 out_h, out_w;
+} Window;
+
+typedef struct {
+  const float *image;
+  float *cols;
+  Window w;
+} WindowArgs;
+
+// The output columns [*lo, *hi) whose tap at input column ow·stride + offset lies in [0, size).
+static inline void inside_columns(i32 offset, i32 stride, i32 size, i32 out, i32 *lo, i32 *hi) {
+  i32 first = offset >= 0 ? 0 : (stride - 1 - offset) / stride;
+  i32 end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
+  *lo = min_i32(first, out);
+  *hi = end < *lo ? *lo : min_i32(end, out);
+}
+
+static inline void zero_floats(float *p, i32 count) {
+  for (i32 i = 0; i < count; i++) p[i] = 0;
+}
+
+EXPORT(im2col_f32_task) void im2col_f32_task(const WindowArgs *a, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  const Window w = a->w;
+  float *col = a->cols;
+  for (i32 plane = 0; plane < w.batch * w.channels; plane++) {
+    const float *image = a->image + plane * w.height * w.width;
+    for (i32 i = 0; i < w.kernel_h; i++)
+      for (i32 j = 0; j < w.kernel_w; j++) {
+        i32 offset = j * w.dilation_w - w.pad_w, lo, hi;
+        inside_columns(offset, w.stride_w, w.width, w.out_w, &lo, &hi);
+        for (i32 oh = 0; oh < w.out_h; oh++, col += w.out_w) {
+          i32 ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
+          if (ih < 0 || ih >= w.height) {
+            zero_floats(col, w.out_w);
+            continue;
+          }
+          const float *row = image + ih * w.width + offset;
+          zero_floats(col, lo);
+          i32 ow = lo;
+          if (w.stride_w == 1)
+            for (; ow + 4 <= hi; ow += 4) wasm_v128_store(col + ow, wasm_v128_load(row + ow));
+          for (; ow < hi; ow++) col[ow] = row[ow * w.stride_w];
+          zero_floats(col + hi, w.out_w - hi);
+        }
+      }
+  }
+}
+
+// The adjoint of im2col: the image starts at zero and every column entry is added back to
+// the pixel it was read from.
+EXPORT(col2im_f32_task) void col2im_f32_task(const WindowArgs *a, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  const Window w = a->w;
+  float *image_base = (float *)a->image;
+  zero_floats(image_base, w.batch * w.channels * w.height * w.width);
+  const float *col = a->cols;
+  for (i32 plane = 0; plane < w.batch * w.channels; plane++) {
+    float *image = image_base + plane * w.height * w.width;
+    for (i32 i = 0; i < w.kernel_h; i++)
+      for (i32 j = 0; j < w.kernel_w; j++) {
+        i32 offset = j * w.dilation_w - w.pad_w, lo, hi;
+        inside_columns(offset, w.stride_w, w.width, w.out_w, &lo, &hi);
+        for (i32 oh = 0; oh < w.out_h; oh++, col += w.out_w) {
+          i32 ih = oh * w.stride_h - w.pad_h + i * w.dilation_h;
+          if (ih < 0 || ih >= w.height) continue;
+          float *row = image + ih * w.width + offset;
+          i32 ow = lo;
+          if (w.stride_w == 1)
+            for (; ow + 4 <= hi; ow += 4)
+              wasm_v128_store(row + ow, add(wasm_v128_load(row + ow), wasm_v128_load(col + ow)));
+          for (; ow < hi; ow++) row[ow * w.stride_w] += col[ow];
+        }
+      }
+  }
+}
+
+typedef struct {
+  const float *x;
+  float *out;
+  i32 *indices;
+  Window w;
+} PoolArgs;
+
+EXPORT(max_pool2d_f32_task) void max_pool2d_f32_task(const PoolArgs *a, i32 thread, i32 threads) {
+  (void)thread, (void)threads;
+  const Window w = a->w;
+  i32 o = 0;
+  for (i32 plane = 0; plane < w.batch * w.channels; plane++) {
+    i32 base = plane * w.height * w.width;
+    for (i32 oh = 0; oh < w.out_h; oh++) {
+      i32 top = oh * w.stride_h - w.pad_h;
+      for (i32 ow = 0; ow < w.out_w; ow++, o++) {
+        i32 left = ow * w.stride_w - w.pad_w;
+        float best = -__builtin_inff();
+        i32 at = -1;
+        for (i32 i = 0; i < w.kernel_h; i++) {
+          i32 ih = top + i * w.dilation_h;
+          if (ih < 0 || ih >= w.height) continue;
+          const float *row = a->x + base + ih * w.width;
+          for (i32 j = 0; j < w.kernel_w; j++) {
+            i32 iw = left + j * w.dilation_w;
+            if (iw < 0 || iw >= w.width) continue;
+            float v = row[iw];
+            // Like torch: a larger value or a NaN takes over; the first of equal maxima stays.
+            if (at < 0 || v > best || v != v) best = v, at = base + ih * w.width + iw;
+          }
+        }
+        a->out[o] = best;
+        a->indices[o] = at;
+      }
+    }
+  }
+}

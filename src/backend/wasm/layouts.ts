@@ -2,7 +2,7 @@
 // kernel task's argument struct in order (32-bit words: pointers, i32 and float alike), and
 // the op codes of the C enums. test/wasm-layouts.test.ts checks both against kernels.c.
 
-import type { BinaryOp, ReduceOp } from '../kernels.js';
+import type { BinaryOp, ReduceOp, Window2dSpec } from '../kernels.js';
 import { UNARY_OPS } from '../kernels.js';
 import type { KernelTaskName } from './module.js';
 
@@ -13,6 +13,33 @@ const rowOperands = (count: number) =>
   ).flat();
 
 const rowsArgs = ['op', 'out', 'rows', 'cols', ...rowOperands(3)];
+
+/** Window2dSpec's fields as kernels.c's Window struct names them, in its order. */
+const WINDOW_FIELDS = {
+  batch: 'batch',
+  channels: 'channels',
+  height: 'height',
+  width: 'width',
+  kernelH: 'kernel_h',
+  kernelW: 'kernel_w',
+  strideH: 'stride_h',
+  strideW: 'stride_w',
+  padH: 'pad_h',
+  padW: 'pad_w',
+  dilationH: 'dilation_h',
+  dilationW: 'dilation_w',
+  outH: 'out_h',
+  outW: 'out_w',
+} as const satisfies Record<keyof Window2dSpec, string>;
+
+/** The window tasks' `Window w` member, field by field. */
+const windowArgs = Object.values(WINDOW_FIELDS).map((f) => `w.${f}`);
+
+/** A Window2dSpec as the named arguments of a window task (for taskArgs). */
+export const windowValues = (spec: Window2dSpec): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(WINDOW_FIELDS).map(([key, f]) => [`w.${f}`, spec[key as keyof Window2dSpec]]),
+  );
 
 /** Each task's argument struct, field by field, as kernels.c declares it (snake_case, as there). */
 export const TASK_FIELDS = {
@@ -63,6 +90,9 @@ export const TASK_FIELDS = {
     'bias_correction2_sqrt',
     'eps',
   ],
+  im2col_f32_task: ['image', 'cols', ...windowArgs],
+  col2im_f32_task: ['image', 'cols', ...windowArgs],
+  max_pool2d_f32_task: ['x', 'out', 'indices', ...windowArgs],
 } as const satisfies Record<KernelTaskName, readonly string[]>;
 
 /**

@@ -15,6 +15,9 @@ export const KERNEL_TASKS = [
   'reduce_f32_task',
   'sgd_f32_task',
   'adam_f32_task',
+  'im2col_f32_task',
+  'col2im_f32_task',
+  'max_pool2d_f32_task',
 ] as const;
 export type KernelTaskName = (typeof KERNEL_TASKS)[number];
 

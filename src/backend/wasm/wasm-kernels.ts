@@ -15,10 +15,11 @@ import {
   sgdCoefficients,
   type UnaryOp,
   type View,
+  type Window2dSpec,
 } from '../kernels.js';
 import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
-import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES } from './layouts.js';
+import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES, windowValues } from './layouts.js';
 import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
 import { forEachSlab, planRows, type RowsPlan, splitReduction } from './strided.js';
 import type { ThreadPool } from './thread-pool.js';
@@ -234,6 +235,70 @@ export class WasmKernels implements Kernels {
     );
     instance.run('gemm_f32_task', args);
     heap.copyOut(product, out, batch * m * n);
+  }
+
+  im2col(x: FloatArray, cols: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(cols)) {
+      this.reference.im2col(x, cols, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const image = heap.copyIn(x);
+    const columns = heap.allocateFloats(cols.length);
+    this.serial.run(
+      'im2col_f32_task',
+      heap.writeArgs(taskArgs('im2col_f32_task', { image, cols: columns, ...windowValues(spec) })),
+    );
+    heap.copyOut(columns, cols);
+  }
+
+  col2im(cols: FloatArray, x: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(cols)) {
+      this.reference.col2im(cols, x, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const columns = heap.copyIn(cols);
+    const image = heap.allocateFloats(x.length);
+    this.serial.run(
+      'col2im_f32_task',
+      heap.writeArgs(taskArgs('col2im_f32_task', { image, cols: columns, ...windowValues(spec) })),
+    );
+    heap.copyOut(image, x);
+  }
+
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.reference.maxPool2d(x, out, indices, spec);
+      return;
+    }
+    const heap = this.serial.heap;
+    heap.reset();
+    const input = heap.copyIn(x);
+    const maxima = heap.allocateFloats(out.length);
+    const argmax = heap.allocate(indices.length * 4);
+    this.serial.run(
+      'max_pool2d_f32_task',
+      heap.writeArgs(
+        taskArgs('max_pool2d_f32_task', { x: input, out: maxima, indices: argmax, ...windowValues(spec) }),
+      ),
+    );
+    heap.copyOut(maxima, out);
+    heap.copyOutInts(argmax, indices);
+  }
+
+  // A gather or scatter does one load and one store per element: copying the operands into
+  // the arena would cost more than the loop. The scatter adds in the output's precision, not
+  // the reference's float64 staging (a max pool's indices rarely repeat).
+  gather(x: FloatArray, indices: Int32Array, out: FloatArray): void {
+    this.reference.gather(x, indices, out);
+  }
+
+  scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void {
+    out.fill(0);
+    for (let i = 0; i < indices.length; i++) out[indices[i]] += values[i];
   }
 
   // The updates run on one thread: they are bound by copying the arrays in and out, which

@@ -1,12 +1,20 @@
 // Backpropagation on the seed network of our founding question:
-//   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy.
+//   Input -> Linear -> BatchNorm -> Tanh -> Linear -> cross-entropy,
+// or (model 'cnn', the cnn preset) on a LeNet-shaped convolutional network over images.
 // Every step waits for the loss, then one backward pass gives every parameter's gradient.
 
 import { noGrad } from '../../ops/dispatch.js';
 import { crossEntropy } from '../../ops/nn.js';
 import { Rng } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { buildModel, type MlpArchitecture, mlpArchitecture } from '../models.js';
+import { checkChoice } from '../../validate.js';
+import {
+  buildModel,
+  type CnnArchitecture,
+  cnnArchitecture,
+  type MlpArchitecture,
+  mlpArchitecture,
+} from '../models.js';
 import {
   checkOptimizerConfig,
   type OptimizerConfig,
@@ -17,7 +25,15 @@ import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
 import { preset } from './preset.js';
 
-export interface BPConfig extends Omit<MlpArchitecture, 'kind'>, OptimizerConfig {}
+export const BP_MODELS = ['mlp', 'cnn'] as const;
+
+export interface BPConfig
+  extends Omit<MlpArchitecture, 'kind'>,
+    Omit<CnnArchitecture, 'kind' | 'hidden'>,
+    OptimizerConfig {
+  /** The network: the seed network's MLP, or the convolutional network (channels, kernelSize). */
+  model: (typeof BP_MODELS)[number];
+}
 
 const capabilities: Capabilities = {
   inferenceModes: ['logits'],
@@ -41,13 +57,18 @@ const DEFAULT: BPConfig = {
   momentum: 0.9,
   weightDecay: 0,
   schedule: 'onecycle',
+  model: 'mlp',
+  channels: [16, 32],
+  kernelSize: 5,
 };
+
+const architectureOf = (c: BPConfig) => (c.model === 'cnn' ? cnnArchitecture(c) : mlpArchitecture(c));
 
 export class BackpropTrainer extends ModelTrainer<BPConfig> {
   readonly algorithm = 'bp' as const;
 
   constructor(config: BPConfig, seed: number) {
-    const architecture = mlpArchitecture(config);
+    const architecture = architectureOf(config);
     const model = buildModel(architecture, new Rng(seed));
     super(config, architecture, model, scheduledOptimizer(model.parameters(), config), capabilities, null);
   }
@@ -82,6 +103,11 @@ export const backprop: RuleDescriptor<BPConfig> = {
       epochs: 5,
       batchSize: 128,
     }),
+    cnn: preset(
+      'a LeNet-shaped CNN (5x5 convolutions of 16 and 32 filters, ReLU, 2x2 max pooling, 128 units): 99.2% in 8 epochs',
+      { ...DEFAULT, model: 'cnn', hidden: [128] },
+      { epochs: 8, batchSize: 128 },
+    ),
     quick: preset(
       "the playground's: 256 hidden units, 2 epochs, well under a minute in a browser tab",
       { ...DEFAULT, hidden: [256], lr: 1e-2 },
@@ -90,8 +116,11 @@ export const backprop: RuleDescriptor<BPConfig> = {
   },
   capabilities,
   schedules: SCHEDULES,
-  check: checkOptimizerConfig,
-  minBatchSize: (c) => (c.batchNorm ? 2 : 1),
-  architecture: mlpArchitecture,
+  check: (c, where) => {
+    checkChoice(c.model, BP_MODELS, `${where}.model`);
+    checkOptimizerConfig(c, where);
+  },
+  minBatchSize: (c) => (c.model === 'mlp' && c.batchNorm ? 2 : 1),
+  architecture: architectureOf,
   build: (config, seed) => new BackpropTrainer(config, seed),
 };
