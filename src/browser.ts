@@ -82,7 +82,14 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
-export { type EpochMetrics, evaluate, type TrainEvent, type TrainingData, trainLoop } from './learn/loop.js';
+export {
+  type EpochMetrics,
+  evaluate,
+  LOSS_SMOOTHING,
+  type TrainEvent,
+  type TrainingData,
+  trainLoop,
+} from './learn/loop.js';
 export {
   type Architecture,
   buildModel,

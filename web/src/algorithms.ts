@@ -13,6 +13,8 @@ export interface AlgorithmLook {
   title: string;
   /** What it is, from the rule's descriptor. */
   summary: string;
+  /** What its training loss is, from the descriptor: the loss chart it is drawn in. */
+  loss: string;
   color: string;
   defaults: Pick<TrainSettings, 'epochs' | 'batchSize' | 'lr' | 'hidden'>;
 }
@@ -30,6 +32,7 @@ function look(name: Algorithm): AlgorithmLook {
   return {
     ...COLORS[name],
     summary: r.summary,
+    loss: r.loss,
     defaults: { epochs: run.epochs, batchSize: run.batchSize, lr, hidden },
   };
 }

@@ -88,6 +88,7 @@ export const backprop: RuleDescriptor<BPConfig> = {
       { epochs: 2, batchSize: 64 },
     ),
   },
+  loss: 'cross-entropy',
   capabilities,
   schedules: SCHEDULES,
   check: checkOptimizerConfig,
