@@ -31,6 +31,12 @@ Chart.register(
   Tooltip,
 );
 
+/** 1, 2, 3 or 5 times a power of ten: the log axis labels these, so its ticks never crowd. */
+function isRoundOnLog(v: number): boolean {
+  const mantissa = Number((v / 10 ** Math.floor(Math.log10(v))).toPrecision(3));
+  return [1, 2, 3, 5].includes(mantissa);
+}
+
 function lineChart(
   canvas: HTMLCanvasElement,
   yTitle: string,
@@ -51,7 +57,9 @@ function lineChart(
         y: {
           ...y,
           title: { display: true, text: yTitle },
-          ticks: { callback: (v) => yFormat(Number(v)) },
+          ticks: {
+            callback: (v) => (y.type === 'linear' || isRoundOnLog(Number(v)) ? yFormat(Number(v)) : ''),
+          },
         },
       },
       plugins: {
