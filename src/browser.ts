@@ -128,6 +128,7 @@ export type {
 export * from './nn/index.js';
 export * from './ops/index.js';
 export * from './optim/index.js';
+export { RULE_COLORS } from './report/rule-colors.js';
 export type { Node, Op } from './tensor/node.js';
 export { manualSeed, Rng } from './tensor/random.js';
 export {

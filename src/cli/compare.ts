@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { TrainEvent } from '../learn/loop.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import type { Algorithm } from '../learn/types.js';
+import { RULE_COLORS } from '../report/rule-colors.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { checkChoice, parse } from '../validate.js';
 import {
@@ -139,7 +140,11 @@ export async function run(argv: string[]): Promise<number> {
         xLabel: 'training time (s)',
         yLabel: 'test accuracy',
         yFormat: percent,
-        series: rows.map((r) => ({ name: `${r.algorithm}: ${r.model}`, points: r.curve })),
+        series: rows.map((r) => ({
+          name: `${r.algorithm}: ${r.model}`,
+          points: r.curve,
+          color: RULE_COLORS[r.algorithm],
+        })),
       },
     ]),
   );

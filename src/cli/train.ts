@@ -15,6 +15,7 @@ import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
 import { setDetectAnomaly } from '../ops/anomaly.js';
+import { RULE_COLORS } from '../report/rule-colors.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { checkChoice, parse, parseWidths } from '../validate.js';
 import {
@@ -265,7 +266,13 @@ function writeRunFiles(outDir: string, history: EpochMetrics[], trainer: Trainer
         title: 'Training loss',
         xLabel: 'epoch',
         yLabel: 'loss',
-        series: [{ name: label, points: history.map((m) => [m.epoch, m.trainLoss]) }],
+        series: [
+          {
+            name: label,
+            points: history.map((m) => [m.epoch, m.trainLoss]),
+            color: RULE_COLORS[trainer.algorithm],
+          },
+        ],
       },
       {
         title: 'Accuracy',
