@@ -82,7 +82,14 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
-export { type EpochMetrics, evaluate, type TrainEvent, type TrainingData, trainLoop } from './learn/loop.js';
+export {
+  type EpochMetrics,
+  evaluate,
+  LOSS_SMOOTHING,
+  type TrainEvent,
+  type TrainingData,
+  trainLoop,
+} from './learn/loop.js';
 export {
   type Architecture,
   buildModel,
@@ -123,6 +130,7 @@ export type {
 export * from './nn/index.js';
 export * from './ops/index.js';
 export * from './optim/index.js';
+export { RULE_COLORS } from './report/rule-colors.js';
 export type { Node, Op } from './tensor/node.js';
 export { manualSeed, Rng } from './tensor/random.js';
 export {

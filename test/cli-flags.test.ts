@@ -87,7 +87,7 @@ test('bad flag values are refused by name, with the value and the range, before 
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message, args.join(' '));
     assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
-    assert.doesNotMatch(r.stdout, /epoch 1/, `nothing trained for ${args.join(' ')}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /^epoch 1\//m, `nothing trained for ${args.join(' ')}`);
   }
 });
 
@@ -140,7 +140,7 @@ test('--resume refuses a flag that would change the model, the data or the run, 
     join(work, 'bp'),
   );
   assert.equal(repeated.code, 0, repeated.stderr);
-  assert.match(repeated.stdout, /resuming after epoch 1/);
+  assert.match(repeated.stderr, /resuming after epoch 1/);
 });
 
 test('eval and predict work on a checkpoint of every learning rule', () => {
@@ -165,5 +165,24 @@ test('eval and predict work on a checkpoint of every learning rule', () => {
     const [p] = JSON.parse(predicted.stdout);
     assert.equal(p.probabilities.length, 10);
     assert.ok(Math.abs(p.probabilities.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5, algo);
+  }
+});
+
+test('every command states the output rule in its help: results on stdout, files only with --out', () => {
+  for (const command of ['explain', 'train', 'eval', 'predict', 'compare']) {
+    const help = cli(command, '--help');
+    assert.equal(help.code, 0, command);
+    assert.match(help.stdout, /--json /, `${command} has --json`);
+    assert.match(
+      help.stdout,
+      /Results go to stdout \(as JSON with --json\); progress, messages and errors go to stderr/,
+    );
+    const writes = command === 'train' || command === 'compare';
+    assert.match(
+      help.stdout,
+      writes ? /written only with --out DIR, never by default/ : /It writes no files/,
+      command,
+    );
+    if (writes) assert.match(help.stdout, /--out DIR/, command);
   }
 });

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,11 +47,14 @@ test('chainrule compare trains all three and writes compare.json, compare.md and
   try {
     const r = spawnSync(
       process.execPath,
-      [BIN, 'compare', '--limit', '1000', '--epochs', '1', '--evals-per-epoch', '2', '--out', out],
+      [BIN, 'compare', '--limit', '1000', '--epochs', '1', '--evals-per-epoch', '2', '--out', out, '--json'],
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);
-    const { settings, rows } = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    const written = readFileSync(join(out, 'compare.json'), 'utf8');
+    assert.equal(r.stdout, written, '--json prints what compare.json holds, and nothing else');
+    const { settings, rows } = JSON.parse(written);
+    assert.equal(settings.budget, '1 epoch');
     assert.equal(settings.dataset, 'mnist');
     assert.deepEqual(
       rows.map((row: { algorithm: string }) => row.algorithm),
@@ -68,14 +71,17 @@ test('chainrule compare trains all three and writes compare.json, compare.md and
     const md = readFileSync(join(out, 'compare.md'), 'utf8');
     assert.match(md, /\| algorithm \| model \| epochs \| test accuracy \| time to 90% \|/);
     assert.match(readFileSync(join(out, 'compare.svg'), 'utf8'), /Test accuracy against training time/);
-    assert.match(r.stdout, /peak graph memory/);
+    // Progress, as plain lines (stderr is no terminal), and the files written, go to stderr.
+    for (const algo of ['bp', 'ff', 'fg']) assert.match(r.stderr, new RegExp(`^== ${algo}: `, 'm'));
+    assert.match(r.stderr, /^epoch 1\/1 {2}loss /m);
+    assert.match(r.stderr, /^wrote .*compare\.json, .*compare\.md and .*compare\.svg$/m);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 });
 
-test('compare passes --backend to every run, and a bad one fails with the flag named', () => {
-  const out = mkdtempSync(join(tmpdir(), 'chainrule-compare-'));
+test('compare passes --backend to every run, prints its table, and writes nothing without --out', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'chainrule-compare-'));
   const compare = (backend: string) =>
     spawnSync(
       process.execPath,
@@ -90,19 +96,23 @@ test('compare passes --backend to every run, and a bad one fails with the flag n
         '200',
         '--epochs',
         '1',
-        '--out',
-        out,
+        '--progress',
+        'none',
       ],
-      { encoding: 'utf8' },
+      { encoding: 'utf8', cwd },
     );
   try {
     const ok = compare('reference');
     assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^\| algorithm \| model \| epochs \| test accuracy \|.*\n\| --- /);
+    assert.match(ok.stdout, /^\| fg \| /m);
+    assert.equal(ok.stderr, '', '--progress none: nothing on stderr');
+    assert.deepEqual(readdirSync(cwd), [], 'no files without --out');
     const bad = compare('bogus');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--backend must be one of native, wasm, reference, got "bogus"/);
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
   }
 });
 

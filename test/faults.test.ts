@@ -164,18 +164,16 @@ async function interrupt(
     '100',
     '--out',
     dir,
-    '--json',
+    '--progress',
+    'json',
     ...extra,
   ]);
-  let stdout = '';
+  // The events are JSON lines on stderr, among the messages.
   let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
   let sent = false;
-  child.stdout.on('data', async (d) => {
-    stdout += d;
-    if (sent || !stdout.includes(`"type":"${after}"`)) return;
+  child.stderr.on('data', async (d) => {
+    stderr += d;
+    if (sent || !stderr.includes(`"type":"${after}"`)) return;
     sent = true;
     for (const signal of signals) {
       child.kill(signal);

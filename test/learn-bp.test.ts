@@ -6,7 +6,7 @@ import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
-import { evaluate, trainLoop } from '../src/learn/loop.js';
+import { evaluate, type TrainEvent, trainLoop } from '../src/learn/loop.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 
 const mnist = loadDataset('mnist');
@@ -33,6 +33,35 @@ test('the seed network learns MNIST digits by backprop', async () => {
   );
   assert.deepEqual([events[0], events.at(-2), events.at(-1)], ['start', 'epoch', 'end']);
   assert.equal(trainer.describe(), '784-64-BN-tanh-10');
+});
+
+test('the smoothed loss runs on across epochs without the cliff the per-epoch mean makes', async () => {
+  const trainer = createTrainer('bp', { hidden: [16] }, { seed: 3 });
+  const progress: Extract<TrainEvent, { type: 'progress' }>[] = [];
+  await trainLoop(trainer, data, {
+    epochs: 2,
+    onEvent: (e) => {
+      if (e.type === 'progress') progress.push(e);
+    },
+  });
+  const boundary = progress.findIndex((e) => e.epoch === 2);
+  // The largest step between neighbours within either epoch, past its first few batches.
+  const steady = progress.map((_, i) => i).filter((i) => (i > 5 && i < boundary) || i > boundary + 5);
+  const largestStep = (key: 'loss' | 'smoothedLoss') =>
+    Math.max(...steady.map((i) => Math.abs(progress[i][key] - progress[i - 1][key])));
+  const across = (key: 'loss' | 'smoothedLoss') =>
+    Math.abs(progress[boundary][key] - progress[boundary - 1][key]);
+  assert.ok(
+    across('loss') > 3 * largestStep('loss'),
+    `the epoch mean restarts: ${across('loss')} at the boundary against ${largestStep('loss')} within`,
+  );
+  assert.ok(
+    across('smoothedLoss') <= largestStep('smoothedLoss'),
+    `the moving average steps ${across('smoothedLoss')} at the boundary, at most ${largestStep('smoothedLoss')} elsewhere`,
+  );
+  // Its first value is the first batch's loss (not pulled toward zero), the epoch mean's too.
+  assert.equal(progress[0].smoothedLoss, progress[0].loss);
+  assert.ok(progress.at(-1)!.smoothedLoss < progress[0].smoothedLoss / 2, 'it falls as the net learns');
 });
 
 test('per-layer statistics are computed only when a step asks for them', () => {

@@ -24,9 +24,11 @@ function cli(...args: string[]) {
 // A small, quick run shared by the tests below: 2,000 examples, one epoch, a narrow network.
 const QUICK = ['--limit', '2000', '--hidden', '64', '--batch-size', '100'];
 
+let first: ReturnType<typeof cli>;
+
 before(() => {
-  const r = cli('train', ...QUICK, '--epochs', '1', '--out', out);
-  assert.equal(r.code, 0, r.stderr);
+  first = cli('train', ...QUICK, '--epochs', '1', '--out', out, '--json');
+  assert.equal(first.code, 0, first.stderr);
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -57,6 +59,23 @@ test('train writes metrics.jsonl, curves.svg and a checkpoint, and reports accur
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.match(svg, /Accuracy/);
   assert.ok(existsSync(checkpoint));
+});
+
+test('train --json prints one result object on stdout; progress and messages go to stderr', () => {
+  const result = JSON.parse(first.stdout);
+  assert.equal(result.algorithm, 'bp');
+  assert.equal(result.dataset, 'mnist');
+  assert.equal(result.reason, 'done');
+  assert.equal(result.history.length, 1);
+  assert.deepEqual(result.final, result.history[0]);
+  assert.equal(result.files.checkpoint, checkpoint);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim());
+  assert.deepEqual(result.final, metrics, 'the result is the epoch metrics.jsonl recorded');
+  // Not a terminal, so progress is plain lines there, ending with the files written.
+  assert.match(first.stderr, /^training 784-\d+-BN-tanh-10 by bp: 1 epoch of 20 batches$/m);
+  assert.match(first.stderr, /^epoch 1\/1 {2}loss [\d.]+ {2}train [\d.]+% {2}test [\d.]+%/m);
+  assert.doesNotMatch(first.stderr, /\r/, 'no bar redraws in a log');
+  assert.match(first.stderr, /^wrote .*metrics\.jsonl, .*curves\.svg, .*checkpoint\.safetensors$/m);
 });
 
 test('eval reports accuracy, per-class accuracy and a confusion matrix', () => {
@@ -137,7 +156,9 @@ test('predict classifies a 28x28 PNG taken from the test set', () => {
 test('--resume continues the run from its checkpoint', () => {
   const r = cli('train', '--resume', checkpoint, '--epochs', '2', '--out', out);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /resuming after epoch 1/);
+  assert.match(r.stderr, /resuming after epoch 1/);
+  // Without --json stdout holds the result line alone.
+  assert.match(r.stdout, /^final test accuracy [\d.]+% after 2 epochs \([\d.]+ s per epoch\)\n$/);
   const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
   assert.deepEqual(
     lines.map((l) => JSON.parse(l).epoch),
@@ -147,17 +168,23 @@ test('--resume continues the run from its checkpoint', () => {
 
 test('Ctrl-C stops cleanly and leaves a resumable checkpoint', async () => {
   const dir = join(work, 'interrupted');
-  const child = spawn(process.execPath, [BIN, 'train', ...QUICK, '--epochs', '50', '--out', dir, '--json']);
-  let stdout = '';
+  const child = spawn(process.execPath, [
+    BIN,
+    'train',
+    ...QUICK,
+    '--epochs',
+    '50',
+    '--out',
+    dir,
+    '--progress',
+    'json',
+  ]);
   let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
   await new Promise<void>((resolve) => {
-    child.stdout.on('data', (d) => {
-      stdout += d;
+    child.stderr.on('data', (d) => {
+      stderr += d;
       // After the first finished epoch, interrupt mid-way through the next.
-      if (stdout.includes('"type":"epoch"') && child.exitCode === null && !child.killed) {
+      if (stderr.includes('"type":"epoch"') && child.exitCode === null && !child.killed) {
         child.kill('SIGINT');
         resolve();
       }
@@ -171,9 +198,19 @@ test('Ctrl-C stops cleanly and leaves a resumable checkpoint', async () => {
   const stoppedIn =
     Math.floor(decodeCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint).metadata.epoch) + 1;
   const target = String(stoppedIn);
-  const resumed = cli('train', '--resume', checkpoint, '--epochs', target, '--out', dir, '--json');
+  const resumed = cli(
+    'train',
+    '--resume',
+    checkpoint,
+    '--epochs',
+    target,
+    '--out',
+    dir,
+    '--progress',
+    'json',
+  );
   assert.equal(resumed.code, 0, resumed.stderr);
-  const epochs = resumed.stdout
+  const epochs = resumed.stderr
     .split('\n')
     .filter((l) => l.includes('"type":"epoch"'))
     .map((l) => JSON.parse(l).metrics.epoch);
@@ -192,6 +229,8 @@ test('bad input gives a one-line error and a non-zero exit', () => {
     [['train', '--data-dir', join(work, 'nowhere')], /--data-dir .* is not a directory/],
     [['train', '--dataset', 'cifar'], /--dataset must be one of mnist, fashion-mnist, got "cifar"/],
     [['train', '--time', 'soon'], /--time must be a duration like 90s, 5m or 1h/],
+    [['train', '--progress', 'fancy'], /--progress must be one of bar, lines, json, none, got "fancy"/],
+    [['compare', '--progress', 'fancy'], /--progress must be one of bar, lines, json, none, got "fancy"/],
     [['eval'], /eval needs --checkpoint FILE/],
     [['eval', '--checkpoint', join(work, 'missing.safetensors')], /does not exist; train one with/],
     [['eval', '--checkpoint', truncated], /not a valid safetensors file: .*truncated/],

@@ -207,8 +207,8 @@ test('the network view shows backprop updating nothing until the backward pass r
 
 test('three learning rules train side by side in workers; backprop passes 90% and the page stays responsive', async () => {
   await view('3', 'train');
-  for (const name of ['Forward-Forward', 'Forward gradient'])
-    await page.getByRole('checkbox', { name: `Train ${name}` }).check();
+  for (const name of ['Backprop', 'Forward-Forward', 'Forward gradient'])
+    assert.ok(await page.getByRole('checkbox', { name: `Train ${name}` }).isChecked(), `${name} is ticked`);
   await page.evaluate(() => {
     const w = window as unknown as { longestFrameGap: number };
     w.longestFrameGap = 0;
@@ -245,6 +245,14 @@ test('three learning rules train side by side in workers; backprop passes 90% an
   for (const name of ['ff', 'fg'])
     assert.ok(accuracy[name] > 0.2, `${name} learns: test accuracy ${accuracy[name]}`);
   assert.ok(gap < 1000, `the page froze for ${gap} ms`);
+  // Cross-entropy (bp, fg) and Forward-Forward's layer losses each get a chart of their own.
+  const lossCharts = await page
+    .locator('.chart[data-loss] canvas')
+    .evaluateAll((canvases) => canvases.map((c) => c.getAttribute('aria-label')));
+  assert.deepEqual(lossCharts, [
+    'Training loss (cross-entropy) against time: Backprop, Forward gradient',
+    "Training loss (every layer's goodness loss plus the head's cross-entropy) against time: Forward-Forward",
+  ]);
   await screenshot('train', { fullPage: true });
 });
 

@@ -6,20 +6,34 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
+import type { TrainEvent } from '../learn/loop.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import type { Algorithm } from '../learn/types.js';
+import { RULE_COLORS } from '../report/rule-colors.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { checkChoice, parse } from '../validate.js';
-import { epochLine, formatBytes, formatDuration, formatPercent, formatRate } from './progress.js';
+import {
+  formatBytes,
+  formatDuration,
+  formatPercent,
+  formatRate,
+  outputRule,
+  type ProgressStyle,
+  plural,
+  progressHelp,
+  progressReporter,
+  progressStyle,
+} from './progress.js';
 import { backendOptions, helpFlag, parseDuration, parseFlags, prepareOutDir, printHelp } from './shared.js';
 
 const THRESHOLDS = [0.9, 0.95, 0.97, 0.98];
+const COMPARE_FILES = ['compare.json', 'compare.md', 'compare.svg'] as const;
 
 const HELP = `usage: chainrule compare [options]
 
 Trains backprop (bp), Forward-Forward (ff) and forward gradients (fg) on one dataset, seed and
-budget, then writes compare.json, compare.md and compare.svg (test accuracy against time).
+budget, then prints a table of accuracy, time to each accuracy, speed and memory; with --out
+DIR it also writes compare.json, compare.md and compare.svg (test accuracy against time).
 
   --algos LIST           which to run, comma-separated (default bp,ff,fg)
   --time DURATION        wall-time budget per algorithm (e.g. 5m); each stops at its default
@@ -30,9 +44,13 @@ budget, then writes compare.json, compare.md and compare.svg (test accuracy agai
   --data-dir DIR         read the four IDX files from DIR instead
   --limit N              train on the first N training examples only
   --evals-per-epoch N    test evaluations per epoch for the curves (default 4)
-  --out DIR              where the three files go (default: the current directory)
+  --out DIR              write compare.json, compare.md and compare.svg to DIR
+  --json                 print the settings and rows (compare.json's content) instead of the table
+${progressHelp}
 ${backendOptions.help}
-  -h, --help             this help`;
+  -h, --help             this help
+
+${outputRule(COMPARE_FILES.join(', '))}`;
 
 export interface CompareRow {
   algorithm: Algorithm;
@@ -59,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     'evals-per-epoch': { type: 'string' },
     out: { type: 'string' },
+    json: { type: 'boolean' },
+    progress: { type: 'string' },
     ...backendOptions.flags,
     ...helpFlag,
   });
@@ -72,7 +92,8 @@ export async function run(argv: string[]): Promise<number> {
   parse('seed', values.seed, '--seed');
   parse('limit', values.limit, '--limit');
   parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
-  const outDir = prepareOutDir(values.out ?? '.')!;
+  const style = progressStyle(values.progress);
+  const outDir = prepareOutDir(values.out);
   const seed = values.seed ?? '0';
   const shared = [
     ['--seed', seed],
@@ -88,22 +109,30 @@ export async function run(argv: string[]): Promise<number> {
 
   const rows: CompareRow[] = [];
   for (const algo of algos) {
-    process.stdout.write(`\n== ${algo}: ${rule(algo).summary}\n`);
-    rows.push(await trainInChild(algo, shared));
+    if (style === 'bar' || style === 'lines') process.stderr.write(`\n== ${algo}: ${rule(algo).summary}\n`);
+    rows.push(await trainInChild(algo, shared, style));
   }
   const settings = {
     dataset: values.dataset ?? 'mnist',
     seed: Number(seed),
-    budget: values.time ? `${values.time} per algorithm` : `${values.epochs ?? 'default'} epochs`,
+    budget: values.time
+      ? `${values.time} per algorithm`
+      : values.epochs
+        ? `${values.epochs} ${plural(Number(values.epochs), 'epoch')}`
+        : 'default epochs',
   };
-  writeFileAtomic(join(outDir, 'compare.json'), `${JSON.stringify({ settings, rows }, null, 2)}\n`);
+  const json = `${JSON.stringify({ settings, rows }, null, 2)}\n`;
   const table = markdownTable(rows);
+  process.stdout.write(values.json ? json : `${table}\n`);
+  if (outDir === undefined) return 0;
+  const [jsonFile, mdFile, svgFile] = COMPARE_FILES.map((name) => join(outDir, name));
+  writeFileAtomic(jsonFile, json);
   writeFileAtomic(
-    join(outDir, 'compare.md'),
+    mdFile,
     `# chainrule compare\n\nDataset ${settings.dataset}, seed ${settings.seed}, budget: ${settings.budget}.\n\n${table}\n`,
   );
   writeFileAtomic(
-    join(outDir, 'compare.svg'),
+    svgFile,
     renderChart([
       {
         title: `Test accuracy against training time (${settings.dataset})`,
@@ -111,19 +140,25 @@ export async function run(argv: string[]): Promise<number> {
         xLabel: 'training time (s)',
         yLabel: 'test accuracy',
         yFormat: percent,
-        series: rows.map((r) => ({ name: `${r.algorithm}: ${r.model}`, points: r.curve })),
+        series: rows.map((r) => ({
+          name: `${r.algorithm}: ${r.model}`,
+          points: r.curve,
+          color: RULE_COLORS[r.algorithm],
+        })),
       },
     ]),
   );
-  process.stdout.write(`\n${table}\n\nwrote compare.json, compare.md and compare.svg to ${outDir}\n`);
+  process.stderr.write(`wrote ${jsonFile}, ${mdFile} and ${svgFile}\n`);
   return 0;
 }
 
-function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
+/** Trains one rule in a child process whose JSON progress events (on its stderr) fill the row. */
+function trainInChild(algo: Algorithm, args: string[], style: ProgressStyle): Promise<CompareRow> {
   const bin = fileURLToPath(new URL('../../../bin/chainrule.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'train', '--algo', algo, '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [bin, 'train', '--algo', algo, '--progress', 'json', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const report = progressReporter(style);
   const row: CompareRow = {
     algorithm: algo,
     model: '',
@@ -136,13 +171,12 @@ function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
     trainingSeconds: 0,
     curve: [],
   };
-  let epochs = 0;
   let pending = '';
   let stderr = '';
-  const onEvent = (event: TrainEvent | ({ type: 'result' } & EpochMetrics)) => {
+  const onEvent = (event: TrainEvent) => {
+    report(event);
     if (event.type === 'start') {
       row.model = event.model;
-      epochs = event.epochs;
     } else if (event.type === 'evaluation') {
       row.curve.push([event.elapsedSeconds, event.testAccuracy]);
       for (const t of THRESHOLDS) {
@@ -151,7 +185,6 @@ function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
       }
     } else if (event.type === 'epoch') {
       const m = event.metrics;
-      process.stdout.write(`  ${epochLine(m, epochs)}\n`);
       row.epochs = m.epoch;
       row.finalTestAccuracy = m.testAccuracy;
       row.trainingSeconds = m.elapsedSeconds;
@@ -160,20 +193,21 @@ function trainInChild(algo: Algorithm, args: string[]): Promise<CompareRow> {
       row.samplesPerSecond = m.samplesPerSecond;
     }
   };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+  // Events are JSON lines; anything else on the child's stderr is a message, kept for the error.
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.trim()) onEvent(JSON.parse(line));
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
+    for (const line of lines) {
+      if (line.startsWith('{')) onEvent(JSON.parse(line));
+      else stderr += `${line}\n`;
+    }
   });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(row);
-      else reject(new ChainruleError(`training ${algo} failed (exit ${code}): ${stderr.trim()}`));
+      else reject(new ChainruleError(`training ${algo} failed (exit ${code}): ${(stderr + pending).trim()}`));
     });
   });
 }

@@ -7,7 +7,7 @@ import { evaluate } from '../learn/loop.js';
 import { inputShapeOf } from '../learn/models.js';
 import { rule } from '../learn/registry.js';
 import { checkChoice } from '../validate.js';
-import { formatPercent } from './progress.js';
+import { formatPercent, outputRule } from './progress.js';
 import { backendOptions, helpFlag, openDataset, parseFlags, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule eval --checkpoint FILE [options]
@@ -21,7 +21,9 @@ Reports a checkpoint's test accuracy, its accuracy on each class and the confusi
                          (ff: softmax, the head, or goodness, per label); default: its own
   --json                 print the result as JSON
 ${backendOptions.help}
-  -h, --help             this help`;
+  -h, --help             this help
+
+${outputRule()}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {

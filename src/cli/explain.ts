@@ -22,7 +22,7 @@ import {
 } from '../expr/notation.js';
 import { FUNCTIONS, MAX_NESTING, MAX_OPERATIONS, parseProgram } from '../expr/parse.js';
 import { formatNumber } from '../tensor/tensor.js';
-import { plural } from './progress.js';
+import { outputRule, plural } from './progress.js';
 
 const MODES: readonly Mode[] = ['reverse', 'forward', 'both'];
 
@@ -47,6 +47,8 @@ options:
   --mode MODE     reverse, forward or both (default: both)
   --json          print the explanation as JSON
   -h, --help      show this help
+
+${outputRule()}
 `;
 
 interface Output {

@@ -7,7 +7,7 @@ import { readGreyPng, refuseInverted } from '../io/png.js';
 import { inputShapeOf } from '../learn/models.js';
 import { noGrad } from '../ops/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
-import { formatPercent } from './progress.js';
+import { formatPercent, outputRule } from './progress.js';
 import { backendOptions, helpFlag, parseFlags, printHelp, restoreFromFlags } from './shared.js';
 
 const HELP = `usage: chainrule predict --checkpoint FILE IMAGE.png [IMAGE.png ...]
@@ -18,7 +18,9 @@ converted to grey).
   --checkpoint FILE      a checkpoint written by \`chainrule train --out DIR\`
   --json                 print the result as JSON
 ${backendOptions.help}
-  -h, --help             this help`;
+  -h, --help             this help
+
+${outputRule()}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(

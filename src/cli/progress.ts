@@ -1,9 +1,37 @@
 // Turns training events into what a person watches: a live bar on a terminal, plain lines
-// in a log (no carriage returns, nothing redrawn), or JSON lines for other programs.
+// in a log (no carriage returns, nothing redrawn), or JSON lines for other programs. All of it
+// goes to stderr: stdout carries only a command's results, so `| jq` or `> file` gets them alone.
 
 import type { EpochMetrics, TrainEvent } from '../learn/loop.js';
+import { checkChoice } from '../validate.js';
 
-export type ProgressStyle = 'bar' | 'lines' | 'json' | 'silent';
+export const PROGRESS_STYLES = ['bar', 'lines', 'json', 'none'] as const;
+export type ProgressStyle = (typeof PROGRESS_STYLES)[number];
+
+export const progressHelp = `  --progress STYLE       how progress shows on stderr: ${PROGRESS_STYLES.join(' | ')} (default: bar on a
+                         terminal, lines otherwise; json is one event per line)`;
+
+/**
+ * Every command's rule for where its output goes, for its help: results on stdout, the rest on
+ * stderr, and files only where --out names a directory (`files`: what it writes there).
+ */
+export function outputRule(files?: string, exception?: string): string {
+  return (
+    [
+      'Results go to stdout (as JSON with --json); progress, messages and errors go to stderr.',
+      files ? `Files (${files}) are written only with --out DIR, never by default` : 'It writes no files.',
+    ].join('\n') + (files ? (exception ? `;\n${exception}.` : '.') : '')
+  );
+}
+
+/** The --progress flag's style, or the default for where stderr goes. */
+export function progressStyle(
+  value: string | undefined,
+  err: { isTTY?: boolean } = process.stderr,
+): ProgressStyle {
+  if (value !== undefined) return checkChoice(value, PROGRESS_STYLES, '--progress');
+  return err.isTTY ? 'bar' : 'lines';
+}
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
@@ -41,13 +69,13 @@ export function epochLine(m: EpochMetrics, epochs: number): string {
 
 export function progressReporter(
   style: ProgressStyle,
-  out: NodeJS.WritableStream = process.stdout,
+  out: NodeJS.WritableStream = process.stderr,
 ): (e: TrainEvent) => void {
   let epochs = 0;
   let lastDraw = 0;
   const width = 28;
   return (event) => {
-    if (style === 'silent') return;
+    if (style === 'none') return;
     if (style === 'json') {
       if (event.type !== 'progress') out.write(`${JSON.stringify(event)}\n`);
       return;

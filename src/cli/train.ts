@@ -15,9 +15,17 @@ import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
 import { setDetectAnomaly } from '../ops/anomaly.js';
+import { RULE_COLORS } from '../report/rule-colors.js';
 import { percent, renderChart } from '../report/svg-plot.js';
 import { checkChoice, parse, parseWidths } from '../validate.js';
-import { formatPercent, plural, progressReporter } from './progress.js';
+import {
+  formatPercent,
+  outputRule,
+  plural,
+  progressHelp,
+  progressReporter,
+  progressStyle,
+} from './progress.js';
 import {
   backendOptions,
   helpFlag,
@@ -37,6 +45,13 @@ const perRule = (pick: (r: ReturnType<typeof rule>) => unknown) =>
     return `${name} ${Array.isArray(value) ? value.join(',') : String(value)}`;
   }).join('; ');
 const defaultConfig = (r: ReturnType<typeof rule>) => r.presets.default.config as Record<string, unknown>;
+
+/** What --out DIR holds, by the key --json names each path with. */
+const RUN_FILES = {
+  metrics: 'metrics.jsonl',
+  curves: 'curves.svg',
+  checkpoint: 'checkpoint.safetensors',
+} as const;
 
 const HELP = `usage: chainrule train [options]
 
@@ -73,12 +88,14 @@ ${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).sch
                          --epochs may raise the total (the schedule is planned for the new length)
   --time DURATION        stop training after this much wall time (e.g. 90s, 5m, 1h)
   --evals-per-epoch N    extra test evaluations within each epoch (accuracy-against-time curves)
-  --json                 print JSON lines instead of text
+  --json                 print the result as one JSON object instead of a line of text
   --detect-anomaly       check every op for NaN/Inf and name the first that makes one, forward
                          or backward (slower; for finding where training breaks)
+${progressHelp}
 ${backendOptions.help}
   -h, --help             this help
 
+${outputRule(Object.values(RUN_FILES).join(', '), '--resume FILE without --out saves the run back into FILE')}
 Ctrl-C (or SIGTERM) stops after the current batch and saves a resumable checkpoint (with --out or
 --resume); a second one quits at once, without saving.`;
 
@@ -115,7 +132,7 @@ const keysOf = <T extends object>(o: T) => Object.keys(o) as (keyof T & string)[
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     ...stringFlags(keysOf({ ...RUN_FLAGS, ...RULE_FLAGS, ...RUN_SETUP_FLAGS })),
-    ...stringFlags(['data-dir', 'out', 'resume', 'time', 'evals-per-epoch']),
+    ...stringFlags(['data-dir', 'out', 'resume', 'time', 'evals-per-epoch', 'progress']),
     json: { type: 'boolean' },
     'detect-anomaly': { type: 'boolean' },
     ...backendOptions.flags,
@@ -142,6 +159,7 @@ export async function run(argv: string[]): Promise<number> {
   else if (values.algo !== undefined) rule(values.algo, '--algo');
   const timeBudgetSeconds = parseDuration('--time', values.time);
   const evaluationsPerEpoch = parse('evaluationsPerEpoch', values['evals-per-epoch'], '--evals-per-epoch');
+  const style = progressStyle(values.progress);
   const outDir = prepareOutDir(values.out);
   if (outDir) removeAbandonedTemporaries(outDir);
   await setupBackend(values);
@@ -164,7 +182,7 @@ export async function run(argv: string[]): Promise<number> {
     (name) => openDataset(name, values['data-dir']),
   );
   const { trainer, data } = planned;
-  const checkpointPath = outDir ? join(outDir, 'checkpoint.safetensors') : values.resume;
+  const checkpointPath = outDir ? join(outDir, RUN_FILES.checkpoint) : values.resume;
   // The checkpoint decides: metrics lines past its epoch (written just before a kill) are redone.
   const history: EpochMetrics[] =
     outDir && resumed
@@ -174,7 +192,6 @@ export async function run(argv: string[]): Promise<number> {
     if (checkpointPath) writeFileAtomic(checkpointPath, planned.checkpoint(step, metrics, progress));
   };
 
-  const style = values.json ? 'json' : process.stdout.isTTY ? 'bar' : 'lines';
   const report = progressReporter(style);
   const stop = stopOnSignals({ command: 'chainrule train' });
   try {
@@ -201,7 +218,13 @@ export async function run(argv: string[]): Promise<number> {
         }
       },
     });
-    return finish(result, history, { json: values.json === true, outDir, checkpointPath, save });
+    return finish(result, history, {
+      json: values.json === true,
+      run: { algorithm: trainer.algorithm, model: trainer.describe(), dataset: planned.dataset },
+      outDir,
+      checkpointPath,
+      save,
+    });
   } finally {
     // Kept until the checkpoint is saved: the save is synchronous, so a second Ctrl-C waits for it.
     stop.dispose();
@@ -213,6 +236,7 @@ function finish(
   history: EpochMetrics[],
   o: {
     json: boolean;
+    run: { algorithm: string; model: string; dataset: string };
     outDir: string | undefined;
     checkpointPath: string | undefined;
     save: (step: number, m: EpochMetrics | undefined, progress: RunProgress) => void;
@@ -230,37 +254,46 @@ function finish(
     return 130;
   }
   const last = history.at(-1);
-  if (last && o.json) process.stdout.write(`${JSON.stringify({ type: 'result', ...last })}\n`);
-  else if (last) {
+  if (o.json) {
+    const files = o.outDir ? runFiles(o.outDir) : {};
+    const summary = { ...o.run, reason: result.reason, final: last ?? null, history, files };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else if (last) {
     process.stdout.write(
       `final test accuracy ${formatPercent(last.testAccuracy)} after ${last.epoch} ${plural(last.epoch, 'epoch')} ` +
         `(${(last.elapsedSeconds / last.epoch).toFixed(1)} s per epoch)\n`,
     );
-    if (o.outDir)
-      process.stdout.write(
-        `wrote ${join(o.outDir, 'metrics.jsonl')}, curves.svg and checkpoint.safetensors\n`,
-      );
   }
+  if (o.outDir) process.stderr.write(`wrote ${Object.values(runFiles(o.outDir)).join(', ')}\n`);
   return 0;
 }
 
+const runFiles = (outDir: string) =>
+  Object.fromEntries(Object.entries(RUN_FILES).map(([key, name]) => [key, join(outDir, name)]));
+
 function readHistory(outDir: string): EpochMetrics[] {
-  const path = join(outDir, 'metrics.jsonl');
+  const path = join(outDir, RUN_FILES.metrics);
   if (!existsSync(path)) return [];
   return readJsonLines(path, { what: 'metrics file', maxBytes: 64 * 2 ** 20 }) as EpochMetrics[];
 }
 
 function writeRunFiles(outDir: string, history: EpochMetrics[], trainer: Trainer): void {
-  writeFileAtomic(join(outDir, 'metrics.jsonl'), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  writeFileAtomic(join(outDir, RUN_FILES.metrics), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
   const label = `${trainer.algorithm}: ${trainer.describe()}`;
   writeFileAtomic(
-    join(outDir, 'curves.svg'),
+    join(outDir, RUN_FILES.curves),
     renderChart([
       {
         title: 'Training loss',
         xLabel: 'epoch',
         yLabel: 'loss',
-        series: [{ name: label, points: history.map((m) => [m.epoch, m.trainLoss]) }],
+        series: [
+          {
+            name: label,
+            points: history.map((m) => [m.epoch, m.trainLoss]),
+            color: RULE_COLORS[trainer.algorithm],
+          },
+        ],
       },
       {
         title: 'Accuracy',

@@ -39,7 +39,10 @@ export type TrainEvent =
       epoch: number;
       batch: number;
       batches: number;
+      /** Mean loss over the epoch so far (it restarts, so it jumps, at each epoch). */
       loss: number;
+      /** Moving average of the batch losses, carried across epochs: a curve without cliffs. */
+      smoothedLoss: number;
       samplesPerSecond: number;
       etaSeconds: number;
       layers?: LayerStats[];
@@ -47,6 +50,23 @@ export type TrainEvent =
   | { type: 'evaluation'; epoch: number; elapsedSeconds: number; testAccuracy: number }
   | { type: 'epoch'; metrics: EpochMetrics }
   | { type: 'end'; reason: 'done' | 'interrupted' | 'time'; epochsCompleted: number };
+
+/** Weight of the past in the smoothed loss: about the last 1/(1 - 0.95) = 20 batches count. */
+export const LOSS_SMOOTHING = 0.95;
+
+/**
+ * An exponential moving average whose start is not pulled toward zero: the running sum is
+ * divided by the weight it has accumulated (as Adam corrects its moments).
+ */
+function movingAverage(decay: number): (value: number) => number {
+  let sum = 0;
+  let weight = 0;
+  return (value) => {
+    sum = decay * sum + (1 - decay) * value;
+    weight = decay * weight + (1 - decay);
+    return sum / weight;
+  };
+}
 
 export interface TrainingData {
   /** The minibatches of one training epoch (shuffled per epoch by the caller's seed). */
@@ -178,6 +198,7 @@ export async function trainLoop(
     epochSamples: 0,
     epochSeconds: 0,
   };
+  const smooth = movingAverage(LOSS_SMOOTHING);
   for (let epoch = startEpoch; epoch < options.epochs && reason === 'done'; epoch++) {
     resetGraphPeak();
     const skip = step - epoch * batches;
@@ -211,6 +232,7 @@ export async function trainLoop(
         batch,
         batches,
         loss: lossSum / samples,
+        smoothedLoss: smooth(result.loss),
         samplesPerSecond: rate,
         etaSeconds: ((batches - batch) * seconds) / (batch - untimed),
         layers: result.layers,

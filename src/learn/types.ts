@@ -133,6 +133,8 @@ export interface RuleDescriptor<C extends object = object> {
   name: string;
   /** What it is, in a line. */
   summary: string;
+  /** What the loss of its steps is; rules that name the same loss can share a loss axis. */
+  loss: string;
   /** Named configurations; 'default' is used unless another is named. */
   presets: { default: RulePreset<C> } & Record<string, RulePreset<C>>;
   capabilities: Capabilities;

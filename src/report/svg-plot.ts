@@ -15,14 +15,16 @@ export interface Panel {
   yRange?: [number, number];
   /** Formats y tick labels (e.g. as percentages). */
   yFormat?: (v: number) => string;
-  /** Width in pixels (460 by default); long legends want more. */
+  /** Width in pixels (460 by default). */
   width?: number;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+// For series that are not learning rules (train and test accuracy): none of RULE_COLORS.
+const PALETTE = ['#444444', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 const PANEL_W = 460;
 const PANEL_H = 320;
 const MARGIN = { left: 64, right: 16, top: 36, bottom: 48 };
+const LEGEND_ROW = 16;
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -80,28 +82,6 @@ function renderPanel(panel: Panel, x0: number): string {
     `<text x="${x0 + MARGIN.left + w / 2}" y="${PANEL_H - 10}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`,
     `<text transform="translate(${x0 + 16},${MARGIN.top + h / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(panel.yLabel)}</text>`,
   );
-  // The legend goes in the corner that hides the fewest points.
-  const legendW = 12 + 7 * Math.max(...panel.series.map((s) => s.name.length), 0) + 36;
-  const legendH = 8 + 16 * panel.series.length;
-  const corners = [
-    [x0 + MARGIN.left + 4, MARGIN.top + 4],
-    [x0 + MARGIN.left + w - legendW - 4, MARGIN.top + 4],
-    [x0 + MARGIN.left + 4, MARGIN.top + h - legendH - 4],
-    [x0 + MARGIN.left + w - legendW - 4, MARGIN.top + h - legendH - 4],
-  ];
-  const hidden = ([cx, cy]: number[]) =>
-    panel.series.reduce(
-      (n, s) =>
-        n +
-        s.points.filter(
-          ([x, y]) => sx(x) >= cx && sx(x) <= cx + legendW && sy(y) >= cy && sy(y) <= cy + legendH,
-        ).length,
-      0,
-    );
-  const [lx, ly] = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
-  parts.push(
-    `<rect x="${lx}" y="${ly}" width="${legendW}" height="${legendH}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
-  );
   panel.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     const path = s.points
@@ -110,10 +90,12 @@ function renderPanel(panel: Panel, x0: number): string {
     if (s.points.length > 1) parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
     for (const [x, y] of s.points)
       parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
-    const row = ly + 16 + i * 16;
+    // The legend sits below the plot, one row per series, so it never covers a point.
+    const row = PANEL_H + 12 + i * LEGEND_ROW;
+    const lx = x0 + MARGIN.left;
     parts.push(
-      `<line x1="${lx + 8}" y1="${row - 4}" x2="${lx + 26}" y2="${row - 4}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${lx + 32}" y="${row}" font-size="11">${escapeXml(s.name)}</text>`,
+      `<line x1="${lx}" y1="${row - 4}" x2="${lx + 18}" y2="${row - 4}" stroke="${color}" stroke-width="2"/>`,
+      `<text x="${lx + 24}" y="${row}" font-size="11">${escapeXml(s.name)}</text>`,
     );
   });
   return parts.join('\n');
@@ -123,9 +105,10 @@ function renderPanel(panel: Panel, x0: number): string {
 export function renderChart(panels: readonly Panel[]): string {
   const offsets = panels.map((_, i) => panels.slice(0, i).reduce((x, p) => x + (p.width ?? PANEL_W), 0));
   const width = panels.reduce((x, p) => x + (p.width ?? PANEL_W), 0);
+  const height = PANEL_H + 4 + LEGEND_ROW * Math.max(0, ...panels.map((p) => p.series.length));
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${PANEL_H}" viewBox="0 0 ${width} ${PANEL_H}" font-family="sans-serif">`,
-    `<rect width="${width}" height="${PANEL_H}" fill="white"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
     ...panels.map((p, i) => renderPanel(p, offsets[i])),
     '</svg>',
     '',

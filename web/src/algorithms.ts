@@ -1,8 +1,8 @@
-// How the playground presents each learning rule: its name and colour. What it is and its
+// How the playground presents each learning rule: its name and colour (the CLI's charts' colour). What it is and its
 // settings come from the library's rule descriptors: the form starts from each rule's 'quick'
 // preset, made for a run in a browser tab to take well under a minute.
 
-import { ALGORITHMS, type Algorithm, rule } from '../../src/browser.js';
+import { ALGORITHMS, type Algorithm, RULE_COLORS, rule } from '../../src/browser.js';
 import { DEFAULT_TRAIN_EXAMPLES } from './mnist-files.js';
 import type { TrainSettings } from './protocol.js';
 
@@ -13,14 +13,16 @@ export interface AlgorithmLook {
   title: string;
   /** What it is, from the rule's descriptor. */
   summary: string;
+  /** What its training loss is, from the descriptor: the loss chart it is drawn in. */
+  loss: string;
   color: string;
   defaults: Pick<TrainSettings, 'epochs' | 'batchSize' | 'lr' | 'hidden'>;
 }
 
-const COLORS: Record<Algorithm, { title: string; color: string }> = {
-  bp: { title: 'Backprop', color: '#2563c9' },
-  ff: { title: 'Forward-Forward', color: '#d9731a' },
-  fg: { title: 'Forward gradient', color: '#1f9254' },
+const TITLES: Record<Algorithm, string> = {
+  bp: 'Backprop',
+  ff: 'Forward-Forward',
+  fg: 'Forward gradient',
 };
 
 function look(name: Algorithm): AlgorithmLook {
@@ -28,8 +30,10 @@ function look(name: Algorithm): AlgorithmLook {
   const { config, run } = r.presets[PLAYGROUND_PRESET];
   const { hidden, lr } = config as { hidden: number[]; lr: number };
   return {
-    ...COLORS[name],
+    title: TITLES[name],
+    color: RULE_COLORS[name],
     summary: r.summary,
+    loss: r.loss,
     defaults: { epochs: run.epochs, batchSize: run.batchSize, lr, hidden },
   };
 }

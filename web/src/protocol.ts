@@ -57,6 +57,7 @@ export type FromWorker =
       epoch: number;
       batch: number;
       batches: number;
+      /** The smoothed training loss (the loop's moving average, carried across epochs). */
       loss: number;
       samplesPerSecond: number;
       layers?: LayerStats[];

@@ -53,7 +53,7 @@ function ruleRow(name: Algorithm, look: AlgorithmLook) {
     enabled: h('input', {
       type: 'checkbox',
       name: `train-${name}`,
-      checked: name === 'bp',
+      checked: true,
       'aria-label': `Train ${look.title}`,
     }),
     epochs: numberField(`${name}-epochs`, d.epochs, 'epochs', { 'aria-label': `${look.title} epochs` }),

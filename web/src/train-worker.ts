@@ -96,7 +96,7 @@ async function train(training: Training): Promise<void> {
       case 'progress': {
         if (!progressDue() && event.batch < event.batches) return;
         lastProgress = performance.now();
-        const { epoch, batch, batches, loss, samplesPerSecond, layers } = event;
+        const { epoch, batch, batches, smoothedLoss: loss, samplesPerSecond, layers } = event;
         post({ type: 'progress', seconds: seconds(), epoch, batch, batches, loss, samplesPerSecond, layers });
         break;
       }

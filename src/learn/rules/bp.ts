@@ -114,6 +114,7 @@ export const backprop: RuleDescriptor<BPConfig> = {
       { epochs: 2, batchSize: 64 },
     ),
   },
+  loss: 'cross-entropy',
   capabilities,
   schedules: SCHEDULES,
   check: (c, where) => {

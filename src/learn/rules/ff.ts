@@ -306,6 +306,7 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 export const forwardForward: RuleDescriptor<FFConfig> = {
   name: 'ff',
   summary: 'Forward-Forward (a local loss per layer, no backward pass across layers)',
+  loss: "every layer's goodness loss plus the head's cross-entropy",
   presets: FF_PRESETS,
   capabilities,
   schedules: FF_SCHEDULES,

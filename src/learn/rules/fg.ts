@@ -201,6 +201,7 @@ export class FGTrainer extends ModelTrainer<FGConfig> {
 export const forwardGradients: RuleDescriptor<FGConfig> = {
   name: 'fg',
   summary: 'forward gradients (forward-mode JVPs along random directions, no backward pass)',
+  loss: 'cross-entropy',
   presets: {
     default: preset(
       '784-32-BN-tanh-10, 16 directions a step: 88% in 3 epochs (about a minute on two cores)',

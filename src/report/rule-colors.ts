@@ -1,0 +1,10 @@
+// One colour per learning rule, for every chart that draws rules side by side: the CLI's SVGs
+// and the playground's charts take theirs from here.
+
+import type { Algorithm } from '../learn/registry.js';
+
+export const RULE_COLORS: Record<Algorithm, string> = {
+  bp: '#2563c9',
+  ff: '#d9731a',
+  fg: '#1f9254',
+};
