@@ -17,7 +17,17 @@ import { Rng } from '../src/tensor/random.js';
 import { rand, Tensor } from '../src/tensor/tensor.js';
 
 const mnist = loadDataset('mnist');
-const small: Record<Algorithm, object> = { bp: { hidden: [8] }, ff: { hidden: [8, 8] }, fg: { hidden: [8] } };
+const small: Record<Algorithm, object> = {
+  bp: { hidden: [8] },
+  ff: { hidden: [8, 8] },
+  fg: { hidden: [8] },
+  'fg-a': { hidden: [8, 8] },
+  'lg-bp': { hidden: [8, 8] },
+  'lg-fg-w': { hidden: [8, 8] },
+  'lg-fg-a': { hidden: [8, 8] },
+  fa: { hidden: [8, 8] },
+  dfa: { hidden: [8, 8] },
+};
 
 function batch(size = 8) {
   const rng = new Rng(1);
@@ -106,7 +116,7 @@ test("a checkpoint's metadata is checked by name before anything is built", () =
     [
       'fg',
       (s) => ({ ...s, architecture: { ...s.architecture, kind: 'transformer' } }),
-      /architecture.kind must be one of mlp, ff-stack, got "transformer"/,
+      /architecture.kind must be one of mlp, ff-stack, local-mlp, fa-mlp, dfa-mlp, got "transformer"/,
     ],
     [
       'bp',

@@ -20,6 +20,14 @@ import {
   checkWidths,
   show,
 } from '../validate.js';
+import {
+  type DfaMlpArchitecture,
+  dfaMlp,
+  type FaMlpArchitecture,
+  faMlp,
+  type LocalMlpArchitecture,
+  localMlp,
+} from './local-models.js';
 
 export const ACTIVATIONS = ['tanh', 'relu'] as const;
 export type HiddenActivation = (typeof ACTIVATIONS)[number];
@@ -51,7 +59,12 @@ export interface FFStackArchitecture {
   readoutFrom: number;
 }
 
-export type Architecture = MlpArchitecture | FFStackArchitecture;
+export type Architecture =
+  | MlpArchitecture
+  | FFStackArchitecture
+  | LocalMlpArchitecture
+  | FaMlpArchitecture
+  | DfaMlpArchitecture;
 export type ArchitectureKind = Architecture['kind'];
 
 /** The architecture of a configuration that holds an MLP's fields (and others). */
@@ -64,7 +77,7 @@ export const mlpArchitecture = (c: Omit<MlpArchitecture, 'kind'>): MlpArchitectu
   activation: c.activation,
 });
 
-interface ArchitectureEntry<A extends Architecture> {
+export interface ArchitectureEntry<A extends Architecture> {
   /** Checks every field of a description read from a file or given by a user; `name` prefixes each error. */
   read(fields: Record<string, unknown>, name: string): A;
   /** The shape of every tensor of the model's state dict, computed without building it. */
@@ -235,6 +248,9 @@ const ffStack: ArchitectureEntry<FFStackArchitecture> = {
 const ARCHITECTURES: { [K in ArchitectureKind]: ArchitectureEntry<Extract<Architecture, { kind: K }>> } = {
   mlp,
   'ff-stack': ffStack,
+  'local-mlp': localMlp,
+  'fa-mlp': faMlp,
+  'dfa-mlp': dfaMlp,
 };
 
 const entryOf = <A extends Architecture>(a: A) => ARCHITECTURES[a.kind] as unknown as ArchitectureEntry<A>;

@@ -2,7 +2,13 @@
 // boxes (read from the architecture its trainer reports), and the order in which one training
 // step touches them: when each layer runs forward, when its gradient is known, when it updates.
 
-import type { Algorithm, Architecture, FFStackArchitecture, MlpArchitecture } from '../../src/browser.js';
+import type {
+  Algorithm,
+  Architecture,
+  FFStackArchitecture,
+  LocalMlpArchitecture,
+  MlpArchitecture,
+} from '../../src/browser.js';
 
 export interface LayerBox {
   title: string;
@@ -65,6 +71,22 @@ function forwardForwardBoxes({ inputs, hidden, classes, readoutFrom }: FFStackAr
   ];
 }
 
+/** Local losses: blocks that each learn from their own classifier's cross-entropy. */
+function localBoxes({ inputs, hidden, classes, activation }: LocalMlpArchitecture): LayerBox[] {
+  const widths = [inputs, ...hidden];
+  return [
+    { title: 'Input', detail: `${inputs} pixels`, learns: false },
+    ...hidden.map((width, i) => ({
+      title: `Block ${i + 1}`,
+      detail: `${widths[i]} → ${width}, ${activation}, own head → ${classes}`,
+      learns: true,
+      stats: `blocks.${i}.weight`,
+      ownLoss: "its own head's cross-entropy; no gradient reaches the block below",
+    })),
+    { title: 'Prediction', detail: `block ${hidden.length}'s head`, learns: false },
+  ];
+}
+
 /** The boxes of a trainer's architecture: one reader case per kind. */
 export function layerBoxes(a: Architecture): LayerBox[] {
   switch (a.kind) {
@@ -72,6 +94,11 @@ export function layerBoxes(a: Architecture): LayerBox[] {
       return perceptronBoxes(a);
     case 'ff-stack':
       return forwardForwardBoxes(a);
+    case 'fa-mlp':
+    case 'dfa-mlp':
+      return perceptronBoxes({ ...a, kind: 'mlp', batchNorm: false });
+    case 'local-mlp':
+      return localBoxes(a);
   }
 }
 
