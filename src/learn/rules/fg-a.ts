@@ -161,11 +161,17 @@ export class FGATrainer extends ModelTrainer<FGAConfig> {
   }
 
   step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+    const loss = this.estimateGradients(x, y);
+    this.optimizer.step();
+    return { loss, layers: options.layerStats ? weightGradNorms(this.model) : undefined };
+  }
+
+  /** Sets every parameter's .grad to its activity-perturbed estimate on a batch; returns the mean loss. */
+  estimateGradients(x: Tensor, y: Tensor): number {
     const { directions: k, activation } = this.config;
     const batch = x.shape[0];
     const labels = repeatLabels(Int32Array.from(y.data), k);
     const inputs: Tensor[] = [];
-    const shapes = this.linears.map((l) => [batch * k, l.outFeatures]);
     const estimate = activityGradient(
       (perturbations) => {
         inputs.length = 0;
@@ -173,12 +179,13 @@ export class FGATrainer extends ModelTrainer<FGAConfig> {
         this.linears.forEach((layer, l) => {
           inputs.push(h);
           const z = layer.forward(h);
+          // Every direction shares the first pre-activation; only the tangents differ.
           const pre = (l === 0 ? repeatRows(z, k) : z).add(perturbations[l]);
           h = l < this.linears.length - 1 ? activate(activation, pre) : pre;
         });
         return exampleCrossEntropy(h, labels);
       },
-      shapes,
+      this.linears.map((l) => [batch * k, l.outFeatures]),
       this.rng!,
       x.dtype,
     );
@@ -188,11 +195,7 @@ export class FGATrainer extends ModelTrainer<FGAConfig> {
         setLinearGrad(layer, inputs[l], l === 0 ? sumOverDirections(g, k) : g, batch * k);
       }),
     );
-    this.optimizer.step();
-    return {
-      loss: estimate.losses.mean().item(),
-      layers: options.layerStats ? weightGradNorms(this.model) : undefined,
-    };
+    return estimate.losses.mean().item();
   }
 
   protected scoresBy(_mode: string, x: Tensor): Tensor {
