@@ -125,7 +125,7 @@ test("FA's and DFA's feedback matrices stay fixed while the weights learn, and t
     optimizer: 'sgd' as const,
     momentum: 0,
     lr,
-    schedule: 'constant',
+    schedule: 'constant' as const,
   };
   for (const algo of ['fa', 'dfa'] as const) {
     const trainer = createTrainer(algo, config) as FeedbackAlignmentTrainer;
