@@ -8,7 +8,7 @@ import { jvpAt } from '../src/autodiff/forward.js';
 import { topologicalOrder } from '../src/autodiff/reverse.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import type { FeedbackAlignmentTrainer } from '../src/learn/rules/feedback.js';
-import { type FGATrainer, randomSigns } from '../src/learn/rules/fg-a.js';
+import { activityGradient, type FGATrainer, randomSigns } from '../src/learn/rules/fg-a.js';
 import type { LocalLossTrainer } from '../src/learn/rules/local.js';
 import type { Algorithm } from '../src/learn/types.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
@@ -173,4 +173,47 @@ test('every new rule resumes from its checkpoint exactly where it stopped', () =
       `${algo}: and so are its results`,
     );
   }
+});
+
+test('the new rules refuse what they cannot learn, naming the setting and the fix', () => {
+  assert.throws(
+    () => createTrainer('fg-a', { batchNorm: true }),
+    /fg-a.batchNorm must be false.*batch statistics/,
+  );
+  assert.throws(
+    () => createTrainer('lg-fg-a', { hidden: [30, 32], groups: 4 }),
+    /lg-fg-a.groups is 4, which does not divide the hidden width 30/,
+  );
+  assert.throws(
+    () => activityGradient((ps) => ps[0].sum(), [[4, 3]], new Rng(1)),
+    /the losses' shape \[\] must begin every activity's shape \(\[4, 3\]\)/,
+  );
+});
+
+test('grouped local losses: each group of units learns from its own classifier alone', () => {
+  const { x } = batch(6, 20, 4);
+  const trainer = createTrainer('lg-bp', {
+    inputs: 20,
+    classes: 4,
+    hidden: [8],
+    groups: 4,
+  }) as LocalLossTrainer;
+  const head = trainer.model.heads[0];
+  assert.deepEqual(head.weight.shape, [4, 2, 4]);
+  const activity = trainer.model.block(0, x);
+  const logits = head.forward(activity);
+  assert.deepEqual(logits.shape, [6, 4, 4]);
+  // Group 2's logits move with units 4 and 5 only.
+  const moved = activity.add(
+    new Tensor(
+      Float32Array.from({ length: 48 }, (_, i) => (i % 8 === 4 ? 1 : 0)),
+      [6, 8],
+    ),
+  );
+  const changed = head.forward(moved).sub(logits).abs().sum([0, 2]);
+  assert.deepEqual(
+    [...changed.data].map((v) => v > 0),
+    [false, false, true, false],
+  );
+  assert.deepEqual(trainer.scores(x).shape, [6, 4]);
 });

@@ -4,6 +4,7 @@
 // their state dicts read like any other; models.ts lists them in its table of architectures.
 // Only types come from models.ts, so the two files can be loaded in either order.
 
+import { ChainruleError } from '../errors.js';
 import { Linear, ModuleList } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import type { Rng } from '../tensor/random.js';
@@ -38,10 +39,13 @@ interface PerceptronFields {
 
 /**
  * Blocks of Linear -> activation, each fed its input row-normalised and read by its own
- * linear classifier (its head); the last head's logits are the network's prediction.
+ * classifiers: its units split into `groups` equal slices, each slice with a linear classifier
+ * of its own (Ren et al.'s grouped local losses, so a loss depends on few units). The
+ * prediction is the mean of the last block's classifiers' logits.
  */
 export interface LocalMlpArchitecture extends PerceptronFields {
   kind: 'local-mlp';
+  groups: number;
 }
 
 /**
@@ -56,7 +60,7 @@ export type DfaMlpArchitecture = PerceptronFields & { kind: 'dfa-mlp' };
 
 /** The architecture of a configuration that holds a perceptron's fields (and others). */
 export const perceptron =
-  <K extends 'local-mlp' | 'fa-mlp' | 'dfa-mlp'>(kind: K) =>
+  <K extends 'fa-mlp' | 'dfa-mlp'>(kind: K) =>
   (c: PerceptronFields) => ({
     kind,
     inputs: c.inputs,
@@ -65,8 +69,14 @@ export const perceptron =
     activation: c.activation,
   });
 
-function readPerceptron<K extends string>(kind: K, f: Record<string, unknown>, name: string) {
-  checkKnownKeys(f, { kind: 0, inputs: 0, hidden: 0, classes: 0, activation: 0 }, name);
+export const localMlpArchitecture = (c: Omit<LocalMlpArchitecture, 'kind'>): LocalMlpArchitecture => ({
+  ...perceptron('fa-mlp')(c),
+  kind: 'local-mlp',
+  groups: c.groups,
+});
+
+function readPerceptron<K extends string>(kind: K, f: Record<string, unknown>, name: string, extra = {}) {
+  checkKnownKeys(f, { kind: 0, inputs: 0, hidden: 0, classes: 0, activation: 0, ...extra }, name);
   return {
     kind,
     inputs: check('features', f.inputs, `${name}.inputs`),
@@ -89,10 +99,39 @@ const describePerceptron = (a: PerceptronFields, note: string) =>
     .map((w, i) => (i > 0 && i <= a.hidden.length ? `${w}-${a.activation}` : String(w)))
     .join('-')} ${note}`;
 
-/** The local-loss network: its blocks and the head each block is judged by. */
+/** `groups` linear classifiers, the g-th reading the g-th of as many equal slices of its input's units. */
+export class GroupedHead extends Module {
+  /** [groups, units per group, classes] */
+  readonly weight: Tensor;
+  /** [groups, 1, classes] */
+  readonly bias: Tensor;
+
+  constructor(
+    readonly groups: number,
+    units: number,
+    classes: number,
+    rng: Rng,
+  ) {
+    super();
+    const size = units / groups;
+    // A Linear's initialisation for each slice's classifier.
+    const init = { rng, low: -1 / Math.sqrt(size), high: 1 / Math.sqrt(size) };
+    this.weight = this.registerParameter('weight', rand([groups, size, classes], init));
+    this.bias = this.registerParameter('bias', rand([groups, 1, classes], init));
+  }
+
+  /** Each group's logits, [rows, groups, classes], for activities [rows, units]. */
+  forward(h: Tensor): Tensor {
+    const [rows, units] = h.shape;
+    const slices = h.reshape([rows, this.groups, units / this.groups]).permute([1, 0, 2]);
+    return slices.matmul(this.weight).add(this.bias).permute([1, 0, 2]);
+  }
+}
+
+/** The local-loss network: its blocks and the classifiers each block is judged by. */
 export class LocalMlp extends Module {
   readonly blocks: readonly Linear[];
-  readonly heads: readonly Linear[];
+  readonly heads: readonly GroupedHead[];
 
   constructor(
     readonly architecture: LocalMlpArchitecture,
@@ -107,7 +146,9 @@ export class LocalMlp extends Module {
     ).items;
     this.heads = this.registerModule(
       'heads',
-      new ModuleList(hidden.map((width) => new Linear(width, architecture.classes, { rng }))),
+      new ModuleList(
+        hidden.map((width) => new GroupedHead(architecture.groups, width, architecture.classes, rng)),
+      ),
     ).items;
   }
 
@@ -116,10 +157,10 @@ export class LocalMlp extends Module {
     return activate(this.architecture.activation, this.blocks[l].forward(normalizeRows(below)));
   }
 
-  /** The last head's logits. */
+  /** The mean of the last block's classifiers' logits. */
   forward(x: Tensor): Tensor {
     const top = this.blocks.reduce((h, _, l) => this.block(l, h), x);
-    return this.heads.at(-1)!.forward(top);
+    return this.heads.at(-1)!.forward(top).mean(1);
   }
 }
 
@@ -165,18 +206,35 @@ function feedbackShapes(a: FeedbackMlpArchitecture): [number, number][] {
 }
 
 export const localMlp: ArchitectureEntry<LocalMlpArchitecture> = {
-  read: (f, name) => readPerceptron('local-mlp', f, name),
+  read(f, name) {
+    const a = {
+      ...readPerceptron('local-mlp', f, name, { groups: 0 }),
+      groups: check('width', f.groups, `${name}.groups`),
+    };
+    const uneven = a.hidden.find((width) => width % a.groups !== 0);
+    if (uneven !== undefined) {
+      throw new ChainruleError(
+        `${name}.groups is ${a.groups}, which does not divide the hidden width ${uneven}; each block's units are split into equal groups, so pick widths that ${a.groups} divides or another group count`,
+      );
+    }
+    return a;
+  },
   shapes(a) {
     const w = widths(a);
     const shapes: Record<string, number[]> = {};
     a.hidden.forEach((width, l) => {
       Object.assign(shapes, linearShapes(`blocks.${l}`, w[l], width));
-      Object.assign(shapes, linearShapes(`heads.${l}`, width, a.classes));
+      shapes[`heads.${l}.weight`] = [a.groups, width / a.groups, a.classes];
+      shapes[`heads.${l}.bias`] = [a.groups, 1, a.classes];
     });
     return shapes;
   },
   build: (a, rng) => new LocalMlp(a, rng),
-  describe: (a) => describePerceptron(a, 'with a local classifier per block'),
+  describe: (a) =>
+    describePerceptron(
+      a,
+      a.groups === 1 ? 'with a local classifier per block' : `with ${a.groups} local classifiers per block`,
+    ),
 };
 
 const feedbackEntry = <A extends FeedbackMlpArchitecture>(

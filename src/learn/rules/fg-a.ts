@@ -27,13 +27,15 @@ import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
 import { preset } from './preset.js';
 
-/** Each example's cross-entropy, [batch]: the loss whose per-example derivatives FG-A needs. */
+/**
+ * Each example's cross-entropy, the loss whose per-example derivatives FG-A needs: [rows] for
+ * logits [rows, classes], or [rows, groups] for one classifier per group, [rows, groups, classes].
+ */
 export function exampleCrossEntropy(logits: Tensor, labels: Int32Array): Tensor {
-  return logits
-    .logSoftmax(-1)
-    .mul(oneHot(labels, logits.shape[1], logits.dtype))
-    .sum(1)
-    .neg();
+  const classes = logits.shape.at(-1)!;
+  const target = oneHot(labels, classes, logits.dtype);
+  const aligned = logits.ndim === 3 ? target.reshape([labels.length, 1, classes]) : target;
+  return logits.logSoftmax(-1).mul(aligned).sum(-1).neg();
 }
 
 /**
@@ -54,19 +56,20 @@ export function randomSigns(shape: readonly number[], rng: Rng, dtype: DType = '
   return t;
 }
 
-/** One activity-perturbed estimate: the per-example losses, and an estimate of ∂(Σ losses)/∂a per activity a. */
+/** One activity-perturbed estimate: the separate losses, and an estimate of ∂(Σ losses)/∂a per activity a. */
 export interface ActivityGradient {
-  /** Each example's loss at the unperturbed activities, [examples]. */
+  /** Each loss at the unperturbed activities: [examples], or [examples, groups]. */
   losses: Tensor;
-  /** Per activity, (d·u): row n is example n's directional derivative times its tangent. */
+  /** Per activity, (d·u): each slice of it scaled by the directional derivative of the loss it belongs to. */
   gradients: Tensor[];
 }
 
 /**
- * The activity-perturbed forward gradient of per-example losses. `lossOf(perturbations)` must
- * add perturbations[l] to activity l as it computes it (they are zeros: the tangents ride on
- * them), and return one loss per row; each row's loss must depend on that row of each
- * activity alone (no batch statistics), so each example's directional derivative is its own.
+ * The activity-perturbed forward gradient of separate losses. `lossOf(perturbations)` must add
+ * perturbations[l] to activity l as it computes it (they are zeros: the tangents ride on them)
+ * and return the losses, whose shape begins every activity's shape: loss [n] (or [n, g]) owns
+ * the slice activity[n] (or activity[n, g]) and must depend on no other slice (no batch
+ * statistics, no classifier reading two groups), so its directional derivative is its own.
  * One forward-mode pass, with random-sign tangents of the given `shapes` from `rng`.
  */
 export function activityGradient(
@@ -81,13 +84,21 @@ export function activityGradient(
     () => lossOf(perturbations),
     perturbations.map((p, i) => [p, tangents[i]]),
   );
-  if (pass.out.ndim !== 1 || shapes.some((s) => s[0] !== pass.out.shape[0])) {
+  const owned = pass.out.shape;
+  if (
+    owned.length === 0 ||
+    shapes.some((s) => s.length <= owned.length || owned.some((d, i) => s[i] !== d))
+  ) {
     throw new ShapeError(
-      `activity forward gradient: the losses must be one per row of every activity, got shape ${formatShape(pass.out.shape)} for activities ${shapes.map(formatShape).join(', ')}`,
+      `activity forward gradient: the losses' shape ${formatShape(owned)} must begin every activity's shape (${shapes.map(formatShape).join(', ')}): one loss per example (or per example and group)`,
     );
   }
-  const derivative = pass.tangent.reshape([pass.out.shape[0], 1]);
-  return { losses: pass.out, gradients: tangents.map((u) => u.mul(derivative)) };
+  return {
+    losses: pass.out,
+    gradients: tangents.map((u) =>
+      u.mul(pass.tangent.reshape([...owned, ...u.shape.slice(owned.length).map(() => 1)])),
+    ),
+  };
 }
 
 /** `t` stacked `times` times along the batch: one copy per direction. */

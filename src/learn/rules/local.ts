@@ -10,7 +10,6 @@
 // forward-gradient variants learn it by a backward pass over that one layer.
 
 import { noGrad } from '../../ops/dispatch.js';
-import { crossEntropy } from '../../ops/nn.js';
 import { Rng } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { check } from '../../validate.js';
@@ -18,8 +17,8 @@ import {
   activate,
   type LocalMlp,
   type LocalMlpArchitecture,
+  localMlpArchitecture,
   normalizeRows,
-  perceptron,
 } from '../local-models.js';
 import { buildModel } from '../models.js';
 import {
@@ -55,7 +54,7 @@ const capabilities: Capabilities = {
   layerStats: ['gradientNorm'],
 };
 
-const architecture = perceptron('local-mlp');
+const architecture = localMlpArchitecture;
 
 export class LocalLossTrainer extends ModelTrainer<LocalConfig> {
   declare readonly model: LocalMlp;
@@ -85,7 +84,12 @@ export class LocalLossTrainer extends ModelTrainer<LocalConfig> {
    */
   localLoss(l: number, below: Tensor, y: Tensor): { loss: Tensor; activity: Tensor } {
     const activity = this.model.block(l, below.detach());
-    return { loss: crossEntropy(this.model.heads[l].forward(activity), y), activity };
+    return { loss: this.headLoss(l, activity, y), activity };
+  }
+
+  /** The mean over the examples and block l's classifiers of their cross-entropies. */
+  private headLoss(l: number, activity: Tensor, y: Tensor): Tensor {
+    return exampleCrossEntropy(this.model.heads[l].forward(activity), Int32Array.from(y.data)).mean();
   }
 
   step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
@@ -134,19 +138,28 @@ export class LocalLossTrainer extends ModelTrainer<LocalConfig> {
     const z = noGrad(() => block.forward(input));
     const labels = repeatLabels(Int32Array.from(y.data), k);
     const batch = below.shape[0];
+    const { groups } = this.config;
+    const rows = batch * k;
+    const width = block.outFeatures;
+    // One loss per example and group, each owning its group's slice of the pre-activation.
     const estimate = activityGradient(
-      ([p]) => exampleCrossEntropy(head.forward(activate(activation, repeatRows(z, k).add(p))), labels),
-      [[batch * k, block.outFeatures]],
+      ([p]) =>
+        exampleCrossEntropy(
+          head.forward(activate(activation, repeatRows(z, k).add(p.reshape([rows, width])))),
+          labels,
+        ),
+      [[rows, groups, width / groups]],
       this.rng!,
       z.dtype,
     );
-    noGrad(() => setLinearGrad(block, input, sumOverDirections(estimate.gradients[0], k), batch * k));
+    const g = estimate.gradients[0].reshape([rows, width]);
+    noGrad(() => setLinearGrad(block, input, sumOverDirections(g, k), rows * groups));
   }
 
   /** The head's exact gradient: a backward pass over that one Linear, its input detached. */
   private learnHead(l: number, below: Tensor, y: Tensor): { loss: number; activity: Tensor } {
     const activity = noGrad(() => this.model.block(l, below));
-    const loss = crossEntropy(this.model.heads[l].forward(activity), y);
+    const loss = this.headLoss(l, activity, y);
     loss.backward();
     return { loss: loss.item(), activity };
   }
@@ -169,6 +182,7 @@ const DEFAULT: LocalConfig = {
   classes: 10,
   hidden: [1024, 1024],
   activation: 'relu',
+  groups: 1,
   directions: 16,
   optimizer: 'adam',
   lr: 1e-3,
