@@ -3,6 +3,10 @@
 // every rule's checkpoint round-trips exactly, and each records the graph it should.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { jvpAt } from '../src/autodiff/forward.js';
 import { topologicalOrder } from '../src/autodiff/reverse.js';
@@ -17,6 +21,8 @@ import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
 import { assertClose } from './helpers/gradcheck.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 
 const NEW_RULES = [
   'fg-a',
@@ -216,4 +222,41 @@ test('grouped local losses: each group of units learns from its own classifier a
     [false, false, true, false],
   );
   assert.deepEqual(trainer.scores(x).shape, [6, 4]);
+});
+
+test('compare takes any subset of the rules (--algo or --algos) and measures each one peak graph memory', () => {
+  const out = mkdtempSync(join(tmpdir(), 'chainrule-compare-local-'));
+  try {
+    const args = [
+      'compare',
+      '--algo',
+      'lg-bp,fg-a',
+      '--limit',
+      '256',
+      '--epochs',
+      '1',
+      '--evals-per-epoch',
+      '1',
+    ];
+    const r = spawnSync(process.execPath, [BIN, ...args, '--out', out], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { rows } = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+    assert.deepEqual(
+      rows.map((row: { algorithm: string }) => row.algorithm),
+      ['lg-bp', 'fg-a'],
+    );
+    const peak = Object.fromEntries(
+      rows.map((row: { algorithm: string; peakGraphBytes: number }) => [row.algorithm, row.peakGraphBytes]),
+    );
+    assert.ok(peak['lg-bp'] > 0, 'local backprop records its block graph');
+    assert.equal(peak['fg-a'], 0, 'activity forward gradients record none');
+    const bad = spawnSync(process.execPath, [BIN, 'compare', '--algos', 'bp,sgd'], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(
+      bad.stderr,
+      /--algos must be one of bp, ff, fg, fg-a, lg-bp, lg-fg-w, lg-fg-a, fa, dfa, got "sgd"/,
+    );
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
