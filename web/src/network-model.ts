@@ -140,8 +140,11 @@ const allUpdate = (boxes: LayerBox[], caption: string): Phase => ({
   ),
 });
 
-/** Backprop: forward to the loss, backward to the input, and only then does anything update. */
-function backpropPhases(boxes: LayerBox[]): Phase[] {
+/**
+ * Backprop: forward to the loss, backward to the input, and only then does anything update.
+ * Feedback alignment takes the same path back, through fixed random matrices (`through`).
+ */
+function backpropPhases(boxes: LayerBox[], through = 'the gradient flows back through'): Phase[] {
   let { phases, state } = towardTheLoss(
     boxes,
     'forward',
@@ -150,20 +153,20 @@ function backpropPhases(boxes: LayerBox[]): Phase[] {
   );
   for (let i = boxes.length - 2; i > 0; i--) {
     state = marked(state, [i], 'backward');
-    phases.push({ caption: `Backward: the gradient flows back through ${boxes[i].title}.`, marks: state });
+    phases.push({ caption: `Backward: ${through} ${boxes[i].title}.`, marks: state });
   }
   phases.push(allUpdate(boxes, 'The backward pass has returned: every layer updates at once.'));
   return phases;
 }
 
-/** Forward-Forward: each layer's gradient is complete right after its own forward step. */
-function forwardForwardPhases(boxes: LayerBox[]): Phase[] {
+/** Forward-Forward and local losses: each layer's gradient is complete right after its own forward step. */
+function ownLossPhases(
+  boxes: LayerBox[],
+  intro = 'The image enters twice: with its true label (positive) and with a wrong one (negative).',
+): Phase[] {
   const phases: Phase[] = [];
   let state: Record<number, Mark> = { 0: 'forward' };
-  phases.push({
-    caption: 'The image enters twice: with its true label (positive) and with a wrong one (negative).',
-    marks: state,
-  });
+  phases.push({ caption: intro, marks: state });
   boxes.forEach((box, i) => {
     if (!box.ownLoss) return;
     state = marked(state, [i], 'forward');
@@ -196,8 +199,36 @@ function forwardGradientPhases(boxes: LayerBox[]): Phase[] {
   return phases;
 }
 
+/** Direct feedback alignment: the output error reaches every layer at once, through its own fixed matrix. */
+function directFeedbackPhases(boxes: LayerBox[]): Phase[] {
+  const { phases } = towardTheLoss(
+    boxes,
+    'forward',
+    (title) => `Forward: ${title}. Its pre-activation is kept for its update.`,
+    'The loss is reached: its error goes straight to every layer, each through its own fixed random matrix.',
+  );
+  phases.push(allUpdate(boxes, 'No error passes layer to layer: every layer updates at once.'));
+  return phases;
+}
+
 export function stepPhases(algorithm: Algorithm, boxes: LayerBox[]): Phase[] {
-  if (algorithm === 'bp') return backpropPhases(boxes);
-  if (algorithm === 'ff') return forwardForwardPhases(boxes);
-  return forwardGradientPhases(boxes);
+  switch (algorithm) {
+    case 'bp':
+      return backpropPhases(boxes);
+    case 'fa':
+      return backpropPhases(boxes, 'the error comes back through a fixed random matrix, not the weights of');
+    case 'dfa':
+      return directFeedbackPhases(boxes);
+    case 'ff':
+      return ownLossPhases(boxes);
+    case 'lg-bp':
+    case 'lg-fg-w':
+    case 'lg-fg-a':
+      return ownLossPhases(
+        boxes,
+        'The image enters the first block; each block passes on its activity, cut from its graph.',
+      );
+    default:
+      return forwardGradientPhases(boxes);
+  }
 }

@@ -93,7 +93,7 @@ export class FeedbackAlignmentTrainer extends ModelTrainer<FeedbackConfig> {
 const DEFAULT: FeedbackConfig = {
   inputs: 784,
   classes: 10,
-  hidden: [1024, 1024],
+  hidden: [512, 512],
   activation: 'tanh',
   optimizer: 'adam',
   lr: 1e-3,
@@ -112,7 +112,7 @@ function feedbackRule(
     name,
     summary,
     presets: {
-      default: preset('784-1024-1024-10 tanh, Adam with a cosine schedule', DEFAULT, {
+      default: preset('784-512-512-10 tanh, Adam with a cosine schedule', DEFAULT, {
         epochs: 5,
         batchSize: 128,
       }),

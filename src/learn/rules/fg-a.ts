@@ -146,7 +146,7 @@ const DEFAULT: FGAConfig = {
   activation: 'relu',
   directions: 16,
   optimizer: 'adam',
-  lr: 1e-3,
+  lr: 3e-3,
   momentum: 0.9,
   weightDecay: 0,
   schedule: 'cosine',
@@ -231,7 +231,7 @@ export const activityForwardGradients: RuleDescriptor<FGAConfig> = {
   name: 'fg-a',
   summary: 'activity-perturbed forward gradients (tangents on pre-activations, no backward pass)',
   presets: {
-    default: preset('784-256-relu-10, 16 tangents per example', DEFAULT, { epochs: 10, batchSize: 64 }),
+    default: preset('784-256-relu-10, 16 tangents per example', DEFAULT, { epochs: 20, batchSize: 64 }),
     quick: preset("the playground's: one epoch", DEFAULT, { epochs: 1, batchSize: 64 }),
   },
   capabilities,
