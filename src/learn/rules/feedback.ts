@@ -28,17 +28,13 @@ import {
   scheduledOptimizer,
 } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
-import type { Algorithm, Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
-import { setLinearGrad, weightGradNorms } from './fg-a.js';
+import type { Algorithm, RuleDescriptor, StepOptions, StepResult } from '../types.js';
+import { logitsCapabilities, setLinearGrad, weightGradNorms } from './fg-a.js';
 import { preset } from './preset.js';
 
 export interface FeedbackConfig extends Omit<FeedbackMlpArchitecture, 'kind'>, OptimizerConfig {}
 
-const capabilities: Capabilities = {
-  inferenceModes: ['logits'],
-  labelScores: null,
-  layerStats: ['gradientNorm'],
-};
+const capabilities = logitsCapabilities;
 
 export class FeedbackAlignmentTrainer extends ModelTrainer<FeedbackConfig> {
   declare readonly model: FeedbackMlp;

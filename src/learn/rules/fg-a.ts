@@ -152,11 +152,14 @@ const DEFAULT: FGAConfig = {
   schedule: 'cosine',
 };
 
-const capabilities: Capabilities = {
+/** What a rule that scores by logits and reports weight-gradient norms can do (FG-A, local losses, FA, DFA). */
+export const logitsCapabilities: Capabilities = {
   inferenceModes: ['logits'],
   labelScores: null,
   layerStats: ['gradientNorm'],
 };
+
+const capabilities = logitsCapabilities;
 
 export class FGATrainer extends ModelTrainer<FGAConfig> {
   readonly algorithm = 'fg-a' as const;

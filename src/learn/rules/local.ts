@@ -28,11 +28,12 @@ import {
   scheduledOptimizer,
 } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
-import type { Algorithm, Capabilities, RuleDescriptor, StepOptions, StepResult } from '../types.js';
+import type { Algorithm, RuleDescriptor, StepOptions, StepResult } from '../types.js';
 import { forwardGradient } from './fg.js';
 import {
   activityGradient,
   exampleCrossEntropy,
+  logitsCapabilities,
   repeatLabels,
   repeatRows,
   setLinearGrad,
@@ -48,11 +49,7 @@ export interface LocalConfig extends Omit<LocalMlpArchitecture, 'kind'>, Optimiz
   directions: number;
 }
 
-const capabilities: Capabilities = {
-  inferenceModes: ['logits'],
-  labelScores: null,
-  layerStats: ['gradientNorm'],
-};
+const capabilities = logitsCapabilities;
 
 const architecture = localMlpArchitecture;
 
