@@ -74,7 +74,10 @@ test("FG-A's estimate is unbiased: its mean over many tangents approaches the ba
 test('FG-A, FA and DFA record no reverse graph; LG-FG-A records less than LG-BP (its heads only)', () => {
   const { x, y } = batch(8, 784, 10);
   const peak = (algo: Algorithm) => {
-    const trainer = createTrainer(algo, { hidden: [64, 64] });
+    const trainer = createTrainer(algo, {
+      hidden: [64, 64],
+      ...(algo.startsWith('lg') ? { groups: 1 } : {}),
+    });
     trainer.plan(4);
     trainer.step(x, y);
     resetGraphPeak();
@@ -162,10 +165,12 @@ test('every new rule resumes from its checkpoint exactly where it stopped', () =
   const { x, y } = batch(8, 784, 10);
   const normalization = { kind: 'unit', mean: 0, std: 1 } as const;
   for (const algo of NEW_RULES) {
-    const config = { hidden: [8, 8], directions: 2 };
-    const trainer = createTrainer(algo, algo === 'fa' || algo === 'dfa' ? { hidden: [8, 8] } : config, {
-      seed: 5,
-    });
+    const config = algo.startsWith('lg')
+      ? { hidden: [8, 8], directions: 2, groups: 2 }
+      : algo === 'fg-a'
+        ? { hidden: [8, 8], directions: 2 }
+        : { hidden: [8, 8] };
+    const trainer = createTrainer(algo, config, { seed: 5 });
     trainer.plan(4);
     trainer.step(x, y);
     const snapshot = throughCheckpoint(trainer, { normalization, step: 1, seed: 5, batchSize: 8, limit: 8 });

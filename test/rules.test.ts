@@ -24,7 +24,7 @@ const small: Record<Algorithm, object> = {
   'fg-a': { hidden: [8, 8] },
   'lg-bp': { hidden: [8, 8] },
   'lg-fg-w': { hidden: [8, 8] },
-  'lg-fg-a': { hidden: [8, 8] },
+  'lg-fg-a': { hidden: [8, 8], groups: 4 },
   fa: { hidden: [8, 8] },
   dfa: { hidden: [8, 8] },
 };
@@ -153,7 +153,8 @@ function withGroup(s: TrainerSnapshot, change: object): TrainerSnapshot {
 }
 
 test('checkpoints of format 1 are read by rewriting them, and score as they did', () => {
-  for (const algo of ALGORITHMS) {
+  // Format 1 predates every rule but these three.
+  for (const algo of ['bp', 'ff', 'fg']) {
     const path = join(
       import.meta.dirname,
       '..',
