@@ -8,7 +8,7 @@ import { sameShape } from '../ops/broadcast.js';
 import { alias, enableGrad, isGradEnabled, isReleased, noGrad, releaseNode } from '../ops/dispatch.js';
 import { attachMethods } from '../tensor/methods.js';
 import type { Node } from '../tensor/node.js';
-import { ones, Tensor, zeros } from '../tensor/tensor.js';
+import { ones, type Tensor, zeros } from '../tensor/tensor.js';
 import {
   type Arg,
   type Argnums,

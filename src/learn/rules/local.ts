@@ -169,7 +169,11 @@ export class LocalLossTrainer extends ModelTrainer<LocalConfig> {
     const estimator = { bp: 'backprop', 'fg-w': 'weight-perturbed', 'fg-a': 'activity-perturbed' }[
       this.estimator
     ];
-    const k = this.estimator === 'bp' ? '' : `, ${this.config.directions} directions per step`;
+    const k = {
+      bp: '',
+      'fg-w': `, ${this.config.directions} directions per step`,
+      'fg-a': `, ${this.config.directions} tangents per example`,
+    }[this.estimator];
     return `${super.describe()}, each block by ${estimator} gradients of its own loss${k}`;
   }
 }
