@@ -21,7 +21,7 @@ const COLORS: Record<Algorithm, { title: string; color: string }> = {
   bp: { title: 'Backprop', color: '#2563c9' },
   ff: { title: 'Forward-Forward', color: '#d9731a' },
   fg: { title: 'Forward gradient', color: '#1f9254' },
-  'fg-a': { title: 'Forward gradient (activities)', color: '#2f9e8f' },
+  'fg-a': { title: 'Activity-perturbed FG', color: '#2f9e8f' },
   'lg-bp': { title: 'Local losses, backprop', color: '#6b5bd2' },
   'lg-fg-w': { title: 'Local losses, FG weights', color: '#8f6b2f' },
   'lg-fg-a': { title: 'Local losses, FG activities', color: '#b0407a' },
