@@ -82,6 +82,7 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
+export type { FeedbackMlpArchitecture, LocalMlpArchitecture } from './learn/local-models.js';
 export {
   type EpochMetrics,
   evaluate,

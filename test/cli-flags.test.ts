@@ -12,6 +12,7 @@ import { PNG } from 'pngjs';
 import { loadDataset } from '../src/data/datasets.js';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
 import { ALGORITHMS } from '../src/learn/registry.js';
+import type { Algorithm } from '../src/learn/types.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-flags-'));
@@ -22,10 +23,17 @@ function cli(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: r.error !== undefined };
 }
 
-const TINY: Record<string, string[]> = {
+const TINY: Record<Algorithm, string[]> = {
   bp: ['--hidden', '16'],
   ff: ['--hidden', '16,16'],
   fg: ['--hidden', '8'],
+  'fg-a': ['--hidden', '8'],
+  'lg-bp': ['--hidden', '16,16'],
+  'lg-fg-w': ['--hidden', '8,8'],
+  // Its default 32 classifiers per block need widths 32 divides.
+  'lg-fg-a': ['--hidden', '32,32'],
+  fa: ['--hidden', '16,16'],
+  dfa: ['--hidden', '16,16'],
 };
 
 before(() => {

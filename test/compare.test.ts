@@ -119,5 +119,8 @@ test('compare passes --backend to every run, prints its table, and writes nothin
 test('compare rejects an unknown algorithm by name', () => {
   const r = spawnSync(process.execPath, [BIN, 'compare', '--algos', 'bp,sgd'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--algos must be one of bp, ff, fg, got "sgd"/);
+  assert.match(
+    r.stderr,
+    /--algos must be one of bp, ff, fg, fg-a, lg-bp, lg-fg-w, lg-fg-a, fa, dfa, got "sgd"/,
+  );
 });

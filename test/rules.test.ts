@@ -17,7 +17,17 @@ import { Rng } from '../src/tensor/random.js';
 import { rand, Tensor } from '../src/tensor/tensor.js';
 
 const mnist = loadDataset('mnist');
-const small: Record<Algorithm, object> = { bp: { hidden: [8] }, ff: { hidden: [8, 8] }, fg: { hidden: [8] } };
+const small: Record<Algorithm, object> = {
+  bp: { hidden: [8] },
+  ff: { hidden: [8, 8] },
+  fg: { hidden: [8] },
+  'fg-a': { hidden: [8, 8] },
+  'lg-bp': { hidden: [8, 8] },
+  'lg-fg-w': { hidden: [8, 8] },
+  'lg-fg-a': { hidden: [8, 8], groups: 4 },
+  fa: { hidden: [8, 8] },
+  dfa: { hidden: [8, 8] },
+};
 
 function batch(size = 8) {
   const rng = new Rng(1);
@@ -106,7 +116,7 @@ test("a checkpoint's metadata is checked by name before anything is built", () =
     [
       'fg',
       (s) => ({ ...s, architecture: { ...s.architecture, kind: 'transformer' } }),
-      /architecture.kind must be one of mlp, ff-stack, cnn, got "transformer"/,
+      /architecture.kind must be one of mlp, ff-stack, cnn, local-mlp, fa-mlp, dfa-mlp, got "transformer"/,
     ],
     [
       'bp',
@@ -143,7 +153,8 @@ function withGroup(s: TrainerSnapshot, change: object): TrainerSnapshot {
 }
 
 test('checkpoints of format 1 are read by rewriting them, and score as they did', () => {
-  for (const algo of ALGORITHMS) {
+  // Format 1 predates every rule but these three.
+  for (const algo of ['bp', 'ff', 'fg']) {
     const path = join(
       import.meta.dirname,
       '..',

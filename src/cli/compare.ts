@@ -29,13 +29,16 @@ import { backendOptions, helpFlag, parseDuration, parseFlags, prepareOutDir, pri
 const THRESHOLDS = [0.9, 0.95, 0.97, 0.98];
 const COMPARE_FILES = ['compare.json', 'compare.md', 'compare.svg'] as const;
 
+const DEFAULT_ALGOS = 'bp,ff,fg';
+
 const HELP = `usage: chainrule compare [options]
 
-Trains backprop (bp), Forward-Forward (ff) and forward gradients (fg) on one dataset, seed and
-budget, then prints a table of accuracy, time to each accuracy, speed and memory; with --out
+Trains learning rules (by default backprop, Forward-Forward and forward gradients) on one
+dataset, seed and budget, then prints a table of accuracy, time to each accuracy, speed and memory; with --out
 DIR it also writes compare.json, compare.md and compare.svg (test accuracy against time).
 
-  --algos LIST           which to run, comma-separated (default bp,ff,fg)
+  --algos LIST           which to run, comma-separated, any of ${ALGORITHMS.join(', ')}
+                         (default ${DEFAULT_ALGOS}); --algo is the same flag
   --time DURATION        wall-time budget per algorithm (e.g. 5m); each stops at its default
                          epochs or at the budget, whichever comes first
   --epochs N             the same number of epochs for every algorithm (default: each one's own)
@@ -69,6 +72,7 @@ export interface CompareRow {
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     algos: { type: 'string' },
+    algo: { type: 'string' },
     time: { type: 'string' },
     epochs: { type: 'string' },
     seed: { type: 'string' },
@@ -83,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     ...helpFlag,
   });
   if (values.help) return printHelp(HELP);
-  const algos = (values.algos ?? ALGORITHMS.join(','))
+  const algos = (values.algos ?? values.algo ?? DEFAULT_ALGOS)
     .split(',')
     .map((a) => checkChoice(a.trim(), ALGORITHMS, '--algos'));
   // The children check these too, but a bad one should stop the comparison before any training.

@@ -21,6 +21,14 @@ import {
   checkWidths,
   show,
 } from '../validate.js';
+import {
+  type DfaMlpArchitecture,
+  dfaMlp,
+  type FaMlpArchitecture,
+  faMlp,
+  type LocalMlpArchitecture,
+  localMlp,
+} from './local-models.js';
 
 export const ACTIVATIONS = ['tanh', 'relu'] as const;
 export type HiddenActivation = (typeof ACTIVATIONS)[number];
@@ -67,7 +75,13 @@ export interface CnnArchitecture {
   classes: number;
 }
 
-export type Architecture = MlpArchitecture | FFStackArchitecture | CnnArchitecture;
+export type Architecture =
+  | MlpArchitecture
+  | FFStackArchitecture
+  | CnnArchitecture
+  | LocalMlpArchitecture
+  | FaMlpArchitecture
+  | DfaMlpArchitecture;
 export type ArchitectureKind = Architecture['kind'];
 
 /** The architecture of a configuration that holds an MLP's fields (and others). */
@@ -80,7 +94,7 @@ export const mlpArchitecture = (c: Omit<MlpArchitecture, 'kind'>): MlpArchitectu
   activation: c.activation,
 });
 
-interface ArchitectureEntry<A extends Architecture> {
+export interface ArchitectureEntry<A extends Architecture> {
   /** Checks every field of a description read from a file or given by a user; `name` prefixes each error. */
   read(fields: Record<string, unknown>, name: string): A;
   /** The shape of every tensor of the model's state dict, computed without building it. */
@@ -342,6 +356,9 @@ const ARCHITECTURES: { [K in ArchitectureKind]: ArchitectureEntry<Extract<Archit
   mlp,
   'ff-stack': ffStack,
   cnn,
+  'local-mlp': localMlp,
+  'fa-mlp': faMlp,
+  'dfa-mlp': dfaMlp,
 };
 
 /** The shape of one example a model of `a` takes: images [1, side, side] for the CNN, else flat rows. */

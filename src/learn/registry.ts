@@ -7,8 +7,15 @@ import { ChainruleError } from '../errors.js';
 import { checkChoice, checkKnownKeys, checkRecord, show } from '../validate.js';
 import { checkModelTensors, readArchitecture } from './models.js';
 import { backprop } from './rules/bp.js';
+import { directFeedbackAlignment, feedbackAlignment } from './rules/feedback.js';
 import { forwardForward } from './rules/ff.js';
 import { forwardGradients } from './rules/fg.js';
+import { activityForwardGradients } from './rules/fg-a.js';
+import {
+  localActivityForwardGradients,
+  localGreedyBackprop,
+  localWeightForwardGradients,
+} from './rules/local.js';
 import { inSource } from './trainer.js';
 import type { RuleDescriptor, RulePreset, Trainer, TrainerSnapshot } from './types.js';
 
@@ -17,6 +24,12 @@ const RULES = {
   bp: backprop,
   ff: forwardForward,
   fg: forwardGradients,
+  'fg-a': activityForwardGradients,
+  'lg-bp': localGreedyBackprop,
+  'lg-fg-w': localWeightForwardGradients,
+  'lg-fg-a': localActivityForwardGradients,
+  fa: feedbackAlignment,
+  dfa: directFeedbackAlignment,
 };
 
 export type Algorithm = keyof typeof RULES;

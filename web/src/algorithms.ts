@@ -23,6 +23,12 @@ const TITLES: Record<Algorithm, string> = {
   bp: 'Backprop',
   ff: 'Forward-Forward',
   fg: 'Forward gradient',
+  'fg-a': 'Activity-perturbed FG',
+  'lg-bp': 'Local losses, backprop',
+  'lg-fg-w': 'Local losses, FG weights',
+  'lg-fg-a': 'Local losses, FG activities',
+  fa: 'Feedback alignment',
+  dfa: 'Direct feedback alignment',
 };
 
 function look(name: Algorithm): AlgorithmLook {

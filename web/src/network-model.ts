@@ -7,6 +7,7 @@ import type {
   Architecture,
   CnnArchitecture,
   FFStackArchitecture,
+  LocalMlpArchitecture,
   MlpArchitecture,
 } from '../../src/browser.js';
 
@@ -100,6 +101,22 @@ function forwardForwardBoxes({ inputs, hidden, classes, readoutFrom }: FFStackAr
   ];
 }
 
+/** Local losses: blocks that each learn from their own classifier's cross-entropy. */
+function localBoxes({ inputs, hidden, classes, activation }: LocalMlpArchitecture): LayerBox[] {
+  const widths = [inputs, ...hidden];
+  return [
+    { title: 'Input', detail: `${inputs} pixels`, learns: false },
+    ...hidden.map((width, i) => ({
+      title: `Block ${i + 1}`,
+      detail: `${widths[i]} → ${width}, ${activation}, own head → ${classes}`,
+      learns: true,
+      stats: `blocks.${i}.weight`,
+      ownLoss: "its own head's cross-entropy; no gradient reaches the block below",
+    })),
+    { title: 'Prediction', detail: `block ${hidden.length}'s head`, learns: false },
+  ];
+}
+
 /** The boxes of a trainer's architecture: one reader case per kind. */
 export function layerBoxes(a: Architecture): LayerBox[] {
   switch (a.kind) {
@@ -109,6 +126,11 @@ export function layerBoxes(a: Architecture): LayerBox[] {
       return forwardForwardBoxes(a);
     case 'cnn':
       return convolutionalBoxes(a);
+    case 'fa-mlp':
+    case 'dfa-mlp':
+      return perceptronBoxes({ ...a, kind: 'mlp', batchNorm: false });
+    case 'local-mlp':
+      return localBoxes(a);
   }
 }
 
@@ -150,8 +172,11 @@ const allUpdate = (boxes: LayerBox[], caption: string): Phase => ({
   ),
 });
 
-/** Backprop: forward to the loss, backward to the input, and only then does anything update. */
-function backpropPhases(boxes: LayerBox[]): Phase[] {
+/**
+ * Backprop: forward to the loss, backward to the input, and only then does anything update.
+ * Feedback alignment takes the same path back, through fixed random matrices (`through`).
+ */
+function backpropPhases(boxes: LayerBox[], through = 'the gradient flows back through'): Phase[] {
   let { phases, state } = towardTheLoss(
     boxes,
     'forward',
@@ -160,20 +185,20 @@ function backpropPhases(boxes: LayerBox[]): Phase[] {
   );
   for (let i = boxes.length - 2; i > 0; i--) {
     state = marked(state, [i], 'backward');
-    phases.push({ caption: `Backward: the gradient flows back through ${boxes[i].title}.`, marks: state });
+    phases.push({ caption: `Backward: ${through} ${boxes[i].title}.`, marks: state });
   }
   phases.push(allUpdate(boxes, 'The backward pass has returned: every layer updates at once.'));
   return phases;
 }
 
-/** Forward-Forward: each layer's gradient is complete right after its own forward step. */
-function forwardForwardPhases(boxes: LayerBox[]): Phase[] {
+/** Forward-Forward and local losses: each layer's gradient is complete right after its own forward step. */
+function ownLossPhases(
+  boxes: LayerBox[],
+  intro = 'The image enters twice: with its true label (positive) and with a wrong one (negative).',
+): Phase[] {
   const phases: Phase[] = [];
   let state: Record<number, Mark> = { 0: 'forward' };
-  phases.push({
-    caption: 'The image enters twice: with its true label (positive) and with a wrong one (negative).',
-    marks: state,
-  });
+  phases.push({ caption: intro, marks: state });
   boxes.forEach((box, i) => {
     if (!box.ownLoss) return;
     state = marked(state, [i], 'forward');
@@ -206,8 +231,36 @@ function forwardGradientPhases(boxes: LayerBox[]): Phase[] {
   return phases;
 }
 
+/** Direct feedback alignment: the output error reaches every layer at once, through its own fixed matrix. */
+function directFeedbackPhases(boxes: LayerBox[]): Phase[] {
+  const { phases } = towardTheLoss(
+    boxes,
+    'forward',
+    (title) => `Forward: ${title}. Its pre-activation is kept for its update.`,
+    'The loss is reached: its error goes straight to every layer, each through its own fixed random matrix.',
+  );
+  phases.push(allUpdate(boxes, 'No error passes layer to layer: every layer updates at once.'));
+  return phases;
+}
+
 export function stepPhases(algorithm: Algorithm, boxes: LayerBox[]): Phase[] {
-  if (algorithm === 'bp') return backpropPhases(boxes);
-  if (algorithm === 'ff') return forwardForwardPhases(boxes);
-  return forwardGradientPhases(boxes);
+  switch (algorithm) {
+    case 'bp':
+      return backpropPhases(boxes);
+    case 'fa':
+      return backpropPhases(boxes, 'the error comes back through a fixed random matrix, not the weights of');
+    case 'dfa':
+      return directFeedbackPhases(boxes);
+    case 'ff':
+      return ownLossPhases(boxes);
+    case 'lg-bp':
+    case 'lg-fg-w':
+    case 'lg-fg-a':
+      return ownLossPhases(
+        boxes,
+        'The image enters the first block; each block passes on its activity, cut from its graph.',
+      );
+    default:
+      return forwardGradientPhases(boxes);
+  }
 }

@@ -44,6 +44,16 @@ const LESSONS: Record<Algorithm, string> = {
   bp: 'Backprop: no layer can update until the loss is known and the backward pass has come back down to it.',
   ff: 'Forward-Forward: every layer has a loss of its own, so each one can update right after its own forward step.',
   fg: 'Forward gradient: a tangent rides along with the forward pass; at the loss every layer can update, with no backward pass.',
+  'fg-a':
+    "Forward gradient on activities: tangents ride on each layer's pre-activations; at the loss every layer can update, with no backward pass.",
+  'lg-bp':
+    'Local losses: every block has a classifier of its own and a backward pass through itself only, so it updates right after its own forward step.',
+  'lg-fg-w':
+    'Local losses with forward gradients: each block perturbs its own weights and updates as soon as its own classifier has scored it.',
+  'lg-fg-a':
+    'Local losses with forward gradients on activities: each block updates as soon as its own classifiers have scored it; nothing crosses a block.',
+  fa: 'Feedback alignment: the error still comes back down layer by layer, but through fixed random matrices, not the transposed weights.',
+  dfa: 'Direct feedback alignment: the output error goes straight to every layer through fixed random matrices, so all layers update at once.',
 };
 
 const format = (v: number | undefined) => (v === undefined ? '–' : v < 100 ? v.toPrecision(3) : v.toFixed(0));
