@@ -49,6 +49,8 @@ export const RANGES = {
   /** A word of a generator's state, as Int32 or Uint32. */
   rngWord: integer(-(2 ** 31), 2 ** 32 - 1),
   threads: integer(1, 1024),
+  /** A wall-time budget in seconds: up to 30 days, far beyond any run this library makes. */
+  duration: number(0, 30 * 24 * 3600, { minOpen: true }),
   width: integer(1, MAX_WIDTH),
   layers: integer(1, 64),
   features: integer(1, 1 << 24),

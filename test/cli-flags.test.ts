@@ -71,6 +71,11 @@ test('bad flag values are refused by name, with the value and the range, before 
     ],
     [['--epochs', '0x2'], /--epochs must be an integer from 1 to 100000, got "0x2"/],
     [['--seed', '1e20'], /--seed must be an integer from 0 to 4294967295, got "1e20"/],
+    [
+      ['--time', '9'.repeat(400)],
+      /--time must be a duration like 90s, 5m or 1h, more than 0 and at most 30 days/,
+    ],
+    [['--time', '0'], /--time must be a duration like 90s, 5m or 1h, more than 0/],
     [['--lr', '-1'], /--lr -1: a value that starts with '-' reads as a flag; attach it with '=': --lr=-1/],
     [['--lr=-1'], /--lr must be a number > 0, got "-1"/],
     [['--out', ''], /--out needs a directory name, got ''/],

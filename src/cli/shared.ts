@@ -14,7 +14,7 @@ import { loadSafetensors } from '../io/safetensors-file.js';
 import { type Checkpoint, checkpointOf, snapshotOf } from '../learn/checkpoint.js';
 import { restoreTrainer } from '../learn/registry.js';
 import type { Trainer, TrainerSnapshot } from '../learn/types.js';
-import { checkChoice, parse } from '../validate.js';
+import { checkChoice, inRange, parse, RANGES, show } from '../validate.js';
 
 export const helpFlag = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -70,8 +70,10 @@ export function parseDuration(flag: string, value: string | undefined): number |
   const seconds = match
     ? Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h']
     : NaN;
-  if (!(seconds > 0))
-    throw new ChainruleError(`${flag} must be a duration like 90s, 5m or 1h, got '${value}'`);
+  if (!inRange(RANGES.duration, seconds))
+    throw new ChainruleError(
+      `${flag} must be a duration like 90s, 5m or 1h, more than 0 and at most 30 days (720h), got ${show(value)}`,
+    );
   return seconds;
 }
 
