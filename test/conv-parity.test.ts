@@ -5,7 +5,6 @@
 // 1e-10 in float64.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,7 +16,6 @@ import {
   avgPool2d,
   CrossEntropyLoss,
   conv2d,
-  encodeSafetensors,
   fold,
   jvp,
   loadSafetensors,
@@ -130,9 +128,15 @@ for (const dtype of ['float32', 'float64'] as const) {
 }
 
 test('chainrule-written.safetensors, which make-conv-fixtures.py checks with torch, is what chainrule writes now', () => {
-  const written = encodeSafetensors(chainruleConvFixture(), {});
-  assert.ok(
-    Buffer.from(written).equals(readFileSync(CHAINRULE_CONV_FIXTURE)),
-    'the file is stale: rerun node dist/scripts/write-conv-fixture.js, then scripts/make-conv-fixtures.py',
-  );
+  // The weights and input are exact; the logits are computed, so each backend's rounding may
+  // move their last bits.
+  const stale =
+    'the file is stale: rerun node dist/scripts/write-conv-fixture.js, then scripts/make-conv-fixtures.py';
+  const { tensors: stored } = loadSafetensors(CHAINRULE_CONV_FIXTURE);
+  const current = chainruleConvFixture();
+  assert.deepEqual(Object.keys(stored).sort(), Object.keys(current).sort(), stale);
+  for (const [name, t] of Object.entries(current)) {
+    if (name === 'logits') assertMatches(t, stored[name], 1e-6, `${stale}: logits`);
+    else assert.deepEqual([...t.data], [...stored[name].data], `${stale}: ${name}`);
+  }
 });

@@ -207,8 +207,14 @@ test('the network view shows backprop updating nothing until the backward pass r
 
 test('three learning rules train side by side in workers; backprop passes 90% and the page stays responsive', async () => {
   await view('3', 'train');
-  for (const name of ['Backprop', 'Forward-Forward', 'Forward gradient'])
-    assert.ok(await page.getByRole('checkbox', { name: `Train ${name}` }).isChecked(), `${name} is ticked`);
+  const boxes = page.getByRole('checkbox', { name: /^Train / });
+  assert.ok((await boxes.count()) > 3, 'every rule has a box');
+  for (const box of await boxes.all()) assert.ok(await box.isChecked(), 'every rule is ticked by default');
+  // The three original rules train here; the others have their own tests, and nine workers at
+  // once would crowd this machine's two cores.
+  const trained = ['Train Backprop', 'Train Forward-Forward', 'Train Forward gradient'];
+  for (const box of await boxes.all())
+    if (!trained.includes((await box.getAttribute('aria-label')) ?? '')) await box.uncheck();
   await page.evaluate(() => {
     const w = window as unknown as { longestFrameGap: number };
     w.longestFrameGap = 0;
@@ -228,7 +234,7 @@ test('three learning rules train side by side in workers; backprop passes 90% an
   await view('2', 'network');
   await page.locator('.network[data-algorithm="ff"] .layer-stats', { hasText: 'G⁺' }).first().waitFor();
   await page.locator('.network[data-algorithm="ff"] .stats tbody tr').first().waitFor();
-  await screenshot('network', { fullPage: true });
+  await screenshot('network');
   await view('3', 'train');
 
   for (const name of ['bp', 'ff', 'fg']) {
