@@ -251,15 +251,16 @@ test('three learning rules train side by side in workers; backprop passes 90% an
   for (const name of ['ff', 'fg'])
     assert.ok(accuracy[name] > 0.2, `${name} learns: test accuracy ${accuracy[name]}`);
   assert.ok(gap < 1000, `the page froze for ${gap} ms`);
-  // Cross-entropy (bp, fg) and Forward-Forward's layer losses each get a chart of their own.
+  // Each kind of loss gets a chart of its own: cross-entropy, Forward-Forward's layer losses, local losses.
   const lossCharts = await page
     .locator('.chart[data-loss] canvas')
     .evaluateAll((canvases) => canvases.map((c) => c.getAttribute('aria-label')));
   assert.deepEqual(lossCharts, [
-    'Training loss (cross-entropy) against time: Backprop, Forward gradient',
+    'Training loss (cross-entropy) against time: Backprop, Forward gradient, Activity-perturbed FG, Feedback alignment, Direct feedback alignment',
     "Training loss (every layer's goodness loss plus the head's cross-entropy) against time: Forward-Forward",
+    "Training loss (the top block's local cross-entropy) against time: Local losses, backprop, Local losses, FG weights, Local losses, FG activities",
   ]);
-  await screenshot('train', { fullPage: true });
+  await screenshot('train');
 });
 
 test('the checkpoint downloads in the format of the CLI', async () => {
@@ -274,7 +275,7 @@ test('the checkpoint downloads in the format of the CLI', async () => {
   const { metadata, tensors } = decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
   assert.equal(metadata.algorithm, 'bp');
   assert.equal(metadata.dataset, 'mnist');
-  assert.deepEqual(metadata.run, { seed: 0, batchSize: 64, epochs: 2, limit: 20000 });
+  assert.deepEqual(metadata.run, { seed: 0, batchSize: 64, epochs: 2, limit: 20000, maxShift: 0 });
   assert.equal(metadata.epoch, 2);
   assert.ok((metadata.metrics.testAccuracy ?? 0) > 0.9);
   assert.deepEqual(tensors['model.0.weight'].shape, [256, 784]);
@@ -378,7 +379,7 @@ test('a checkpoint written by the CLI loads, shows its metadata and is evaluated
 
 test('a batch too small for batch normalisation is refused by the check the CLI uses', async () => {
   await view('3', 'train');
-  const batch = page.getByRole('spinbutton', { name: 'Backprop batch size' });
+  const batch = page.getByRole('spinbutton', { name: 'Backprop batch size', exact: true });
   await batch.fill('1');
   await page.getByRole('button', { name: /Start training/ }).click();
   const error = page.locator('.run[data-algorithm="bp"] .error');
