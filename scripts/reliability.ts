@@ -431,7 +431,12 @@ async function killDuringSave(): Promise<KillSummary> {
   for (const file of ['metrics.jsonl', 'curves.svg', 'checkpoint.safetensors']) {
     for (let n = 1; n <= EPOCHS; n++) points.push({ env: { CHAINRULE_KILL_AT_RENAME: `${file}:${n}` } });
   }
-  for (let i = 0; i < 21; i++) points.push({ delayMs: 400 + ((i * 997) % 3000) });
+  // Random times spread over an uninterrupted run's duration, measured here, so the kills land
+  // inside the run however fast this machine is (fixed delays all came after the end on a quiet one).
+  const started = Date.now();
+  await runCli(['train', ...quick, '--epochs', String(EPOCHS), '--out', join(work, 'kill-timing')]);
+  const runMs = Date.now() - started;
+  for (let i = 0; i < 21; i++) points.push({ delayMs: Math.round(runMs * (0.1 + 0.85 * (((i * 997) % 1000) / 1000))) });
   for (const [i, point] of points.entries()) {
     const dir = join(work, `kill-${i}`);
     const args = ['train', ...quick, '--epochs', String(EPOCHS), '--out', dir];
