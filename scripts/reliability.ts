@@ -436,7 +436,8 @@ async function killDuringSave(): Promise<KillSummary> {
   const started = Date.now();
   await runCli(['train', ...quick, '--epochs', String(EPOCHS), '--out', join(work, 'kill-timing')]);
   const runMs = Date.now() - started;
-  for (let i = 0; i < 21; i++) points.push({ delayMs: Math.round(runMs * (0.1 + 0.85 * (((i * 997) % 1000) / 1000))) });
+  for (let i = 0; i < 21; i++)
+    points.push({ delayMs: Math.round(runMs * (0.1 + 0.85 * (((i * 997) % 1000) / 1000))) });
   for (const [i, point] of points.entries()) {
     const dir = join(work, `kill-${i}`);
     const args = ['train', ...quick, '--epochs', String(EPOCHS), '--out', dir];
