@@ -12,8 +12,8 @@ import { PNG } from 'pngjs';
 import { claimedPng, RUN } from '../scripts/make-corrupt-fixtures.js';
 import { createTrainer, encodeCheckpoint, readIdxFile } from '../src/index.js';
 import { borderLevel, pngSize, readGreyPng } from '../src/io/png.js';
+import { BIN } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const scratch = mkdtempSync(join(tmpdir(), 'chainrule-bounded-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -3,7 +3,6 @@
 // the run, and eval and predict work on a checkpoint of every learning rule.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +12,12 @@ import { loadDataset } from '../src/data/datasets.js';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
 import { ALGORITHMS } from '../src/learn/registry.js';
 import type { Algorithm } from '../src/learn/types.js';
+import { runCli } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-flags-'));
 const checkpoints = Object.fromEntries(ALGORITHMS.map((a) => [a, join(work, a, 'checkpoint.safetensors')]));
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: r.error !== undefined };
-}
+const cli = (...args: string[]) => runCli(args, { timeoutMs: 60_000 });
 
 const TINY: Record<Algorithm, string[]> = {
   bp: ['--hidden', '16'],

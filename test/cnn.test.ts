@@ -3,7 +3,6 @@
 // view's boxes, and the errors for settings that do not fit it.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +15,11 @@ import { inputShapeOf } from '../src/learn/models.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import { layerBoxes } from '../web/src/network-model.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
+import { cli } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-cnn-'));
 const out = join(work, 'run');
 const checkpoint = join(out, 'checkpoint.safetensors');
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const metrics = () =>
   readFileSync(join(out, 'metrics.jsonl'), 'utf8')

@@ -11,8 +11,7 @@ import type { Algorithm } from '../src/learn/types.js';
 import { graphMemory, resetGraphPeak } from '../src/ops/dispatch.js';
 import { Rng } from '../src/tensor/random.js';
 import { rand, Tensor } from '../src/tensor/tensor.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
+import { BIN } from './helpers/cli.js';
 
 function peakGraphBytes(algo: Algorithm, hidden: number[]): number {
   const normalization = { kind: 'unit', mean: 0, std: 1 } as const;

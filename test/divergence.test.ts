@@ -21,8 +21,8 @@ import {
 } from '../src/index.js';
 import { DIVERGENCE_FACTOR, type TrainingData } from '../src/learn/loop.js';
 import type { Trainer } from '../src/learn/types.js';
+import { BIN } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-divergence-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 

@@ -21,13 +21,12 @@ import {
 import { trainingData } from '../src/learn/data.js';
 import { type EpochMetrics, trainLoop } from '../src/learn/loop.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
+import { BIN, cli } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-faults-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const QUICK = ['--limit', '1000', '--hidden', '16', '--batch-size', '100'];
-const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
 /** The pid of a process that has exited, so no temporary it left can still be in use. */
 function deadPid(): number {
@@ -74,7 +73,7 @@ test('a run cleans the temporaries an earlier killed run left in its --out folde
   const left = temporary('checkpoint.safetensors', deadPid());
   writeFileSync(join(dir, left), new Uint8Array(1024));
   const r = cli('train', ...QUICK, '--epochs', '1', '--out', dir);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(dir).sort(), ['checkpoint.safetensors', 'curves.svg', 'metrics.jsonl']);
 });
 
@@ -125,7 +124,7 @@ test("kill -9 at any point of an epoch's save: no epoch in the checkpoint lacks 
       '--out',
       dir,
     );
-    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.equal(resumed.code, 0, resumed.stderr);
     assert.deepEqual(metricsEpochs(dir), [1, 2, 3], file);
     assert.equal(checkpointEpoch(dir), 3);
     assert.deepEqual(
@@ -138,14 +137,14 @@ test("kill -9 at any point of an epoch's save: no epoch in the checkpoint lacks 
 
 test('a metrics line written just before a kill (its checkpoint never saved) is redone once on resume', () => {
   const dir = join(work, 'metrics-ahead');
-  assert.equal(cli('train', ...QUICK, '--epochs', '1', '--out', dir).status, 0);
+  assert.equal(cli('train', ...QUICK, '--epochs', '1', '--out', dir).code, 0);
   const [line] = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
   writeFileSync(
     join(dir, 'metrics.jsonl'),
     `${line}\n${JSON.stringify({ ...JSON.parse(line), epoch: 2 })}\n`,
   );
   const r = cli('train', '--resume', join(dir, 'checkpoint.safetensors'), '--epochs', '2', '--out', dir);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(metricsEpochs(dir), [1, 2]);
 });
 
@@ -198,7 +197,7 @@ test('SIGTERM saves a resumable checkpoint, as Ctrl-C does', async () => {
     '--out',
     dir,
   );
-  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(resumed.code, 0, resumed.stderr);
 });
 
 test('a second Ctrl-C says it quits without saving', async () => {

@@ -20,9 +20,8 @@ import { crossEntropy } from '../src/ops/nn.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
+import { BIN } from './helpers/cli.js';
 import { assertClose } from './helpers/gradcheck.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 
 const NEW_RULES = [
   'fg-a',

@@ -2,7 +2,7 @@
 // checkpoint, resume, Ctrl-C, and every bad-input path giving a one-line error.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +10,11 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { loadDataset } from '../src/data/datasets.js';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
+import { BIN, cli } from './helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
 const work = mkdtempSync(join(tmpdir(), 'chainrule-train-'));
 const out = join(work, 'run');
 const checkpoint = join(out, 'checkpoint.safetensors');
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 // A small, quick run shared by the tests below: 2,000 examples, one epoch, a narrow network.
 const QUICK = ['--limit', '2000', '--hidden', '64', '--batch-size', '100'];
