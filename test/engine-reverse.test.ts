@@ -21,6 +21,7 @@ import {
   withBackend,
   zeroGrad,
 } from '../src/index.js';
+import { cpuMsSince } from './helpers/cpu-time.js';
 import { assertClose } from './helpers/gradcheck.js';
 
 const rng = new Rng(5);
@@ -31,13 +32,13 @@ const map = (t: Tensor, fn: (v: number, i: number) => number) => Array.from(t.da
 test('a chain of 100,000 ops backpropagates without overflowing the stack', () => {
   const x = tensor([0.5], { dtype: 'float64', requiresGrad: true });
   const factor = 1.0000001;
-  const started = performance.now();
+  const started = process.cpuUsage();
   let y = x;
   for (let i = 0; i < 50_000; i++) y = y.mul(factor).add(0);
   y.sum().backward();
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = cpuMsSince(started) / 1000;
   assertClose(values(x.grad), [factor ** 50_000], { rtol: 1e-12 }, 'd(x·c^n)/dx');
-  assert.ok(seconds < 10, `100,000 ops forward and backward took ${seconds.toFixed(1)} s`);
+  assert.ok(seconds < 10, `100,000 ops forward and backward took ${seconds.toFixed(1)} s of CPU`);
 });
 
 test('gradients add up over fan-out', () => {
