@@ -235,7 +235,11 @@ export const activityForwardGradients: RuleDescriptor<FGAConfig> = {
   summary: 'activity-perturbed forward gradients (tangents on pre-activations, no backward pass)',
   loss: 'cross-entropy',
   presets: {
-    default: preset('784-256-relu-10, 16 tangents per example', DEFAULT, { epochs: 20, batchSize: 64 }),
+    // Measured on MNIST: 96.73% test accuracy after 20 epochs, 97.07% after 30 (14 s an epoch on two cores).
+    default: preset('784-256-relu-10, 16 tangents per example: 97% in 30 epochs', DEFAULT, {
+      epochs: 30,
+      batchSize: 64,
+    }),
     quick: preset("the playground's: one epoch", DEFAULT, { epochs: 1, batchSize: 64 }),
   },
   capabilities,

@@ -244,8 +244,9 @@ export const localActivityForwardGradients = localRule(
   'local losses, each block by activity-perturbed forward gradients',
   // Measured on one epoch of 10,000 examples: 32 groups of 16 units learned faster than one
   // classifier over all 512 (74.4% against 69.7%, one tangent per example), 4 tangents per
-  // example more (80.8%), and a rate of 3e-3 more than 1e-3.
+  // example more (80.8%), and a rate of 3e-3 more than 1e-3. On all of MNIST: 97.10% test
+  // accuracy after 10 epochs (the cosine schedule over 10), 97.84% after 20 (over 20).
   { ...DEFAULT, groups: 32, lr: 3e-3 },
-  { epochs: 10, batchSize: 64 },
-  '784-512-512-10, 32 classifiers of 16 units per block, 4 tangents per example',
+  { epochs: 20, batchSize: 64 },
+  '784-512-512-10, 32 classifiers of 16 units per block, 4 tangents per example: 97.8% in 20 epochs',
 );
