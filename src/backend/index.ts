@@ -9,8 +9,11 @@ import type { Kernels } from './kernels.js';
 import { createNativeKernels, loadNativeAddon, type NativeKernelsOptions } from './native/index.js';
 import { ReferenceKernels } from './reference/index.js';
 import {
+  chooseWasmBuild,
   createWasmKernels,
   createWasmKernelsSync,
+  type WasmBuild,
+  type WasmBuildChoice,
   type WasmKernelsOptions,
   wasmSimdSupported,
 } from './wasm/index.js';
@@ -27,6 +30,11 @@ export interface BackendInfo {
   isa?: string;
   threads: number;
   reason: string;
+  /**
+   * The WASM build that runs (relaxed or plain) and why: the wasm backend's, or the one behind
+   * the native backend for what it lacks; absent where no WASM runs.
+   */
+  wasm?: WasmBuildChoice;
 }
 
 let active: Kernels | null = null;
@@ -53,8 +61,8 @@ function requestedByEnv(): BackendName | undefined {
 }
 
 /** The kernels behind the native ones for what they do not run: WASM if it compiles here. */
-const nativeFallback = (): Kernels =>
-  wasmSimdSupported() && syncCompileAllowed() ? createWasmKernelsSync() : new ReferenceKernels();
+const nativeFallback = (build?: WasmBuild): Kernels =>
+  wasmSimdSupported() && syncCompileAllowed() ? createWasmKernelsSync({ build }) : new ReferenceKernels();
 
 interface Choice {
   name: BackendName;
@@ -111,7 +119,7 @@ export async function useBackend(
   );
   let kernels: Kernels;
   if (choice.name === 'native') {
-    kernels = createNativeKernels(nativeFallback(), options);
+    kernels = createNativeKernels(nativeFallback(options.build), options);
   } else if (choice.name === 'wasm') {
     if (!wasmSimdSupported())
       throw new ChainruleError('this runtime has no WebAssembly SIMD; use --backend reference');
@@ -131,8 +139,10 @@ export function useFastestBackend(options: BackendOptions = {}): Promise<Kernels
 
 /** The active backend (creating the default one if none is), with its settings and why it runs. */
 export function backendInfo(): BackendInfo {
-  const kernels = getBackend() as Kernels & { isa?: string; threads?: number };
-  return { name: kernels.name, isa: kernels.isa, threads: kernels.threads ?? 1, reason: activeReason };
+  const kernels = getBackend() as Kernels & { isa?: string; threads?: number; build?: WasmBuildChoice };
+  const wasm =
+    kernels.build ?? (kernels.name === 'native' && wasmSimdSupported() ? chooseWasmBuild() : undefined);
+  return { name: kernels.name, isa: kernels.isa, threads: kernels.threads ?? 1, reason: activeReason, wasm };
 }
 
 /** Runs fn with `kernels` as the active backend, restoring the previous one afterwards. */

@@ -8,7 +8,9 @@ import { backendOptions, helpFlag, printHelp, setupBackend } from './shared.js';
 const HELP = `usage: chainrule info [--backend NAME] [--threads N] [--json]
 
 Prints the kernel backend that training would use, its instruction set and threads, and why
-it was chosen (CHAINRULE_BACKEND, CHAINRULE_ISA and CHAINRULE_THREADS are honoured).
+it was chosen, and which build of the WebAssembly kernels runs: relaxed (fused multiply-add)
+or plain (CHAINRULE_BACKEND, CHAINRULE_ISA, CHAINRULE_THREADS and CHAINRULE_WASM_BUILD are
+honoured).
 
 ${backendOptions.help}
   --json                 print the result as JSON
@@ -43,6 +45,10 @@ export async function run(argv: string[]): Promise<number> {
     ['threads', String(info.threads)],
     ['why', info.reason],
   ];
+  if (info.wasm) {
+    const role = info.name === 'wasm' ? '' : `, for the kernels the ${info.name} backend lacks`;
+    lines.push(['wasm', `${info.wasm.build} build${role} (${info.wasm.reason})`]);
+  }
   if (!native.loaded && native.reason !== info.reason) lines.push(['native', native.reason]);
   process.stdout.write(`${lines.map(([key, value]) => `${key.padEnd(8)} ${value}`).join('\n')}\n`);
   return 0;

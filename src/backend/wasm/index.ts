@@ -2,11 +2,18 @@
 // kernels with worker threads.
 
 import { WasmHeap } from './heap.js';
-import { compileKernels, compileKernelsSync } from './module.js';
+import { chooseWasmBuild, compileKernels, compileKernelsSync, type WasmBuild } from './module.js';
 import { ThreadPool } from './thread-pool.js';
 import { KernelInstance, WasmKernels } from './wasm-kernels.js';
 
-export { wasmSimdSupported } from './module.js';
+export {
+  chooseWasmBuild,
+  relaxedSimdSupported,
+  WASM_BUILDS,
+  type WasmBuild,
+  type WasmBuildChoice,
+  wasmSimdSupported,
+} from './module.js';
 export { WasmKernels } from './wasm-kernels.js';
 
 export interface WasmKernelsOptions {
@@ -17,6 +24,11 @@ export interface WasmKernelsOptions {
    * Node the backend is single-threaded for now.
    */
   threads?: number;
+  /**
+   * Which build of the kernels runs: 'relaxed' (fused multiply-add) or 'plain'. Defaults to
+   * the CHAINRULE_WASM_BUILD environment variable, else relaxed where the engine has it.
+   */
+  build?: WasmBuild;
 }
 
 type NodeThreads = typeof import('./threads-node.js');
@@ -45,9 +57,10 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
   const node = await loadNodeThreads();
   const requested = requestedThreads(options.threads, () => node?.nodeThreadCount() ?? 1);
   const threads = node && typeof SharedArrayBuffer === 'function' ? requested : 1;
-  const serial = new KernelInstance(await compileKernels(false), WasmHeap.createMemory(false));
-  if (threads === 1 || !node) return new WasmKernels(serial);
-  const module = await compileKernels(true);
+  const build = chooseWasmBuild(options.build);
+  const serial = new KernelInstance(await compileKernels(build.build, false), WasmHeap.createMemory(false));
+  if (threads === 1 || !node) return new WasmKernels(build, serial);
+  const module = await compileKernels(build.build, true);
   const memory = WasmHeap.createMemory(true);
   const pool = new ThreadPool(threads, module, memory, node.spawnNodeKernelWorker);
   try {
@@ -56,7 +69,7 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
     await pool.close();
     throw error;
   }
-  return new WasmKernels(serial, new KernelInstance(module, memory, pool));
+  return new WasmKernels(build, serial, new KernelInstance(module, memory, pool));
 }
 
 /**
@@ -64,6 +77,8 @@ export async function createWasmKernels(options: WasmKernelsOptions = {}): Promi
  * (Node, or a browser worker: browsers refuse synchronous compiles this large on their
  * main thread). createWasmKernels can add threads later.
  */
-export function createWasmKernelsSync(): WasmKernels {
-  return new WasmKernels(new KernelInstance(compileKernelsSync(false), WasmHeap.createMemory(false)));
+export function createWasmKernelsSync(options: Pick<WasmKernelsOptions, 'build'> = {}): WasmKernels {
+  const build = chooseWasmBuild(options.build);
+  const module = compileKernelsSync(build.build, false);
+  return new WasmKernels(build, new KernelInstance(module, WasmHeap.createMemory(false)));
 }

@@ -25,6 +25,18 @@ typedef int32_t i32;
 
 static inline i32 min_i32(i32 a, i32 b) { return a < b ? a : b; }
 
+// a·b + c. scripts/build-wasm.sh compiles this file twice: the relaxed build (-mrelaxed-simd)
+// emits f32x4.relaxed_madd, which engines run as one fused multiply-add where the CPU has one
+// (rounding once) and as a multiply and an add where it does not; the plain build, for engines
+// without relaxed SIMD, always multiplies and adds (rounding twice).
+static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
+#ifdef __wasm_relaxed_simd__
+  return __builtin_wasm_relaxed_madd_f32x4(a, b, c);
+#else
+  return wasm_f32x4_add(wasm_f32x4_mul(a, b), c);
+#endif
+}
+
 // ---------------------------------------------------------------------------------------
 // GEMM: C = op(A) · op(B), float32.
 //
@@ -37,7 +49,9 @@ static inline i32 min_i32(i32 a, i32 b) { return a < b ? a : b; }
 // multiply-add without relaxed SIMD, so the kernel needs its accumulators plus the B row,
 // the A broadcast and a product temporary live at once. 4 x 8 (8 accumulators) is the
 // largest tile that fits without spills; measured in isolation it runs at ~52 GFLOP/s on
-// one Zen core against ~40 for 4 x 16 and ~33 for 6 x 8 and 4 x 12, which spill.
+// one Zen core against ~40 for 4 x 16 and ~33 for 6 x 8 and 4 x 12, which spill. The relaxed
+// build keeps the tile: its madd needs no product temporary, but on Zen 3 a 128-bit multiply
+// and add already issue in parallel on separate pipes, so 4 x 8 is as fast there as any tile.
 //
 // KC = 256: one A micro-panel (4 KiB) and one B micro-panel (8 KiB) stay in a 32-48 KiB
 // L1 while the micro-kernel streams them. MC = 128: the packed A block (128 KiB) stays in
@@ -125,7 +139,7 @@ static void pack_contiguous_lanes(const float *src, i32 ld, i32 width, i32 depth
 // Packs the `rows` x `depth` block of op(x) at (row0, col0) into panels of `panel` rows
 // (a multiple of 4), depth-major within each panel. Used for A (rows = M, depth = K) and,
 // with the roles of rows and columns swapped, for B.
-static void pack_panels(Operand x, i32 row0, i32 col0, i32 rows, i32 depth, i32 panel, float *out) {
+static inline __attribute__((always_inline)) void pack_panels(Operand x, i32 row0, i32 col0, i32 rows, i32 depth, i32 panel, float *out) {
   for (i32 r = 0; r < rows; r += panel, out += panel * depth) {
     for (i32 lane = 0; lane < panel; lane += 4) {
       i32 width = rows - r - lane;
@@ -149,17 +163,17 @@ static inline __attribute__((always_inline)) void tile_kernel(i32 kc, const floa
   for (i32 p = 0; p < kc; p++, a += MR, b += NR) {
     v128_t b0 = wasm_v128_load(b), b1 = wide ? wasm_v128_load(b + 4) : b0;
     v128_t a0 = wasm_v128_load32_splat(a + 0);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
-    if (wide) c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    c00 = madd(a0, b0, c00);
+    if (wide) c01 = madd(a0, b1, c01);
     v128_t a1 = wasm_v128_load32_splat(a + 1);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
-    if (wide) c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    c10 = madd(a1, b0, c10);
+    if (wide) c11 = madd(a1, b1, c11);
     v128_t a2 = wasm_v128_load32_splat(a + 2);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
-    if (wide) c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    c20 = madd(a2, b0, c20);
+    if (wide) c21 = madd(a2, b1, c21);
     v128_t a3 = wasm_v128_load32_splat(a + 3);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
-    if (wide) c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    c30 = madd(a3, b0, c30);
+    if (wide) c31 = madd(a3, b1, c31);
   }
   float *r0 = c, *r1 = c + ldc, *r2 = r1 + ldc, *r3 = r2 + ldc;
   if (accumulate) {
@@ -203,7 +217,7 @@ static void edge_tile(i32 kc, const float *a, const float *b, float *c, i32 ldc,
 }
 
 // C (m x n, row stride ldc) = op(A) · op(B) for one matrix (or a slice of one).
-static void gemm(i32 m, i32 n, i32 k, Operand a, Operand b, float *c, i32 ldc, float *scratch) {
+static inline __attribute__((always_inline)) void gemm(i32 m, i32 n, i32 k, Operand a, Operand b, float *c, i32 ldc, float *scratch) {
   float *packed_a = scratch, *packed_b = scratch + PACKED_A_FLOATS, *tile = packed_b + PACKED_B_FLOATS;
   if (k == 0) {
     for (i32 i = 0; i < m; i++)
@@ -570,7 +584,8 @@ EXPORT(reduce_f32_task) void reduce_f32_task(const ReduceArgs *g, i32 thread, i3
 // ---------------------------------------------------------------------------------------
 // Optimiser updates: one fused pass over a parameter and its state, in place, in float32
 // arithmetic in the order torch's CPU kernels use (Kernels.sgd and Kernels.adam give the
-// formulas). The per-step scalars arrive precomputed in float64 and rounded once.
+// formulas; the relaxed build may fuse each multiply-add, as torch's vectorised kernels do).
+// The per-step scalars arrive precomputed in float64 and rounded once.
 
 typedef struct {
   float *param;
@@ -582,18 +597,18 @@ typedef struct {
 
 EXPORT(sgd_f32_task) void sgd_f32_task(const SgdArgs *s, i32 thread, i32 threads) {
   (void)thread, (void)threads;
-  v128_t lr = splat(s->lr), wd = splat(s->weight_decay);
+  v128_t minus_lr = splat(-s->lr), wd = splat(s->weight_decay);
   v128_t decay = splat(s->decay), keep = splat(s->keep);
   v128_t grad_weight = splat(s->grad_weight), buffer_weight = splat(s->buffer_weight);
   for (i32 i = 0; i < s->length; i += 4) {
     v128_t p = wasm_v128_load(s->param + i);
-    v128_t d = add(wasm_v128_load(s->grad + i), mul(wd, p));
+    v128_t d = madd(wd, p, wasm_v128_load(s->grad + i));
     if (s->buffer) {
-      v128_t buf = add(mul(decay, wasm_v128_load(s->buffer + i)), mul(keep, d));
+      v128_t buf = madd(decay, wasm_v128_load(s->buffer + i), mul(keep, d));
       wasm_v128_store(s->buffer + i, buf);
-      d = add(mul(grad_weight, d), mul(buffer_weight, buf));
+      d = madd(grad_weight, d, mul(buffer_weight, buf));
     }
-    wasm_v128_store(s->param + i, sub(p, mul(lr, d)));
+    wasm_v128_store(s->param + i, madd(minus_lr, d, p));
   }
 }
 
@@ -609,16 +624,16 @@ EXPORT(adam_f32_task) void adam_f32_task(const AdamArgs *a, i32 thread, i32 thre
   (void)thread, (void)threads;
   v128_t shrink = splat(a->shrink), l2 = splat(a->l2);
   v128_t beta1 = splat(a->beta1), keep1 = splat(a->keep1), beta2 = splat(a->beta2), keep2 = splat(a->keep2);
-  v128_t step_size = splat(a->step_size), correction = splat(a->bias_correction2_sqrt), eps = splat(a->eps);
+  v128_t minus_step_size = splat(-a->step_size), correction = splat(a->bias_correction2_sqrt), eps = splat(a->eps);
   for (i32 i = 0; i < a->length; i += 4) {
     v128_t p = mul(wasm_v128_load(a->param + i), shrink);
-    v128_t g = add(wasm_v128_load(a->grad + i), mul(l2, p));
-    v128_t m = add(mul(beta1, wasm_v128_load(a->exp_avg + i)), mul(keep1, g));
-    v128_t v = add(mul(beta2, wasm_v128_load(a->exp_avg_sq + i)), mul(keep2, mul(g, g)));
+    v128_t g = madd(l2, p, wasm_v128_load(a->grad + i));
+    v128_t m = madd(beta1, wasm_v128_load(a->exp_avg + i), mul(keep1, g));
+    v128_t v = madd(beta2, wasm_v128_load(a->exp_avg_sq + i), mul(keep2, mul(g, g)));
     wasm_v128_store(a->exp_avg + i, m);
     wasm_v128_store(a->exp_avg_sq + i, v);
     v128_t denominator = add(wasm_f32x4_div(wasm_f32x4_sqrt(v), correction), eps);
-    wasm_v128_store(a->param + i, sub(p, mul(step_size, wasm_f32x4_div(m, denominator))));
+    wasm_v128_store(a->param + i, madd(minus_step_size, wasm_f32x4_div(m, denominator), p));
   }
 }
 

@@ -1,7 +1,9 @@
-// Loading the kernels binary: decoding the embedded base64, compiling once per memory kind,
-// and instantiating against a given memory. Shared by the main thread and the workers.
+// Loading the kernels binary: choosing the build, decoding the embedded base64, compiling
+// once per build and memory kind, and instantiating against a given memory. Shared by the
+// main thread and the workers.
 
-import { sharedMemoryWasmBase64, singleThreadedWasmBase64 } from './binary.js';
+import { ChainruleError } from '../../errors.js';
+import { plainWasmBase64, relaxedWasmBase64 } from './binary.js';
 
 /** A kernel entry point: does `thread`'s share, out of `threads`, of the job at `args`. */
 export type KernelTask = (args: number, thread: number, threads: number) => void;
@@ -38,18 +40,34 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function binaryFor(sharedMemory: boolean): Uint8Array<ArrayBuffer> {
-  return decodeBase64(sharedMemory ? sharedMemoryWasmBase64 : singleThreadedWasmBase64);
+/**
+ * The two builds of kernels.c (scripts/build-wasm.sh): `relaxed` adds relaxed SIMD's fused
+ * multiply-add; `plain`, SIMD128 only, runs on every engine with WebAssembly SIMD.
+ */
+export const WASM_BUILDS = ['relaxed', 'plain'] as const;
+export type WasmBuild = (typeof WASM_BUILDS)[number];
+
+const BINARIES: Record<WasmBuild, { single: string; shared: string }> = {
+  relaxed: relaxedWasmBase64,
+  plain: plainWasmBase64,
+};
+
+function binaryFor(build: WasmBuild, sharedMemory: boolean): Uint8Array<ArrayBuffer> {
+  const binaries = BINARIES[build];
+  return decodeBase64(sharedMemory ? binaries.shared : binaries.single);
 }
 
-const compiled = new Map<boolean, WebAssembly.Module>();
+const compiled = new Map<string, WebAssembly.Module>();
+const cacheKey = (build: WasmBuild, sharedMemory: boolean) =>
+  `${build}/${sharedMemory ? 'shared' : 'single'}`;
 
-/** Compiles (once) the binary for a shared or a plain memory, off the main thread where possible. */
-export async function compileKernels(sharedMemory: boolean): Promise<WebAssembly.Module> {
-  const cached = compiled.get(sharedMemory);
+/** Compiles (once) `build`'s binary for a shared or a plain memory, off the main thread where possible. */
+export async function compileKernels(build: WasmBuild, sharedMemory: boolean): Promise<WebAssembly.Module> {
+  const key = cacheKey(build, sharedMemory);
+  const cached = compiled.get(key);
   if (cached) return cached;
-  const module = await WebAssembly.compile(binaryFor(sharedMemory));
-  compiled.set(sharedMemory, module);
+  const module = await WebAssembly.compile(binaryFor(build, sharedMemory));
+  compiled.set(key, module);
   return module;
 }
 
@@ -57,11 +75,12 @@ export async function compileKernels(sharedMemory: boolean): Promise<WebAssembly
  * Synchronous compile, for Node and workers (browsers refuse to compile modules this
  * large synchronously on their main thread).
  */
-export function compileKernelsSync(sharedMemory: boolean): WebAssembly.Module {
-  const cached = compiled.get(sharedMemory);
+export function compileKernelsSync(build: WasmBuild, sharedMemory: boolean): WebAssembly.Module {
+  const key = cacheKey(build, sharedMemory);
+  const cached = compiled.get(key);
   if (cached) return cached;
-  const module = new WebAssembly.Module(binaryFor(sharedMemory));
-  compiled.set(sharedMemory, module);
+  const module = new WebAssembly.Module(binaryFor(build, sharedMemory));
+  compiled.set(key, module);
   return module;
 }
 
@@ -79,4 +98,51 @@ const SIMD_PROBE = new Uint8Array([
 /** Whether this engine runs WebAssembly fixed-width SIMD, which the kernels require. */
 export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+// (module (func (param v128 v128 v128) (result v128)
+//   local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0, 10, 13, 1, 11, 0, 32, 0, 32,
+  1, 32, 2, 253, 133, 2, 11,
+]);
+
+/**
+ * Whether this engine runs relaxed SIMD, which the relaxed build needs (Chromium 114+,
+ * Firefox 145+, Node 21+, or Node 20 with --experimental-wasm-relaxed-simd).
+ */
+export function relaxedSimdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+/** Which build runs, and why, for `chainrule info`. */
+export interface WasmBuildChoice {
+  build: WasmBuild;
+  reason: string;
+}
+
+/**
+ * Picks the build: `requested` (else the CHAINRULE_WASM_BUILD environment variable) when
+ * given, else relaxed where the engine validates a relaxed SIMD instruction, else plain.
+ * `relaxedValid` stands in for the engine's answer in tests.
+ */
+export function chooseWasmBuild(
+  requested?: WasmBuild,
+  relaxedValid: boolean = relaxedSimdSupported(),
+): WasmBuildChoice {
+  const fromEnv = typeof process !== 'undefined' ? process.env?.CHAINRULE_WASM_BUILD : undefined;
+  const how = requested ? `build: '${requested}'` : `CHAINRULE_WASM_BUILD=${fromEnv}`;
+  const wanted = requested ?? (fromEnv || undefined);
+  if (wanted !== undefined && !(WASM_BUILDS as readonly string[]).includes(wanted)) {
+    throw new ChainruleError(`${how} is not a WASM build; use one of ${WASM_BUILDS.join(', ')}`);
+  }
+  if (wanted === 'relaxed' && !relaxedValid) {
+    throw new ChainruleError(
+      `${how}: this engine has no relaxed SIMD (it needs Chromium 114+, Firefox 145+, Node 21+ or Node 20 with --experimental-wasm-relaxed-simd); use the plain build`,
+    );
+  }
+  if (wanted !== undefined) return { build: wanted as WasmBuild, reason: `${how} asked for it` };
+  return relaxedValid
+    ? { build: 'relaxed', reason: 'WebAssembly.validate accepts f32x4.relaxed_madd here' }
+    : { build: 'plain', reason: 'WebAssembly.validate rejects f32x4.relaxed_madd: no relaxed SIMD here' };
 }

@@ -20,7 +20,12 @@ import {
 import { ReferenceKernels } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
 import { BINARY_CODES, REDUCE_CODES, taskArgs, UNARY_CODES, windowValues } from './layouts.js';
-import { instantiateKernels, type KernelExports, type KernelTaskName } from './module.js';
+import {
+  instantiateKernels,
+  type KernelExports,
+  type KernelTaskName,
+  type WasmBuildChoice,
+} from './module.js';
 import { forEachSlab, planRows, type RowsPlan, splitReduction } from './strided.js';
 import type { ThreadPool } from './thread-pool.js';
 
@@ -76,6 +81,8 @@ export class WasmKernels implements Kernels {
    * faster than a shared one; `parallel`, when given, takes the work that is.
    */
   constructor(
+    /** Which build of the kernels runs (relaxed or plain), and why. */
+    readonly build: WasmBuildChoice,
     private readonly serial: KernelInstance,
     private readonly parallel: KernelInstance | null = null,
   ) {}
