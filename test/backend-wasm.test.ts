@@ -1,5 +1,6 @@
-// The WebAssembly backend against the reference backend (the shared conformance suite), with
-// one thread and with two, and what is particular to it: its memory and its constructors.
+// The WebAssembly backend's plain build against the reference backend (the shared conformance
+// suite), with one thread and with two, and what is particular to it: its memory and its
+// constructors. backend-wasm-relaxed.test.ts runs the relaxed build.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -19,10 +20,10 @@ import {
 } from './helpers/kernel-conformance.js';
 
 for (const threads of [1, 2]) {
-  describe(`WasmKernels with threads=${threads}`, () => {
+  describe(`WasmKernels (plain build) with threads=${threads}`, () => {
     let kernels: WasmKernels;
     before(async () => {
-      kernels = await createWasmKernels({ threads });
+      kernels = await createWasmKernels({ threads, build: 'plain' });
     });
     after(async () => {
       await kernels.close();
