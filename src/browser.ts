@@ -25,6 +25,8 @@ export { ReferenceKernels } from './backend/reference/index.js';
 export {
   createWasmKernels,
   createWasmKernelsSync,
+  relaxedSimdSupported,
+  type WasmBuild,
   WasmKernels,
   wasmSimdSupported,
 } from './backend/wasm/index.js';

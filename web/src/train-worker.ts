@@ -42,6 +42,8 @@ import {
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (message: FromWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
+// The WASM kernels' relaxed-SIMD build (fused multiply-add) where the browser validates it, else
+// their plain build (createWasmKernelsSync's choice); without WebAssembly SIMD, the reference.
 setBackend(wasmSimdSupported() ? createWasmKernelsSync() : new ReferenceKernels());
 
 /** How often progress reaches the page: often enough for live charts, rarely enough to stay cheap. */
