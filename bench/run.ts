@@ -1,10 +1,13 @@
 // `npm run bench`: chainrule's kernels and training speed against its peers, all measured in
-// this run on this machine: GEMM GFLOP/s (bench/gemm.ts) and training throughput
-// (bench/training.ts). Prints the tables with every ratio and writes bench.json; progress goes
+// this run on this machine: GEMM GFLOP/s (bench/gemm.ts), the WASM builds' GEMM in Chromium
+// (bench/browser-gemm.ts) and training throughput (bench/training.ts). Prints the tables with every ratio and writes bench.json; progress goes
 // to stderr. TensorFlow.js takes part once `npm run bench:setup` has installed it.
 
+import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
+import { CHROMIUM } from '../test/helpers/chromium-page.js';
+import { type BrowserGemmRow, formatBrowserGemmTable, runBrowserGemmBench } from './browser-gemm.js';
 import { formatCnnTable, runCnnBench } from './cnn.js';
 import { formatGemmTable, runGemmBench } from './gemm.js';
 import { progress } from './progress.js';
@@ -24,10 +27,19 @@ process.stdout.write(
 );
 const gemm = await runGemmBench();
 process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
+let browserGemm: BrowserGemmRow[] | null = null;
+if (existsSync(CHROMIUM)) {
+  browserGemm = await runBrowserGemmBench();
+  process.stdout.write(`${formatBrowserGemmTable(browserGemm)}\n\n`);
+} else {
+  process.stderr.write(
+    `GEMM in Chromium skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)\n`,
+  );
+}
 const training = await runTrainingBench();
 process.stdout.write(`${formatTrainingTable(training)}\n\n`);
 const cnn = runCnnBench();
 process.stdout.write(`${formatCnnTable(cnn)}\n`);
 progress('done');
-writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, training, cnn }, null, 2)}\n`);
+writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, browserGemm, training, cnn }, null, 2)}\n`);
 process.stdout.write('\nwrote bench.json\n');
