@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { relaxedWasmBase64 } from '../src/backend/wasm/binary.js';
@@ -113,4 +114,30 @@ describe('CHAINRULE_WASM_BUILD', () => {
     delete process.env.CHAINRULE_WASM_BUILD;
     assert.throws(() => chooseWasmBuild('relaxed', false), /^ChainruleError: build: 'relaxed'/);
   });
+});
+
+test('chainrule info names the WASM build that runs and why', () => {
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'chainrule.js');
+  // Under this process's flags, so that the rerun's --experimental-wasm-relaxed-simd applies too.
+  const info = (env: Record<string, string>) => {
+    const { CHAINRULE_WASM_BUILD: _, ...rest } = process.env;
+    const run = spawnSync(
+      process.execPath,
+      [...process.execArgv, bin, 'info', '--backend', 'wasm', '--threads', '1'],
+      {
+        encoding: 'utf8',
+        env: { ...rest, ...env },
+        timeout: 60_000,
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  };
+  const { reason } = chooseWasmBuild(undefined, relaxedSimdSupported());
+  const expected = relaxedSimdSupported() ? 'relaxed' : 'plain';
+  assert.match(info({}), new RegExp(`^wasm +${expected} build \\(${reason}\\)$`, 'm'));
+  assert.match(
+    info({ CHAINRULE_WASM_BUILD: 'plain' }),
+    /^wasm +plain build \(CHAINRULE_WASM_BUILD=plain asked for it\)$/m,
+  );
 });
