@@ -16,13 +16,13 @@ import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './helpers/chromium-page.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'web-dist');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 const UPDATE_README_SCREENSHOTS = process.env.CHAINRULE_UPDATE_SCREENSHOTS === '1';
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_LIMIT = 300 * 1024;
 
 const MIME: Record<string, string> = {
@@ -104,15 +104,7 @@ before(async () => {
   ({ server, url } = await serve(DIST));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   page = await context.newPage();
