@@ -150,7 +150,8 @@ describe('the native backend', { skip }, () => {
   test('large products split across threads agree with one thread', () => {
     const random = mulberry32(22);
     for (const threads of [2, 5]) {
-      checkMatmul(make({ threads }), random, {
+      const kernels = make({ threads });
+      checkMatmul(kernels, random, {
         batch: 2,
         m: 257,
         n: 515,
@@ -159,6 +160,33 @@ describe('the native backend', { skip }, () => {
         transB: false,
         aBatchStride: 0,
         bBatchStride: 300 * 515,
+      });
+      // More rows than the threads pack at once; one column panel (A read in place); a
+      // batch large enough that each thread takes whole matrices.
+      for (const [m, n, k] of [
+        [2000, 100, 30],
+        [3001, 7, 300],
+      ]) {
+        checkMatmul(kernels, random, {
+          batch: 1,
+          m,
+          n,
+          k,
+          transA: false,
+          transB: true,
+          aBatchStride: 0,
+          bBatchStride: 0,
+        });
+      }
+      checkMatmul(kernels, random, {
+        batch: 40,
+        m: 40,
+        n: 50,
+        k: 45,
+        transA: true,
+        transB: false,
+        aBatchStride: 45 * 40,
+        bBatchStride: 45 * 50,
       });
     }
   });

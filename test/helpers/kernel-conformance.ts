@@ -167,6 +167,10 @@ export function matmulSpecs(): MatmulSpec[] {
     [7, 9, 0], // empty inner dimension: zeros
     [160, 200, 300], // threaded, split by columns
     [300, 37, 400], // threaded, split by rows
+    [37, 13, 300], // one column panel (AVX2, AVX-512): A read in place, its last rows padded
+    [37, 6, 300], // one column panel on every instruction set
+    [2000, 100, 3], // more rows than one packed block of A, with threads and without
+    [3, 4100, 5], // more columns than one packed block of B
   ];
   const specs: MatmulSpec[] = [];
   for (const [m, n, k] of shapes) {
@@ -199,6 +203,16 @@ export function matmulSpecs(): MatmulSpec[] {
     transB: true,
     aBatchStride: 96 * 120,
     bBatchStride: 0,
+  });
+  specs.push({
+    batch: 30,
+    m: 5,
+    n: 20,
+    k: 9,
+    transA: true,
+    transB: false,
+    aBatchStride: 45,
+    bBatchStride: 180,
   });
   specs.push({
     batch: 3,

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "pool.h"
+
 // Order matters: a higher value needs everything a lower one does.
 enum Isa { ISA_PORTABLE, ISA_AVX2, ISA_AVX512, ISA_COUNT };
 
@@ -18,9 +20,16 @@ typedef struct {
   int64_t batch, m, n, k;
   int trans_a, trans_b;
   int64_t a_batch_stride, b_batch_stride;
-  // Units of work (see gemm_task) handed out to threads: the next unclaimed one.
+  // Set by gemm_plan (see isa-kernels.inc). solo: each thread multiplies whole matrices of
+  // the batch; otherwise all of them multiply each matrix together, packing A (when pack_a)
+  // shared_rows at a time and B into the calling thread's buffers, and claiming units of
+  // block_rows x unit_cols.
+  int solo, pack_a;
+  int64_t block_rows, shared_rows, unit_cols;
+  float *packed_a, *packed_b;
+  // The team's ticket counter (or, solo, the next matrix) and its barrier.
   int64_t next_unit;
-  int64_t units, slices;
+  PoolBarrier barrier;
 } GemmJob;
 
 // Kernel operation codes follow the lists in src/backend/kernels.ts.

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -109,4 +110,21 @@ void pool_run(PoolTask task, void *job, int threads) {
     pthread_mutex_unlock(&pool.lock);
   }
   pthread_mutex_unlock(&pool.busy);
+}
+
+void pool_barrier(PoolBarrier *barrier, int threads) {
+  if (threads <= 1) return;
+  unsigned generation = __atomic_load_n(&barrier->generation, __ATOMIC_ACQUIRE);
+  if (__atomic_add_fetch(&barrier->arrived, 1, __ATOMIC_ACQ_REL) == threads) {
+    __atomic_store_n(&barrier->arrived, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&barrier->generation, generation + 1, __ATOMIC_RELEASE);
+    return;
+  }
+  // A thread still missing may have lost its core: after a short spin, give ours up.
+  for (int i = 0; __atomic_load_n(&barrier->generation, __ATOMIC_ACQUIRE) == generation; i++) {
+    if (i < SPINS)
+      CPU_RELAX();
+    else
+      sched_yield();
+  }
 }

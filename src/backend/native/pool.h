@@ -11,4 +11,13 @@ typedef void (*PoolTask)(void *job, int thread, int threads);
 // runs on its caller alone.
 void pool_run(PoolTask task, void *job, int threads);
 
+// A barrier for the threads of one job (zero-initialised): pool_barrier returns once all
+// `threads` of them have called it.
+typedef struct {
+  int arrived;
+  unsigned generation;
+} PoolBarrier;
+
+void pool_barrier(PoolBarrier *barrier, int threads);
+
 #endif
