@@ -52,6 +52,16 @@ export interface View {
   strides: readonly number[];
 }
 
+/**
+ * Batch normalisation of x viewed as [rows, features], each feature over the rows (see
+ * Kernels.batchNormForward and batchNormBackward). weight and bias are [features] or null (1 and 0).
+ */
+export interface BatchNormSpec {
+  rows: number;
+  features: number;
+  eps: number;
+}
+
 /** C[b] = op(A[b]) · op(B[b]) for b in [0, batch); op transposes when the flag is set. */
 export interface MatmulSpec {
   batch: number;
@@ -205,4 +215,36 @@ export interface Kernels {
    * g = grad + weightDecay·p for Adam, and p first scaled by 1 - lr·weightDecay for AdamW.
    */
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void;
+
+  /**
+   * Training-mode batch normalisation, every array contiguous and of one dtype: mean and
+   * variance ([features]) = each feature's mean and biased variance over the rows, and
+   * out = (x - mean) / sqrt(variance + eps) · weight + bias.
+   */
+  batchNormForward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: FloatArray,
+    mean: FloatArray,
+    variance: FloatArray,
+    spec: BatchNormSpec,
+  ): void;
+
+  /**
+   * batchNormForward's cotangents from g = dL/dout, with x̂ = (x - mean)·s, s = 1/sqrt(variance + eps):
+   * gBias = Σ_rows g, gWeight = Σ_rows g·x̂, gx = weight·s·(g - gBias/rows - x̂·gWeight/rows).
+   * gWeight and gBias are written even when weight and bias are null.
+   */
+  batchNormBackward(
+    g: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    variance: FloatArray,
+    gx: FloatArray,
+    gWeight: FloatArray,
+    gBias: FloatArray,
+    spec: BatchNormSpec,
+  ): void;
 }

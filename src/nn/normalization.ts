@@ -3,6 +3,7 @@
 
 import type { DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
+import { batchNorm } from '../ops/batchnorm.js';
 import { noGrad } from '../ops/dispatch.js';
 import { full, ones, type Tensor, zeros } from '../tensor/tensor.js';
 import { checkSize, Module, parameterDType } from './module.js';
@@ -85,6 +86,11 @@ export class BatchNorm1d extends Module {
         `BatchNorm1d: training needs more than one value per feature, got input of shape ${formatShape(x.shape)}; ` +
           'use a batch of at least 2, or call eval() first',
       );
+    }
+    if (x.ndim === 2 && this.weight && this.bias) {
+      const fused = batchNorm(x, this.weight, this.bias, this.eps);
+      this.updateRunningStats(fused.mean, fused.variance, count);
+      return fused.out;
     }
     const mean = x.mean(axes, true);
     const centered = x.sub(mean);

@@ -102,6 +102,15 @@ function withVisibleLevels<T>(count: number, fn: () => T): T {
   }
 }
 
+/**
+ * True while an op's result could join a recorded graph or carry a tangent. A VJP rule may
+ * compute with plain kernels, outside the ops, only when it is false (a backward pass that
+ * builds no graph of its own).
+ */
+export function isDifferentiating(): boolean {
+  return gradEnabled || visibleLevels > 0;
+}
+
 /** Runs fn with a new innermost forward-mode level whose tangents `level` holds. */
 export function withTangentLevel<T>(level: Level, fn: () => T): T {
   const depth = visibleLevels;

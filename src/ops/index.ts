@@ -35,6 +35,7 @@ export const primitives = {
 };
 
 export { AnomalyError, detectAnomaly, setDetectAnomaly } from './anomaly.js';
+export { type BatchNormResult, batchNorm } from './batchnorm.js';
 export { type ConvOptions, conv2d, fold, locallyConnected2d, unfold } from './conv.js';
 export { avgPool2d, maxPool2d, put, take } from './conv-pool.js';
 export type { Size2, WindowOptions } from './conv-window.js';

@@ -469,6 +469,8 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#include "fused-kernels.inc"
+
 NAPI_MODULE_INIT() {
   detect_isas();
   napi_property_descriptor properties[] = {
@@ -482,6 +484,8 @@ NAPI_MODULE_INIT() {
       {"reduce", NULL, reduce, NULL, NULL, NULL, napi_default, NULL},
       {"sgd", NULL, sgd, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormForward", NULL, batch_norm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormBackward", NULL, batch_norm_backward, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

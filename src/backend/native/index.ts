@@ -8,6 +8,7 @@ import { ChainruleError } from '../../errors.js';
 import {
   type AdamStep,
   adamScalars,
+  type BatchNormSpec,
   type BinaryOp,
   type DataArray,
   type FloatArray,
@@ -37,6 +38,24 @@ interface Addon {
   reduce(x: Float32Array, out: Float32Array): void;
   sgd(param: Float32Array, grad: Float32Array, buffer: Float32Array | null): void;
   adam(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array): void;
+  batchNormForward(
+    x: Float32Array,
+    weight: Float32Array | null,
+    bias: Float32Array | null,
+    out: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  batchNormBackward(
+    g: Float32Array,
+    x: Float32Array,
+    weight: Float32Array | null,
+    mean: Float32Array,
+    variance: Float32Array,
+    gx: Float32Array,
+    gWeight: Float32Array,
+    gBias: Float32Array,
+  ): void;
 }
 
 /** The addon, or why there is none. */
@@ -282,6 +301,60 @@ class NativeKernelMethods {
     const { shrink, l2, keep1, keep2, stepSize, biasCorrection2Sqrt } = adamScalars(step);
     this.setArgs(shrink, l2, step.beta1, keep1, step.beta2, keep2, stepSize, biasCorrection2Sqrt, step.eps);
     this.addon.adam(param, grad, expAvg, expAvgSq);
+  }
+
+  batchNormForward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: FloatArray,
+    mean: FloatArray,
+    variance: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    const arrays = [x, weight, bias, out, mean, variance];
+    if (!arrays.every((a) => a === null || isFloat32(a))) {
+      this.fallback.batchNormForward(x, weight, bias, out, mean, variance, spec);
+      return;
+    }
+    this.setArgs(spec.rows, spec.features, spec.eps);
+    this.addon.batchNormForward(
+      x as Float32Array,
+      weight as Float32Array | null,
+      bias as Float32Array | null,
+      out as Float32Array,
+      mean as Float32Array,
+      variance as Float32Array,
+    );
+  }
+
+  batchNormBackward(
+    g: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    variance: FloatArray,
+    gx: FloatArray,
+    gWeight: FloatArray,
+    gBias: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    const arrays = [g, x, weight, mean, variance, gx, gWeight, gBias];
+    if (!arrays.every((a) => a === null || isFloat32(a))) {
+      this.fallback.batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
+      return;
+    }
+    this.setArgs(spec.rows, spec.features, spec.eps);
+    this.addon.batchNormBackward(
+      g as Float32Array,
+      x as Float32Array,
+      weight as Float32Array | null,
+      mean as Float32Array,
+      variance as Float32Array,
+      gx as Float32Array,
+      gWeight as Float32Array,
+      gBias as Float32Array,
+    );
   }
 }
 

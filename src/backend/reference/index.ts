@@ -3,6 +3,7 @@
 
 import type {
   AdamStep,
+  BatchNormSpec,
   BinaryOp,
   DataArray,
   FloatArray,
@@ -14,6 +15,7 @@ import type {
   View,
   Window2dSpec,
 } from '../kernels.js';
+import { batchNormBackward, batchNormForward } from './fused-kernels.js';
 import { adamUpdate, sgdUpdate } from './optimizer-updates.js';
 import { col2im, im2col, maxPool2d } from './window-kernels.js';
 
@@ -217,5 +219,31 @@ export class ReferenceKernels implements Kernels {
 
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void {
     adamUpdate(param, grad, expAvg, expAvgSq, step);
+  }
+
+  batchNormForward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: FloatArray,
+    mean: FloatArray,
+    variance: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    batchNormForward(x, weight, bias, out, mean, variance, spec);
+  }
+
+  batchNormBackward(
+    g: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    variance: FloatArray,
+    gx: FloatArray,
+    gWeight: FloatArray,
+    gBias: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
   }
 }

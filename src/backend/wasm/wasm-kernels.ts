@@ -5,6 +5,7 @@
 import {
   type AdamStep,
   adamScalars,
+  type BatchNormSpec,
   type BinaryOp,
   type DataArray,
   type FloatArray,
@@ -409,5 +410,32 @@ export class WasmKernels implements Kernels {
       this.serial.run(task, heap.writeArgs(taskArgs(task, fields)));
     });
     heap.copyOut(result, out);
+  }
+
+  // The fused ops' kernels run on the reference code until WebAssembly ports of them exist.
+  batchNormForward(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: FloatArray,
+    mean: FloatArray,
+    variance: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    this.reference.batchNormForward(x, weight, bias, out, mean, variance, spec);
+  }
+
+  batchNormBackward(
+    g: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    variance: FloatArray,
+    gx: FloatArray,
+    gWeight: FloatArray,
+    gBias: FloatArray,
+    spec: BatchNormSpec,
+  ): void {
+    this.reference.batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
   }
 }

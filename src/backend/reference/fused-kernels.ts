@@ -1,0 +1,73 @@
+// Reference kernels of the fused ops (src/ops/batchnorm.ts): statistics summed in float64,
+// two passes where that is the plain way to write it, each result rounded once on store.
+
+import type { BatchNormSpec, FloatArray } from '../kernels.js';
+
+/** Each feature's mean and biased variance over the rows of x [rows, features], in float64. */
+function featureMoments(x: FloatArray, rows: number, features: number) {
+  const mean = new Float64Array(features);
+  const variance = new Float64Array(features);
+  for (let r = 0; r < rows; r++) for (let f = 0; f < features; f++) mean[f] += x[r * features + f];
+  for (let f = 0; f < features; f++) mean[f] /= rows;
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < features; f++) {
+      const d = x[r * features + f] - mean[f];
+      variance[f] += d * d;
+    }
+  }
+  for (let f = 0; f < features; f++) variance[f] /= rows;
+  return { mean, variance };
+}
+
+export function batchNormForward(
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  out: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
+  { rows, features, eps }: BatchNormSpec,
+): void {
+  const moments = featureMoments(x, rows, features);
+  mean.set(moments.mean);
+  variance.set(moments.variance);
+  for (let f = 0; f < features; f++) {
+    const scale = (weight ? weight[f] : 1) / Math.sqrt(moments.variance[f] + eps);
+    const shift = bias ? bias[f] : 0;
+    for (let r = 0; r < rows; r++) {
+      const i = r * features + f;
+      out[i] = (x[i] - moments.mean[f]) * scale + shift;
+    }
+  }
+}
+
+export function batchNormBackward(
+  g: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  mean: FloatArray,
+  variance: FloatArray,
+  gx: FloatArray,
+  gWeight: FloatArray,
+  gBias: FloatArray,
+  { rows, features, eps }: BatchNormSpec,
+): void {
+  for (let f = 0; f < features; f++) {
+    const s = 1 / Math.sqrt(variance[f] + eps);
+    let sumG = 0;
+    let sumGXhat = 0;
+    for (let r = 0; r < rows; r++) {
+      const i = r * features + f;
+      sumG += g[i];
+      sumGXhat += g[i] * (x[i] - mean[f]) * s;
+    }
+    gBias[f] = sumG;
+    gWeight[f] = sumGXhat;
+    const scale = (weight ? weight[f] : 1) * s;
+    for (let r = 0; r < rows; r++) {
+      const i = r * features + f;
+      const xhat = (x[i] - mean[f]) * s;
+      gx[i] = scale * (g[i] - sumG / rows - (xhat * sumGXhat) / rows);
+    }
+  }
+}

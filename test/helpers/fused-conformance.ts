@@ -1,0 +1,74 @@
+// The fused ops' kernels (batch norm) against the reference backend: part of the conformance
+// suite that kernel-conformance.ts runs for every backend, ISA and thread count.
+
+import { test } from 'node:test';
+import type { BatchNormSpec, FloatArray, Kernels } from '../../src/backend/kernels.js';
+import { ReferenceKernels } from '../../src/backend/reference/index.js';
+import { assertMatches, mulberry32, uniform } from './kernel-conformance.js';
+
+const reference = new ReferenceKernels();
+
+/** Within `rtol` of the array's largest magnitude: sums over rows round at that scale. */
+const scaled = (expected: ArrayLike<number>, rtol: number) => {
+  let largest = 0;
+  for (let i = 0; i < expected.length; i++) largest = Math.max(largest, Math.abs(expected[i]));
+  return () => rtol * largest;
+};
+
+// [rows, features, offset]: one feature, odd sizes, more features than a chunk of 256 and
+// than one thread's share, a seed-network layer, and means that dwarf the spread.
+const CASES: [number, number, number][] = [
+  [2, 1, 0],
+  [3, 5, 0],
+  [37, 301, 0],
+  [128, 1024, 0],
+  [5, 700, 1000],
+  [64, 130, -300],
+];
+
+export function fusedKernelConformanceTests(kernels: () => Kernels, seed: number): void {
+  test('batchNormForward and batchNormBackward match the reference, affine or not, float32 and float64', () => {
+    const random = mulberry32(40 + seed);
+    for (const [rows, features, offset] of CASES) {
+      for (const affine of [true, false]) {
+        for (const float64 of [false, true]) {
+          const array = (values: Float32Array): FloatArray => (float64 ? Float64Array.from(values) : values);
+          const make = (length: number): FloatArray =>
+            float64 ? new Float64Array(length) : new Float32Array(length);
+          const spec: BatchNormSpec = { rows, features, eps: 1e-5 };
+          const label = `rows=${rows} features=${features} offset=${offset} affine=${affine} float64=${float64}`;
+          const x = array(uniform(random, rows * features, offset - 2, offset + 2));
+          const weight = affine ? array(uniform(random, features, 0.5, 2)) : null;
+          const bias = affine ? array(uniform(random, features)) : null;
+          const outputs = () => [make(rows * features), make(features), make(features)] as const;
+          const [out, mean, variance] = outputs();
+          const expected = outputs();
+          kernels().batchNormForward(x, weight, bias, out, mean, variance, spec);
+          reference.batchNormForward(x, weight, bias, ...expected, spec);
+          const rtol = float64 ? 1e-12 : 2e-6;
+          assertMatches(out, expected[0], `${label} out`, scaled(expected[0], rtol * 4));
+          assertMatches(mean, expected[1], `${label} mean`, scaled(expected[1], rtol));
+          assertMatches(variance, expected[2], `${label} variance`, scaled(expected[2], rtol * 4));
+
+          const g = array(uniform(random, rows * features));
+          const [gx, gWeight, gBias] = outputs();
+          const expectedGrads = outputs();
+          const stats = [expected[1], expected[2]] as const;
+          kernels().batchNormBackward(g, x, weight, ...stats, gx, gWeight, gBias, spec);
+          reference.batchNormBackward(g, x, weight, ...stats, ...expectedGrads, spec);
+          // gx is a difference of terms of size |weight·s·g|, which can cancel to nearly 0.
+          let termScale = 0;
+          for (let f = 0; f < features; f++)
+            termScale = Math.max(
+              termScale,
+              (weight ? Math.abs(weight[f]) : 1) / Math.sqrt(stats[1][f] + spec.eps),
+            );
+          const gScale = scaled(g, 1)();
+          assertMatches(gx, expectedGrads[0], `${label} gx`, () => rtol * 8 * termScale * gScale);
+          assertMatches(gWeight, expectedGrads[1], `${label} gWeight`, scaled(expectedGrads[1], rtol * 4));
+          assertMatches(gBias, expectedGrads[2], `${label} gBias`, scaled(expectedGrads[2], rtol));
+        }
+      }
+    }
+  });
+}
