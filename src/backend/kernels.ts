@@ -216,6 +216,12 @@ export interface Kernels {
    */
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void;
 
+  /** out [rows] = each row's sum of squares of x [rows, cols] (contiguous), summed in float64. */
+  rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
+
+  /** out = each row of x [rows, cols] divided by (its root mean square + eps): FF's length normalisation. */
+  rmsNormalizeRows(x: FloatArray, out: FloatArray, rows: number, cols: number, eps: number): void;
+
   /**
    * Training-mode batch normalisation, every array contiguous and of one dtype: mean and
    * variance ([features]) = each feature's mean and biased variance over the rows, and

@@ -9,6 +9,7 @@ import { Flatten, Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layer
 import { Module } from '../nn/module.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { sameShape } from '../ops/broadcast.js';
+import { rmsNormalize as rmsNormalizeRows } from '../ops/rows.js';
 import { concat } from '../ops/shape.js';
 import type { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
@@ -159,7 +160,7 @@ const RMS_EPSILON = 1e-8;
 
 /** Each row divided by its root mean square: only the direction of the activity passes on. */
 export function rmsNormalize(h: Tensor): Tensor {
-  return h.div(h.square().mean(1, true).sqrt().add(RMS_EPSILON));
+  return rmsNormalizeRows(h, RMS_EPSILON);
 }
 
 /** A Forward-Forward layer: a Linear whose units also keep their running mean activity. */

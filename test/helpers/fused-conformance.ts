@@ -72,3 +72,34 @@ export function fusedKernelConformanceTests(kernels: () => Kernels, seed: number
     }
   });
 }
+
+export function rowsKernelConformanceTests(kernels: () => Kernels, seed: number): void {
+  test('rowSumSquares and rmsNormalizeRows match the reference, float32 and float64', () => {
+    const random = mulberry32(50 + seed);
+    // Rows shorter and longer than a fold of 64 columns; enough rows to split over threads.
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 7],
+      [5, 65],
+      [200, 1000],
+      [2, 0],
+    ]) {
+      for (const float64 of [false, true]) {
+        const label = `rows=${rows} cols=${cols} float64=${float64}`;
+        const values = uniform(random, rows * cols, -3, 3);
+        const x = float64 ? Float64Array.from(values) : values;
+        const make = (length: number): FloatArray =>
+          float64 ? new Float64Array(length) : new Float32Array(length);
+        const [sums, expectedSums] = [make(rows), make(rows)];
+        kernels().rowSumSquares(x, sums, rows, cols);
+        reference.rowSumSquares(x, expectedSums, rows, cols);
+        const rtol = float64 ? 1e-12 : 2e-6;
+        assertMatches(sums, expectedSums, `${label} sums`, (_i, e) => rtol * Math.abs(e));
+        const [out, expected] = [make(rows * cols), make(rows * cols)];
+        kernels().rmsNormalizeRows(x, out, rows, cols, 1e-8);
+        reference.rmsNormalizeRows(x, expected, rows, cols, 1e-8);
+        assertMatches(out, expected, `${label} normalised`, (_i, e) => rtol * 2 * Math.abs(e) + rtol);
+      }
+    }
+  });
+}

@@ -15,7 +15,7 @@ import {
   type View,
 } from '../../src/backend/kernels.js';
 import { contiguousStrides, ReferenceKernels } from '../../src/backend/reference/index.js';
-import { fusedKernelConformanceTests } from './fused-conformance.js';
+import { fusedKernelConformanceTests, rowsKernelConformanceTests } from './fused-conformance.js';
 
 export const reference = new ReferenceKernels();
 const FLOAT32_EPSILON = 2 ** -23;
@@ -231,6 +231,7 @@ export function matmulSpecs(): MatmulSpec[] {
 /** Every kernel of `kernels()` against the reference; `seed` varies the random cases. */
 export function kernelConformanceTests(kernels: () => Kernels, seed: number): void {
   fusedKernelConformanceTests(kernels, seed);
+  rowsKernelConformanceTests(kernels, seed);
 
   test('matmul matches the reference in every layout, size and batch stride', () => {
     const random = mulberry32(1 + seed);

@@ -486,6 +486,8 @@ NAPI_MODULE_INIT() {
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormForward", NULL, batch_norm_forward, NULL, NULL, NULL, napi_default, NULL},
       {"batchNormBackward", NULL, batch_norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"rowSumSquares", NULL, row_sum_squares_kernel, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormalizeRows", NULL, rms_normalize_rows_kernel, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

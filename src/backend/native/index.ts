@@ -38,6 +38,8 @@ interface Addon {
   reduce(x: Float32Array, out: Float32Array): void;
   sgd(param: Float32Array, grad: Float32Array, buffer: Float32Array | null): void;
   adam(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array): void;
+  rowSumSquares(x: Float32Array, out: Float32Array): void;
+  rmsNormalizeRows(x: Float32Array, out: Float32Array): void;
   batchNormForward(
     x: Float32Array,
     weight: Float32Array | null,
@@ -301,6 +303,24 @@ class NativeKernelMethods {
     const { shrink, l2, keep1, keep2, stepSize, biasCorrection2Sqrt } = adamScalars(step);
     this.setArgs(shrink, l2, step.beta1, keep1, step.beta2, keep2, stepSize, biasCorrection2Sqrt, step.eps);
     this.addon.adam(param, grad, expAvg, expAvgSq);
+  }
+
+  rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.fallback.rowSumSquares(x, out, rows, cols);
+      return;
+    }
+    this.setArgs(rows, cols);
+    this.addon.rowSumSquares(x, out);
+  }
+
+  rmsNormalizeRows(x: FloatArray, out: FloatArray, rows: number, cols: number, eps: number): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.fallback.rmsNormalizeRows(x, out, rows, cols, eps);
+      return;
+    }
+    this.setArgs(rows, cols, eps);
+    this.addon.rmsNormalizeRows(x, out);
   }
 
   batchNormForward(

@@ -1,4 +1,4 @@
-// Reference kernels of the fused ops (src/ops/batchnorm.ts): statistics summed in float64,
+// Reference kernels of the fused ops (src/ops/batchnorm.ts, src/ops/rows.ts): statistics summed in float64,
 // two passes where that is the plain way to write it, each result rounded once on store.
 
 import type { BatchNormSpec, FloatArray } from '../kernels.js';
@@ -69,5 +69,28 @@ export function batchNormBackward(
       const xhat = (x[i] - mean[f]) * s;
       gx[i] = scale * (g[i] - sumG / rows - (xhat * sumGXhat) / rows);
     }
+  }
+}
+
+export function rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    let total = 0;
+    for (let c = 0; c < cols; c++) total += x[r * cols + c] * x[r * cols + c];
+    out[r] = total;
+  }
+}
+
+export function rmsNormalizeRows(
+  x: FloatArray,
+  out: FloatArray,
+  rows: number,
+  cols: number,
+  eps: number,
+): void {
+  const squares = new Float64Array(rows);
+  rowSumSquares(x, squares, rows, cols);
+  for (let r = 0; r < rows; r++) {
+    const scale = 1 / (Math.sqrt(squares[r] / cols) + eps);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = x[r * cols + c] * scale;
   }
 }

@@ -15,7 +15,7 @@ import type {
   View,
   Window2dSpec,
 } from '../kernels.js';
-import { batchNormBackward, batchNormForward } from './fused-kernels.js';
+import { batchNormBackward, batchNormForward, rmsNormalizeRows, rowSumSquares } from './fused-kernels.js';
 import { adamUpdate, sgdUpdate } from './optimizer-updates.js';
 import { col2im, im2col, maxPool2d } from './window-kernels.js';
 
@@ -219,6 +219,14 @@ export class ReferenceKernels implements Kernels {
 
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void {
     adamUpdate(param, grad, expAvg, expAvgSq, step);
+  }
+
+  rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
+    rowSumSquares(x, out, rows, cols);
+  }
+
+  rmsNormalizeRows(x: FloatArray, out: FloatArray, rows: number, cols: number, eps: number): void {
+    rmsNormalizeRows(x, out, rows, cols, eps);
   }
 
   batchNormForward(

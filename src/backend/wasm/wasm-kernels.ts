@@ -413,6 +413,14 @@ export class WasmKernels implements Kernels {
   }
 
   // The fused ops' kernels run on the reference code until WebAssembly ports of them exist.
+  rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
+    this.reference.rowSumSquares(x, out, rows, cols);
+  }
+
+  rmsNormalizeRows(x: FloatArray, out: FloatArray, rows: number, cols: number, eps: number): void {
+    this.reference.rmsNormalizeRows(x, out, rows, cols, eps);
+  }
+
   batchNormForward(
     x: FloatArray,
     weight: FloatArray | null,

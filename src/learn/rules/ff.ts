@@ -8,6 +8,7 @@ import { type Normalization, normalizePixels } from '../../data/loader.js';
 import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
 import { crossEntropy } from '../../ops/nn.js';
+import { sumSquares } from '../../ops/rows.js';
 import { LRScheduler } from '../../optim/schedules.js';
 import { Rng } from '../../tensor/random.js';
 import { allocate, Tensor, zeros } from '../../tensor/tensor.js';
@@ -219,8 +220,8 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
   }
 
   private goodness(activity: Tensor): Tensor {
-    const squares = activity.square();
-    return this.config.goodness === 'sum' ? squares.sum(1) : squares.mean(1);
+    const squares = sumSquares(activity);
+    return this.config.goodness === 'sum' ? squares : squares.div(activity.shape[1]);
   }
 
   /**
