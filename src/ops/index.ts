@@ -44,8 +44,8 @@ export { add, clamp, div, maximum, minimum, mul, pow, sub, sumTo, where } from '
 export { matmul, mm } from './linalg.js';
 export { linear } from './linear.js';
 export { crossEntropy, logSoftmax, mseLoss, softmax } from './nn.js';
-export { rmsNormalize, sumSquares } from './rows.js';
 export { argmax, logsumexp, max, mean, norm, sum, variance } from './reduce.js';
+export { rmsNormalize, sumSquares } from './rows.js';
 export {
   broadcastTo,
   cast,
