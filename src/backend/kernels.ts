@@ -216,6 +216,29 @@ export interface Kernels {
    */
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void;
 
+  /**
+   * Softmax cross-entropy of logits [rows, classes] against class indices labels [rows]:
+   * probabilities = each row's softmax, losses [rows] = logsumexp(row) - row[label], in float64.
+   */
+  softmaxCrossEntropy(
+    logits: FloatArray,
+    labels: Int32Array,
+    probabilities: FloatArray,
+    losses: FloatArray,
+    rows: number,
+    classes: number,
+  ): void;
+
+  /** softmaxCrossEntropy's cotangent: gx = scale·(probabilities - onehot(labels)). */
+  softmaxCrossEntropyBackward(
+    probabilities: FloatArray,
+    labels: Int32Array,
+    scale: number,
+    gx: FloatArray,
+    rows: number,
+    classes: number,
+  ): void;
+
   /** out [rows] = each row's sum of squares of x [rows, cols] (contiguous), summed in float64. */
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
 

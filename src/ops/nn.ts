@@ -1,11 +1,12 @@
-// Composite functions of neural networks, written from primitives: their derivatives in
-// both modes follow from the chain rule over the primitives' rules.
+// Composite functions of neural networks, written from primitives (their derivatives in
+// both modes follow from the chain rule over the primitives' rules), and cross-entropy, a
+// fused op of its own (src/ops/cross-entropy.ts).
 
 import { ShapeError } from '../errors.js';
 import { attachMethods } from '../tensor/methods.js';
 import { Tensor } from '../tensor/tensor.js';
-import { mean, sum } from './reduce.js';
-import { oneHot } from './shape.js';
+import { softmaxCrossEntropy } from './cross-entropy.js';
+import { classIndices } from './shape.js';
 
 export function softmax(x: Tensor, axis = -1): Tensor {
   return x.sub(x.logsumexp(axis, true)).exp();
@@ -27,8 +28,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor | Int32Array | reado
   if (count !== logits.shape[0]) {
     throw new ShapeError(`crossEntropy: ${logits.shape[0]} rows of logits but ${count} labels`);
   }
-  const target = oneHot(labels, logits.shape[1], logits.dtype);
-  return mean(sum(logSoftmax(logits).mul(target), 1)).neg();
+  return softmaxCrossEntropy(logits, classIndices(labels, logits.shape[1]));
 }
 
 /** Mean squared error. */

@@ -241,12 +241,8 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return x.dtype === dtype ? x : apply(castOp, [x], { dtype });
 }
 
-/** Rows of `depth` zeros with a 1 at each label (labels: int32 tensor or array). */
-export function oneHot(
-  labels: Tensor | Int32Array | readonly number[],
-  depth: number,
-  dtype: DType = 'float32',
-): Tensor {
+/** Labels as int32 class indices, each checked to be an integer in [0, depth). */
+export function classIndices(labels: Tensor | Int32Array | readonly number[], depth: number): Int32Array {
   const values = labels instanceof Tensor ? labels.data : labels;
   // Checked before the conversion to int32, which would truncate 1.5 to 1 silently.
   for (const v of values) {
@@ -257,7 +253,16 @@ export function oneHot(
       );
     }
   }
-  const ints = values instanceof Int32Array ? values : Int32Array.from(values);
+  return values instanceof Int32Array ? values : Int32Array.from(values);
+}
+
+/** Rows of `depth` zeros with a 1 at each label (labels: int32 tensor or array). */
+export function oneHot(
+  labels: Tensor | Int32Array | readonly number[],
+  depth: number,
+  dtype: DType = 'float32',
+): Tensor {
+  const ints = classIndices(labels, depth);
   const out = allocate(dtype, ints.length * depth);
   getBackend().oneHot(ints, depth, out);
   const batch = labels instanceof Tensor ? labels.shape : [ints.length];

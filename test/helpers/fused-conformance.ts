@@ -103,3 +103,38 @@ export function rowsKernelConformanceTests(kernels: () => Kernels, seed: number)
     }
   });
 }
+
+export function crossEntropyKernelConformanceTests(kernels: () => Kernels, seed: number): void {
+  test('softmaxCrossEntropy and its backward match the reference, float32 and float64', () => {
+    const random = mulberry32(60 + seed);
+    for (const [rows, classes] of [
+      [1, 1],
+      [4, 3],
+      [128, 10],
+    ]) {
+      for (const float64 of [false, true]) {
+        const label = `rows=${rows} classes=${classes} float64=${float64}`;
+        const values = uniform(random, rows * classes, -20, 20);
+        const logits = float64 ? Float64Array.from(values) : values;
+        const make = (length: number): FloatArray =>
+          float64 ? new Float64Array(length) : new Float32Array(length);
+        const labels = Int32Array.from({ length: rows }, () => Math.floor(random() * classes));
+        const [p, losses, expectedP, expectedLosses] = [
+          make(rows * classes),
+          make(rows),
+          make(rows * classes),
+          make(rows),
+        ];
+        kernels().softmaxCrossEntropy(logits, labels, p, losses, rows, classes);
+        reference.softmaxCrossEntropy(logits, labels, expectedP, expectedLosses, rows, classes);
+        const rtol = float64 ? 1e-12 : 2e-6;
+        assertMatches(p, expectedP, `${label} probabilities`, (_i, e) => rtol * Math.abs(e) + 1e-30);
+        assertMatches(losses, expectedLosses, `${label} losses`, (_i, e) => rtol * Math.abs(e) + rtol);
+        const [gx, expectedGx] = [make(rows * classes), make(rows * classes)];
+        kernels().softmaxCrossEntropyBackward(expectedP, labels, 1 / rows, gx, rows, classes);
+        reference.softmaxCrossEntropyBackward(expectedP, labels, 1 / rows, expectedGx, rows, classes);
+        assertMatches(gx, expectedGx, `${label} gradient`, (_i, e) => rtol * Math.abs(e));
+      }
+    }
+  });
+}

@@ -15,7 +15,11 @@ import {
   type View,
 } from '../../src/backend/kernels.js';
 import { contiguousStrides, ReferenceKernels } from '../../src/backend/reference/index.js';
-import { fusedKernelConformanceTests, rowsKernelConformanceTests } from './fused-conformance.js';
+import {
+  crossEntropyKernelConformanceTests,
+  fusedKernelConformanceTests,
+  rowsKernelConformanceTests,
+} from './fused-conformance.js';
 
 export const reference = new ReferenceKernels();
 const FLOAT32_EPSILON = 2 ** -23;
@@ -232,6 +236,7 @@ export function matmulSpecs(): MatmulSpec[] {
 export function kernelConformanceTests(kernels: () => Kernels, seed: number): void {
   fusedKernelConformanceTests(kernels, seed);
   rowsKernelConformanceTests(kernels, seed);
+  crossEntropyKernelConformanceTests(kernels, seed);
 
   test('matmul matches the reference in every layout, size and batch stride', () => {
     const random = mulberry32(1 + seed);

@@ -1,4 +1,4 @@
-// Reference kernels of the fused ops (src/ops/batchnorm.ts, src/ops/rows.ts): statistics summed in float64,
+// Reference kernels of the fused ops (src/ops/batchnorm.ts, src/ops/rows.ts, src/ops/cross-entropy.ts): statistics summed in float64,
 // two passes where that is the plain way to write it, each result rounded once on store.
 
 import type { BatchNormSpec, FloatArray } from '../kernels.js';
@@ -92,5 +92,40 @@ export function rmsNormalizeRows(
   for (let r = 0; r < rows; r++) {
     const scale = 1 / (Math.sqrt(squares[r] / cols) + eps);
     for (let c = 0; c < cols; c++) out[r * cols + c] = x[r * cols + c] * scale;
+  }
+}
+
+export function softmaxCrossEntropy(
+  logits: FloatArray,
+  labels: Int32Array,
+  probabilities: FloatArray,
+  losses: FloatArray,
+  rows: number,
+  classes: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const at = r * classes;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, logits[at + c]);
+    let total = 0;
+    for (let c = 0; c < classes; c++) total += Math.exp(logits[at + c] - max);
+    for (let c = 0; c < classes; c++) probabilities[at + c] = Math.exp(logits[at + c] - max) / total;
+    losses[r] = max + Math.log(total) - logits[at + labels[r]];
+  }
+}
+
+export function softmaxCrossEntropyBackward(
+  probabilities: FloatArray,
+  labels: Int32Array,
+  scale: number,
+  gx: FloatArray,
+  rows: number,
+  classes: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < classes; c++) {
+      const i = r * classes + c;
+      gx[i] = scale * (probabilities[i] - (c === labels[r] ? 1 : 0));
+    }
   }
 }

@@ -15,7 +15,14 @@ import type {
   View,
   Window2dSpec,
 } from '../kernels.js';
-import { batchNormBackward, batchNormForward, rmsNormalizeRows, rowSumSquares } from './fused-kernels.js';
+import {
+  batchNormBackward,
+  batchNormForward,
+  rmsNormalizeRows,
+  rowSumSquares,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBackward,
+} from './fused-kernels.js';
 import { adamUpdate, sgdUpdate } from './optimizer-updates.js';
 import { col2im, im2col, maxPool2d } from './window-kernels.js';
 
@@ -219,6 +226,28 @@ export class ReferenceKernels implements Kernels {
 
   adam(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, step: AdamStep): void {
     adamUpdate(param, grad, expAvg, expAvgSq, step);
+  }
+
+  softmaxCrossEntropy(
+    logits: FloatArray,
+    labels: Int32Array,
+    probabilities: FloatArray,
+    losses: FloatArray,
+    rows: number,
+    classes: number,
+  ): void {
+    softmaxCrossEntropy(logits, labels, probabilities, losses, rows, classes);
+  }
+
+  softmaxCrossEntropyBackward(
+    probabilities: FloatArray,
+    labels: Int32Array,
+    scale: number,
+    gx: FloatArray,
+    rows: number,
+    classes: number,
+  ): void {
+    softmaxCrossEntropyBackward(probabilities, labels, scale, gx, rows, classes);
   }
 
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {

@@ -413,6 +413,28 @@ export class WasmKernels implements Kernels {
   }
 
   // The fused ops' kernels run on the reference code until WebAssembly ports of them exist.
+  softmaxCrossEntropy(
+    logits: FloatArray,
+    labels: Int32Array,
+    probabilities: FloatArray,
+    losses: FloatArray,
+    rows: number,
+    classes: number,
+  ): void {
+    this.reference.softmaxCrossEntropy(logits, labels, probabilities, losses, rows, classes);
+  }
+
+  softmaxCrossEntropyBackward(
+    probabilities: FloatArray,
+    labels: Int32Array,
+    scale: number,
+    gx: FloatArray,
+    rows: number,
+    classes: number,
+  ): void {
+    this.reference.softmaxCrossEntropyBackward(probabilities, labels, scale, gx, rows, classes);
+  }
+
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
     this.reference.rowSumSquares(x, out, rows, cols);
   }
