@@ -4,10 +4,12 @@
 // its own weights and nothing below, and is freed by its backward pass before the next layer
 // runs: the recorded graph never holds more than one layer.
 
+import { hybridImages } from '../../data/hybrid.js';
 import { type Normalization, normalizePixels } from '../../data/loader.js';
 import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
 import { crossEntropy } from '../../ops/nn.js';
+import { concat } from '../../ops/shape.js';
 import { LRScheduler } from '../../optim/schedules.js';
 import { Rng } from '../../tensor/random.js';
 import { allocate, Tensor, zeros } from '../../tensor/tensor.js';
@@ -15,7 +17,14 @@ import { buildModel, type FFNetwork, type FFStackArchitecture } from '../models.
 import { makeOptimizer, makeSchedule, ScheduledOptimizer } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, LayerStats, RuleDescriptor, StepOptions, StepResult } from '../types.js';
-import { checkFFConfig, FF_PRESETS, FF_SCHEDULES, type FFConfig, type FFNegatives } from './ff-config.js';
+import {
+  checkFFConfig,
+  FF_PRESETS,
+  FF_SCHEDULES,
+  type FFConfig,
+  type FFNegatives,
+  imageSide,
+} from './ff-config.js';
 
 export * from './ff-config.js';
 
@@ -33,7 +42,7 @@ export function labelValueFor(normalization: Normalization): number {
  * rest renormalised.
  */
 export function sampleNegativeLabels(
-  mode: FFNegatives,
+  mode: Exclude<FFNegatives, 'hybrid'>,
   labels: Int32Array,
   logits: Tensor,
   rng: Rng,
@@ -134,10 +143,16 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
     const logits = this.model.headLogits(noGrad(() => this.model.activities(this.labelled(x, [null]))));
     const headLoss = crossEntropy(logits, y);
     headLoss.backward();
-    const negatives = sampleNegativeLabels(this.config.negatives, y.data as Int32Array, logits, this.rng!);
+    const labels = y.data as Int32Array;
+    const { negatives: mode, inputs } = this.config;
+    const side = mode === 'hybrid' ? imageSide(inputs, 'Forward-Forward inputs') : 0;
+    const negatives =
+      mode === 'hybrid'
+        ? hybridImages(x, labels, this.rng!, { height: side, width: side }).images
+        : sampleNegativeLabels(mode, labels, logits, this.rng!);
     let loss = headLoss.item();
     const layers: LayerStats[] = [];
-    for (const objective of this.layerObjectives(x, y.data as Int32Array, negatives)) {
+    for (const objective of this.layerObjectives(x, labels, negatives)) {
       objective.loss.backward();
       loss += objective.loss.item();
       if (options.layerStats) layers.push(this.layerStats(objective, x.shape[0]));
@@ -148,13 +163,25 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   /**
    * Each layer's objective on positive data (x with label y) and negative data (x with the
-   * wrong labels `negatives`), produced lazily: the caller runs a layer's backward pass (which
+   * wrong labels `negatives`, or for 'hybrid' negatives the unlabelled images `negatives`
+   * against x unlabelled), produced lazily: the caller runs a layer's backward pass (which
    * frees its graph) before asking for the next. Exposed so tests can inspect the graphs;
    * like a step, it folds the positive activities into the peer-normalisation means.
    */
-  *layerObjectives(x: Tensor, labels: Int32Array, negatives: Int32Array): Generator<FFLayerObjective> {
+  *layerObjectives(
+    x: Tensor,
+    labels: Int32Array,
+    negatives: Int32Array | Tensor,
+  ): Generator<FFLayerObjective> {
     const batch = x.shape[0];
-    let h = this.labelled(x, [labels, negatives]);
+    if (this.unsupervised !== negatives instanceof Tensor)
+      throw new ChainruleError(
+        `Forward-Forward: ${this.unsupervised ? "'hybrid' negatives are images" : 'negatives are wrong labels'}; pass ${this.unsupervised ? 'a tensor of them' : 'an Int32Array'}`,
+      );
+    let h =
+      negatives instanceof Tensor
+        ? concat([x, negatives.detach()], 0)
+        : this.labelled(x, [labels, negatives]);
     for (const [i, layer] of this.model.layers.entries()) {
       const activity = layer.forward(h);
       const goodness = this.goodness(activity);
@@ -173,7 +200,13 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   protected scoresBy(mode: string, x: Tensor): Tensor {
     this.checkInput(x);
-    if (mode === 'goodness') return this.labelScores(x);
+    if (mode === 'goodness') {
+      if (this.unsupervised)
+        throw new ChainruleError(
+          "Forward-Forward with 'hybrid' negatives learned without labels, so goodness cannot score them; use inference 'softmax'",
+        );
+      return this.labelScores(x);
+    }
     return this.model.forward(this.labelled(x, [null]));
   }
 
@@ -213,6 +246,11 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /** Trained on hybrid negatives: the layers never see a label. */
+  private get unsupervised(): boolean {
+    return this.config.negatives === 'hybrid';
+  }
+
   private threshold(layer: number): number {
     const { threshold, goodness, hidden } = this.config;
     return threshold ?? (goodness === 'sum' ? hidden[layer] : 1);
@@ -226,8 +264,10 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
   /**
    * x with its label pixels overwritten, once per label set, stacked: a one-hot of each row's
    * label scaled by labelValue, or for null the neutral label (labelValue/classes everywhere).
+   * An unsupervised network's input is the image as it is.
    */
   private labelled(x: Tensor, labelSets: readonly (Int32Array | null)[]): Tensor {
+    if (this.unsupervised) return x;
     const [batch, features] = x.shape;
     const { classes, labelValue } = this.config;
     const out = allocate(x.dtype, labelSets.length * x.size);
@@ -313,7 +353,8 @@ export const forwardForward: RuleDescriptor<FFConfig> = {
   check: checkFFConfig,
   // The label is written at a white pixel's value, whatever the scaling.
   inputSettings: (normalization) => ({ labelValue: labelValueFor(normalization) }),
-  minBatchSize: () => 1,
+  // Hybrid negatives mix two images of the same minibatch.
+  minBatchSize: (config) => (config.negatives === 'hybrid' ? 2 : 1),
   architecture: architectureOf,
   build: (config, seed) => new FFTrainer(config, seed),
 };
