@@ -83,6 +83,7 @@ export {
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
 export type { FeedbackMlpArchitecture, LocalMlpArchitecture } from './learn/local-models.js';
+export type { FFRecurrentArchitecture } from './learn/ff-recurrent-model.js';
 export {
   type EpochMetrics,
   evaluate,

@@ -1,6 +1,7 @@
 // The Forward-Forward paper's rows: hybrid negatives mix two different digits through a smooth
 // mask, the unsupervised layers learn without labels and without a gradient crossing a layer,
-// and every paper preset's checkpoint restores the trainer exactly.
+// the recurrent net's losses reach neither another layer nor another step, and every paper
+// preset's checkpoint restores the trainer exactly.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,6 +12,7 @@ import { fitNormalization } from '../src/data/loader.js';
 import { trainingData } from '../src/learn/data.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import { FF_PRESETS, type FFConfig, type FFTrainer } from '../src/learn/rules/ff.js';
+import type { FFRecurrentConfig, FFRecurrentTrainer } from '../src/learn/rules/ff-recurrent.js';
 import { Rng } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { throughCheckpoint } from './helpers/checkpoint.js';
@@ -133,4 +135,75 @@ test('every paper preset trains a step and its checkpoint restores it exactly', 
   }
   assert.equal(FF_PRESETS['supervised-fast'].config.lr, 2 * FF_PRESETS.supervised.config.lr);
   assert.equal(FF_PRESETS.jittered.run.maxShift, 2);
+});
+
+const createRecurrent = (config: Partial<FFRecurrentConfig> = {}) =>
+  createTrainer(
+    'ff-recurrent',
+    { hidden: [12, 10, 8], ...config },
+    { seed: 2, preset: 'default' },
+  ) as FFRecurrentTrainer;
+
+test('recurrent FF: a layer loss at a step reaches its own weights only, never another layer or step', () => {
+  const trainer = createRecurrent();
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const negatives = Int32Array.from(labels, (l) => (l + 1) % 10);
+  const seen: string[] = [];
+  for (const objective of trainer.layerObjectives(x, labels, negatives)) {
+    const leaves = new Set<Tensor>();
+    let operations = 0;
+    for (const t of topologicalOrder(objective.loss)) {
+      operations++;
+      for (const input of t.node!.inputs) if (!input.node && input.requiresGrad) leaves.add(input);
+    }
+    assert.deepEqual(
+      [...leaves].map((t) => t.id).sort(),
+      trainer.model.layers[objective.layer]
+        .parameters()
+        .map((t) => t.id)
+        .sort(),
+      `layer ${objective.layer + 1} at step ${objective.iteration}: its own bottom-up, bias and top-down weights`,
+    );
+    // One step's work: the graph does not grow with the step it is taken at.
+    assert.ok(operations < 30, `${operations} operations at step ${objective.iteration}`);
+    seen.push(`${objective.iteration}:${objective.layer}`);
+    objective.loss.backward();
+  }
+  assert.deepEqual(seen, ['3:0', '3:1', '3:2', '4:0', '4:1', '4:2', '5:0', '5:1', '5:2']);
+});
+
+test('recurrent FF settles damped, scores by goodness over steps 3-5, and its checkpoint restores it', () => {
+  const trainer = createRecurrent();
+  const { x } = batches[1];
+  const steps = trainer.settle(x, 4);
+  assert.equal(steps.length, 8);
+  // Step 1 from zero: 0.7 of a fresh ReLU activity, never negative.
+  assert.ok(steps[0].every((a) => a.data.every((v) => v >= 0)));
+  const goodness = (a: Tensor) => a.square().sum(1).data;
+  const expected = new Float64Array(x.shape[0]);
+  for (const state of steps.slice(2, 5))
+    for (const a of state) goodness(a).forEach((g, r) => (expected[r] += g));
+  const scores = trainer.labelScores(x);
+  for (let r = 0; r < x.shape[0]; r++)
+    assert.ok(Math.abs(scores.data[r * 10 + 4] - expected[r]) <= 1e-4 * expected[r], `row ${r}`);
+
+  trainer.plan(6);
+  for (const { x: bx, y } of batches.slice(0, 2)) trainer.step(bx, y);
+  const restored = restoreTrainer(
+    'ff-recurrent',
+    throughCheckpoint(trainer, { normalization, step: 2, seed: 2, batchSize: 20, limit: 200 }),
+  ) as FFRecurrentTrainer;
+  restored.plan(6);
+  const { x: nx, y: ny } = batches[3];
+  assert.deepEqual([...restored.scores(nx).data], [...trainer.scores(nx).data]);
+  assert.equal(
+    restored.step(nx, ny).loss,
+    trainer.step(nx, ny).loss,
+    'the same next step, negatives included',
+  );
+  assert.throws(
+    () => createRecurrent({ scoredFrom: 6, scoredTo: 5 }),
+    /scored steps 6-5 must lie within steps 1-8/,
+  );
 });

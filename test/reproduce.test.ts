@@ -30,7 +30,7 @@ test("every row's preset exists, runs the paper's epochs, and reads out by the r
         assert.equal(preset.run.epochs, row.epochs, `${table.name} ${row.name}: epochs`);
       assert.equal(rowEpochs(row), preset.run.epochs);
       // The paper's FF networks are large; the inference mode does not depend on the widths.
-      const small = row.rule === 'ff' ? { hidden: [4, 4] } : {};
+      const small = row.rule.startsWith('ff') ? { hidden: [4, 4] } : {};
       const trainer = createTrainer(row.rule, small as never, { preset: row.preset });
       assert.equal(trainer.inference, row.inference, `${table.name} ${row.name}: inference`);
     }
@@ -50,7 +50,7 @@ test('rows and tables are chosen by name, and a bad name lists the valid ones', 
   );
   assert.throws(
     () => selectRows(table, 'unsupervized'),
-    /--row \(for ff-paper\) must be one of supervised, supervised-fast, unsupervised, jittered, got "unsupervized"/,
+    /--row \(for ff-paper\) must be one of supervised, supervised-fast, unsupervised, recurrent, jittered, got "unsupervized"/,
   );
   assert.throws(() => tableNamed('ff'), /TABLE must be one of ff-paper, fg-local/);
   assert.throws(() => tableNamed(undefined), /reproduce needs a TABLE/);

@@ -54,6 +54,15 @@ const FF_PAPER: ReproduceTable = {
       100,
       'softmax',
     ),
+    {
+      name: 'recurrent',
+      setting: 'top-down recurrence over a static video, 8 damped steps, goodness over steps 3-5',
+      paper: 0.0131,
+      rule: 'ff-recurrent',
+      preset: 'default',
+      epochs: 60,
+      inference: 'goodness',
+    },
     ff('jittered', 'supervised, images shifted up to 2 pixels (25 shifts)', 0.0064, 500, 'goodness'),
   ],
 };

@@ -95,6 +95,24 @@ const capabilities: Capabilities = {
   layerStats: ['goodnessPositive', 'goodnessNegative', 'activationNorm', 'gradientNorm'],
 };
 
+/**
+ * The optimiser of Forward-Forward's layers, by Hinton's recipe or the shared ones. SGD's
+ * dampening equal to its momentum makes the buffer a moving average of the gradient, his
+ * "gradient smoothing", so the step size does not grow with the momentum; his schedule holds
+ * the rate for the first half, then decays it linearly to 0.
+ */
+export function scheduledFF(
+  groups: { params: Tensor[]; weightDecay: number }[],
+  config: Pick<FFConfig, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'schedule'>,
+): ScheduledOptimizer {
+  const optimizer = makeOptimizer(groups, config, config.momentum);
+  return new ScheduledOptimizer(optimizer, (opt, steps) =>
+    config.schedule === 'linear-second-half'
+      ? new LRScheduler(opt, (step, base) => ({ lr: base * Math.min(1, (2 * (steps - step)) / steps) }))
+      : makeSchedule(opt, { ...config, schedule: config.schedule }, steps),
+  );
+}
+
 const architectureOf = (c: FFConfig): FFStackArchitecture => ({
   kind: 'ff-stack',
   inputs: c.inputs,
@@ -115,16 +133,7 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
       { params: model.layers.flatMap((l) => l.parameters()), weightDecay: config.weightDecay },
       { params: model.head.parameters(), weightDecay: config.headWeightDecay },
     ];
-    // SGD's dampening equal to its momentum makes the buffer a moving average of the gradient,
-    // Hinton's "gradient smoothing", so the step size does not grow with the momentum.
-    const optimizer = makeOptimizer(groups, config, config.momentum);
-    // Hinton's schedule holds the rate for the first half, then decays it linearly to 0.
-    const scheduled = new ScheduledOptimizer(optimizer, (opt, steps) =>
-      config.schedule === 'linear-second-half'
-        ? new LRScheduler(opt, (step, base) => ({ lr: base * Math.min(1, (2 * (steps - step)) / steps) }))
-        : makeSchedule(opt, { ...config, schedule: config.schedule }, steps),
-    );
-    super(config, architecture, model, scheduled, capabilities, rng, config.inference);
+    super(config, architecture, model, scheduledFF(groups, config), capabilities, rng, config.inference);
   }
 
   get layers(): FFNetwork['layers'] {
