@@ -82,8 +82,8 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
-export type { FeedbackMlpArchitecture, LocalMlpArchitecture } from './learn/local-models.js';
 export type { FFRecurrentArchitecture } from './learn/ff-recurrent-model.js';
+export type { FeedbackMlpArchitecture, LocalMlpArchitecture } from './learn/local-models.js';
 export {
   type EpochMetrics,
   evaluate,

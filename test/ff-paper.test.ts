@@ -183,7 +183,9 @@ test('recurrent FF settles damped, scores by goodness over steps 3-5, and its ch
   const goodness = (a: Tensor) => a.square().sum(1).data;
   const expected = new Float64Array(x.shape[0]);
   for (const state of steps.slice(2, 5))
-    for (const a of state) goodness(a).forEach((g, r) => (expected[r] += g));
+    for (const a of state) {
+      for (const [r, g] of goodness(a).entries()) expected[r] += g;
+    }
   const scores = trainer.labelScores(x);
   for (let r = 0; r < x.shape[0]; r++)
     assert.ok(Math.abs(scores.data[r * 10 + 4] - expected[r]) <= 1e-4 * expected[r], `row ${r}`);

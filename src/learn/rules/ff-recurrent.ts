@@ -12,7 +12,7 @@ import { concat } from '../../ops/shape.js';
 import { Rng } from '../../tensor/random.js';
 import { Tensor, zeros } from '../../tensor/tensor.js';
 import { check } from '../../validate.js';
-import { type FFRecurrentArchitecture, FFRecurrentNetwork } from '../ff-recurrent-model.js';
+import type { FFRecurrentArchitecture, FFRecurrentNetwork } from '../ff-recurrent-model.js';
 import { buildModel } from '../models.js';
 import { checkOptimizerConfig, type OptimizerName } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
