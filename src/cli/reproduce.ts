@@ -273,7 +273,8 @@ function trainInChild(args: string[], flags: string[]): Promise<void> {
       else
         reject(
           new ChainruleError(
-            `chainrule train ${args.join(' ')} stopped (exit ${code}); its checkpoint is kept: add --resume to continue`,
+            `chainrule train ${args.join(' ')} stopped (exit ${code}): see its message above; ` +
+              'a checkpoint it saved is kept, and --resume continues from it',
           ),
         );
     });
