@@ -192,10 +192,9 @@ const SUPERVISED: FFConfig = {
   ...HINTON,
   hidden: [2000, 2000, 2000, 2000],
   inference: 'goodness',
-  // Measured under load on 1,000-2,000 examples: at 2000 units Hinton's 0.005 (and 0.0025 doubled
-  // for the fast row) tripped the divergence guard at the second batch (loss x100); 0.001
-  // and 0.0025 did not, and 0.001 leaves the doubled fast row (0.002) below that. Not yet
-  // measured over a full run.
+  // Measured on 1,000-2,000 examples: at 2000 units Hinton's 0.005, and the fast row's double
+  // of it, tripped the divergence guard at the second batch (loss x100); 0.0025 and 0.001 did
+  // not, and 0.001 keeps the fast row's 0.002 below 0.0025. Not yet measured over a full run.
   lr: 0.001,
 };
 
