@@ -24,7 +24,7 @@ import type {
   StepOptions,
   StepResult,
 } from '../types.js';
-import { FF_SCHEDULES, type FFSchedule, sampleNegativeLabels, scheduledFF } from './ff.js';
+import { FF_PRESETS, FF_SCHEDULES, type FFSchedule, sampleNegativeLabels, scheduledFF } from './ff.js';
 import { preset } from './preset.js';
 
 /** See FFConfig for the settings the two share; these are the recurrent net's. */
@@ -59,21 +59,22 @@ export interface FFRecurrentConfig {
  * change no score); no peer normalisation; and the optimiser, weight cost and schedule of
  * Hinton's released recipe, at a lower rate (see lr).
  */
+const HINTON = FF_PRESETS.hinton.config;
 const PAPER: FFRecurrentConfig = {
-  inputs: 784,
-  classes: 10,
+  inputs: HINTON.inputs,
+  classes: HINTON.classes,
   hidden: [2000, 2000, 2000],
-  optimizer: 'sgd',
+  optimizer: HINTON.optimizer,
   // Hinton's 0.005 tripped the divergence guard at the second batch (measured on 2,000 examples).
   lr: 0.001,
-  momentum: 0.9,
-  weightDecay: 0.001,
-  schedule: 'linear-second-half',
+  momentum: HINTON.momentum,
+  weightDecay: HINTON.weightDecay,
+  schedule: HINTON.schedule,
   iterations: 8,
   scoredFrom: 3,
   scoredTo: 5,
-  threshold: null,
-  temperature: 1,
+  threshold: HINTON.threshold,
+  temperature: HINTON.temperature,
 };
 
 export const FF_RECURRENT_PRESETS = {
