@@ -30,6 +30,7 @@ const TINY: Record<Algorithm, string[]> = {
   'lg-fg-a': ['--hidden', '32,32'],
   fa: ['--hidden', '16,16'],
   dfa: ['--hidden', '16,16'],
+  'ff-recurrent': ['--hidden', '16,16'],
 };
 
 before(() => {

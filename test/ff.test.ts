@@ -218,7 +218,7 @@ test('presets are valid and bad settings are refused with the fix', () => {
   for (const [name, preset] of Object.entries(FF_PRESETS)) {
     assert.doesNotThrow(() => createFF({ ...preset.config, hidden: [4, 4] }), name);
   }
-  assert.equal(FF_PRESETS.paper.config.hidden.length, 4);
+  assert.equal(FF_PRESETS.supervised.config.hidden.length, 4);
   assert.throws(() => createFF({ hiden: [10] } as never, { seed: 0 }), /unknown setting hiden/);
   assert.throws(
     () => createFF({ hidden: [10], readoutFrom: 2 }, { seed: 0 }),
@@ -226,7 +226,7 @@ test('presets are valid and bad settings are refused with the fix', () => {
   );
   assert.throws(
     () => createFF({ negatives: 'easy' as never }, { seed: 0 }),
-    /negatives must be one of uniform, hard, got "easy"/,
+    /negatives must be one of uniform, hard, hybrid, got "easy"/,
   );
   const trainer = createFF({ hidden: [4, 4] }, { seed: 0 });
   assert.throws(() => trainer.scores(randn([2, 10])), /must be \[batch, 784\]/);

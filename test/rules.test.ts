@@ -27,6 +27,7 @@ const small: Record<Algorithm, object> = {
   'lg-fg-a': { hidden: [8, 8], groups: 4 },
   fa: { hidden: [8, 8] },
   dfa: { hidden: [8, 8] },
+  'ff-recurrent': { hidden: [8, 8] },
 };
 
 function batch(size = 8) {
@@ -116,7 +117,7 @@ test("a checkpoint's metadata is checked by name before anything is built", () =
     [
       'fg',
       (s) => ({ ...s, architecture: { ...s.architecture, kind: 'transformer' } }),
-      /architecture.kind must be one of mlp, ff-stack, cnn, local-mlp, fa-mlp, dfa-mlp, got "transformer"/,
+      /architecture.kind must be one of mlp, ff-stack, cnn, local-mlp, fa-mlp, dfa-mlp, ff-recurrent, got "transformer"/,
     ],
     [
       'bp',

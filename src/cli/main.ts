@@ -29,6 +29,10 @@ const commands: Record<
     summary: 'train bp, ff and fg on one budget and compare them',
     load: () => import('./compare.js'),
   },
+  reproduce: {
+    summary: "a paper's table, row by row: its figures beside ours (ff-paper, fg-local)",
+    load: () => import('./reproduce.js'),
+  },
   info: { summary: 'which kernel backend runs here, on what, and why', load: () => import('./info.js') },
 };
 

@@ -22,6 +22,7 @@ import {
   checkWidths,
   show,
 } from '../validate.js';
+import { type FFRecurrentArchitecture, ffRecurrent } from './ff-recurrent-model.js';
 import {
   type DfaMlpArchitecture,
   dfaMlp,
@@ -82,7 +83,8 @@ export type Architecture =
   | CnnArchitecture
   | LocalMlpArchitecture
   | FaMlpArchitecture
-  | DfaMlpArchitecture;
+  | DfaMlpArchitecture
+  | FFRecurrentArchitecture;
 export type ArchitectureKind = Architecture['kind'];
 
 /** The architecture of a configuration that holds an MLP's fields (and others). */
@@ -360,6 +362,7 @@ const ARCHITECTURES: { [K in ArchitectureKind]: ArchitectureEntry<Extract<Archit
   'local-mlp': localMlp,
   'fa-mlp': faMlp,
   'dfa-mlp': dfaMlp,
+  'ff-recurrent': ffRecurrent,
 };
 
 /** The shape of one example a model of `a` takes: images [1, side, side] for the CNN, else flat rows. */

@@ -9,6 +9,7 @@ import { checkModelTensors, readArchitecture } from './models.js';
 import { backprop } from './rules/bp.js';
 import { directFeedbackAlignment, feedbackAlignment } from './rules/feedback.js';
 import { forwardForward } from './rules/ff.js';
+import { recurrentForwardForward } from './rules/ff-recurrent.js';
 import { forwardGradients } from './rules/fg.js';
 import { activityForwardGradients } from './rules/fg-a.js';
 import {
@@ -30,6 +31,7 @@ const RULES = {
   'lg-fg-a': localActivityForwardGradients,
   fa: feedbackAlignment,
   dfa: directFeedbackAlignment,
+  'ff-recurrent': recurrentForwardForward,
 };
 
 export type Algorithm = keyof typeof RULES;

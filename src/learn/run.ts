@@ -121,7 +121,7 @@ function fresh(request: RunRequest, dataset: Dataset, label: (f: string) => stri
     batchSize: given.batchSize ?? preset.run.batchSize,
     epochs: given.epochs ?? preset.run.epochs,
     limit: given.limit ?? null,
-    maxShift: given.maxShift ?? 0,
+    maxShift: given.maxShift ?? preset.run.maxShift ?? 0,
   };
   checkRunSettings(settings, label);
   const config = resolveConfig(

@@ -121,7 +121,8 @@ export interface Capabilities {
 export interface RulePreset<C> {
   summary: string;
   config: C;
-  run: { epochs: number; batchSize: number; normalization: NormalizeKind };
+  /** The run it was made for; maxShift is the image jitter (see RunSettings), absent for none. */
+  run: { epochs: number; batchSize: number; normalization: NormalizeKind; maxShift?: number };
 }
 
 /**

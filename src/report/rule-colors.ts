@@ -13,4 +13,5 @@ export const RULE_COLORS: Record<Algorithm, string> = {
   'lg-fg-a': '#b0407a',
   fa: '#5a7d1e',
   dfa: '#c43d3d',
+  'ff-recurrent': '#a0522d',
 };

@@ -29,6 +29,7 @@ const TITLES: Record<Algorithm, string> = {
   'lg-fg-a': 'Local losses, FG activities',
   fa: 'Feedback alignment',
   dfa: 'Direct feedback alignment',
+  'ff-recurrent': 'Recurrent Forward-Forward',
 };
 
 function look(name: Algorithm): AlgorithmLook {

@@ -6,6 +6,7 @@ import type {
   Algorithm,
   Architecture,
   CnnArchitecture,
+  FFRecurrentArchitecture,
   FFStackArchitecture,
   LocalMlpArchitecture,
   MlpArchitecture,
@@ -117,6 +118,22 @@ function localBoxes({ inputs, hidden, classes, activation }: LocalMlpArchitectur
   ];
 }
 
+/** Recurrent Forward-Forward: the image below, the label above, layers settling between them. */
+function recurrentBoxes({ inputs, hidden, classes }: FFRecurrentArchitecture): LayerBox[] {
+  const widths = [inputs, ...hidden, classes];
+  return [
+    { title: 'Input', detail: `${inputs} pixels, the same every step`, learns: false },
+    ...hidden.map((width, i) => ({
+      title: `Layer ${i + 1}`,
+      detail: `${widths[i]} ↑ and ${widths[i + 2]} ↓ → ${width}, ReLU, damped`,
+      learns: true,
+      stats: `layer ${i + 1}`,
+      ownLoss: 'its own goodness loss at each counted step, from its neighbours one step before',
+    })),
+    { title: 'Label', detail: `${classes} one-hot, feeding the top layer`, learns: false },
+  ];
+}
+
 /** The boxes of a trainer's architecture: one reader case per kind. */
 export function layerBoxes(a: Architecture): LayerBox[] {
   switch (a.kind) {
@@ -131,6 +148,8 @@ export function layerBoxes(a: Architecture): LayerBox[] {
       return perceptronBoxes({ ...a, kind: 'mlp', batchNorm: false });
     case 'local-mlp':
       return localBoxes(a);
+    case 'ff-recurrent':
+      return recurrentBoxes(a);
   }
 }
 
@@ -253,6 +272,11 @@ export function stepPhases(algorithm: Algorithm, boxes: LayerBox[]): Phase[] {
       return directFeedbackPhases(boxes);
     case 'ff':
       return ownLossPhases(boxes);
+    case 'ff-recurrent':
+      return ownLossPhases(
+        boxes,
+        'The image below and a label above, the same at every step: each layer reads its neighbours as they were one step before.',
+      );
     case 'lg-bp':
     case 'lg-fg-w':
     case 'lg-fg-a':

@@ -54,6 +54,8 @@ const LESSONS: Record<Algorithm, string> = {
     'Local losses with forward gradients on activities: each block updates as soon as its own classifiers have scored it; nothing crosses a block.',
   fa: 'Feedback alignment: the error still comes back down layer by layer, but through fixed random matrices, not the transposed weights.',
   dfa: 'Direct feedback alignment: the output error goes straight to every layer through fixed random matrices, so all layers update at once.',
+  'ff-recurrent':
+    'Recurrent Forward-Forward: each layer learns from its own goodness at each step, computed from its neighbours one step before, so nothing crosses a layer or a step.',
 };
 
 const format = (v: number | undefined) => (v === undefined ? '–' : v < 100 ? v.toPrecision(3) : v.toFixed(0));

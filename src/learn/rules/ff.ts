@@ -4,11 +4,13 @@
 // its own weights and nothing below, and is freed by its backward pass before the next layer
 // runs: the recorded graph never holds more than one layer.
 
+import { hybridImages } from '../../data/hybrid.js';
 import { type Normalization, normalizePixels } from '../../data/loader.js';
 import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
 import { crossEntropy } from '../../ops/nn.js';
 import { sumSquares } from '../../ops/rows.js';
+import { concat } from '../../ops/shape.js';
 import { LRScheduler } from '../../optim/schedules.js';
 import { Rng } from '../../tensor/random.js';
 import { allocate, Tensor, zeros } from '../../tensor/tensor.js';
@@ -16,7 +18,14 @@ import { buildModel, type FFNetwork, type FFStackArchitecture } from '../models.
 import { makeOptimizer, makeSchedule, ScheduledOptimizer } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type { Capabilities, LayerStats, RuleDescriptor, StepOptions, StepResult } from '../types.js';
-import { checkFFConfig, FF_PRESETS, FF_SCHEDULES, type FFConfig, type FFNegatives } from './ff-config.js';
+import {
+  checkFFConfig,
+  FF_PRESETS,
+  FF_SCHEDULES,
+  type FFConfig,
+  type FFNegatives,
+  imageSide,
+} from './ff-config.js';
 
 export * from './ff-config.js';
 
@@ -34,7 +43,7 @@ export function labelValueFor(normalization: Normalization): number {
  * rest renormalised.
  */
 export function sampleNegativeLabels(
-  mode: FFNegatives,
+  mode: Exclude<FFNegatives, 'hybrid'>,
   labels: Int32Array,
   logits: Tensor,
   rng: Rng,
@@ -87,6 +96,24 @@ const capabilities: Capabilities = {
   layerStats: ['goodnessPositive', 'goodnessNegative', 'activationNorm', 'gradientNorm'],
 };
 
+/**
+ * The optimiser of Forward-Forward's layers, by Hinton's recipe or the shared ones. SGD's
+ * dampening equal to its momentum makes the buffer a moving average of the gradient, his
+ * "gradient smoothing", so the step size does not grow with the momentum; his schedule holds
+ * the rate for the first half, then decays it linearly to 0.
+ */
+export function scheduledFF(
+  groups: { params: Tensor[]; weightDecay: number }[],
+  config: Pick<FFConfig, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'schedule'>,
+): ScheduledOptimizer {
+  const optimizer = makeOptimizer(groups, config, config.momentum);
+  return new ScheduledOptimizer(optimizer, (opt, steps) =>
+    config.schedule === 'linear-second-half'
+      ? new LRScheduler(opt, (step, base) => ({ lr: base * Math.min(1, (2 * (steps - step)) / steps) }))
+      : makeSchedule(opt, { ...config, schedule: config.schedule }, steps),
+  );
+}
+
 const architectureOf = (c: FFConfig): FFStackArchitecture => ({
   kind: 'ff-stack',
   inputs: c.inputs,
@@ -107,16 +134,7 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
       { params: model.layers.flatMap((l) => l.parameters()), weightDecay: config.weightDecay },
       { params: model.head.parameters(), weightDecay: config.headWeightDecay },
     ];
-    // SGD's dampening equal to its momentum makes the buffer a moving average of the gradient,
-    // Hinton's "gradient smoothing", so the step size does not grow with the momentum.
-    const optimizer = makeOptimizer(groups, config, config.momentum);
-    // Hinton's schedule holds the rate for the first half, then decays it linearly to 0.
-    const scheduled = new ScheduledOptimizer(optimizer, (opt, steps) =>
-      config.schedule === 'linear-second-half'
-        ? new LRScheduler(opt, (step, base) => ({ lr: base * Math.min(1, (2 * (steps - step)) / steps) }))
-        : makeSchedule(opt, { ...config, schedule: config.schedule }, steps),
-    );
-    super(config, architecture, model, scheduled, capabilities, rng, config.inference);
+    super(config, architecture, model, scheduledFF(groups, config), capabilities, rng, config.inference);
   }
 
   get layers(): FFNetwork['layers'] {
@@ -135,10 +153,16 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
     const logits = this.model.headLogits(noGrad(() => this.model.activities(this.labelled(x, [null]))));
     const headLoss = crossEntropy(logits, y);
     headLoss.backward();
-    const negatives = sampleNegativeLabels(this.config.negatives, y.data as Int32Array, logits, this.rng!);
+    const labels = y.data as Int32Array;
+    const { negatives: mode, inputs } = this.config;
+    const side = mode === 'hybrid' ? imageSide(inputs, 'Forward-Forward inputs') : 0;
+    const negatives =
+      mode === 'hybrid'
+        ? hybridImages(x, labels, this.rng!, { height: side, width: side }).images
+        : sampleNegativeLabels(mode, labels, logits, this.rng!);
     let loss = headLoss.item();
     const layers: LayerStats[] = [];
-    for (const objective of this.layerObjectives(x, y.data as Int32Array, negatives)) {
+    for (const objective of this.layerObjectives(x, labels, negatives)) {
       objective.loss.backward();
       loss += objective.loss.item();
       if (options.layerStats) layers.push(this.layerStats(objective, x.shape[0]));
@@ -149,13 +173,25 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   /**
    * Each layer's objective on positive data (x with label y) and negative data (x with the
-   * wrong labels `negatives`), produced lazily: the caller runs a layer's backward pass (which
+   * wrong labels `negatives`, or for 'hybrid' negatives the unlabelled images `negatives`
+   * against x unlabelled), produced lazily: the caller runs a layer's backward pass (which
    * frees its graph) before asking for the next. Exposed so tests can inspect the graphs;
    * like a step, it folds the positive activities into the peer-normalisation means.
    */
-  *layerObjectives(x: Tensor, labels: Int32Array, negatives: Int32Array): Generator<FFLayerObjective> {
+  *layerObjectives(
+    x: Tensor,
+    labels: Int32Array,
+    negatives: Int32Array | Tensor,
+  ): Generator<FFLayerObjective> {
     const batch = x.shape[0];
-    let h = this.labelled(x, [labels, negatives]);
+    if (this.unsupervised !== negatives instanceof Tensor)
+      throw new ChainruleError(
+        `Forward-Forward: ${this.unsupervised ? "'hybrid' negatives are images" : 'negatives are wrong labels'}; pass ${this.unsupervised ? 'a tensor of them' : 'an Int32Array'}`,
+      );
+    let h =
+      negatives instanceof Tensor
+        ? concat([x, negatives.detach()], 0)
+        : this.labelled(x, [labels, negatives]);
     for (const [i, layer] of this.model.layers.entries()) {
       const activity = layer.forward(h);
       const goodness = this.goodness(activity);
@@ -174,7 +210,13 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   protected scoresBy(mode: string, x: Tensor): Tensor {
     this.checkInput(x);
-    if (mode === 'goodness') return this.labelScores(x);
+    if (mode === 'goodness') {
+      if (this.unsupervised)
+        throw new ChainruleError(
+          "Forward-Forward with 'hybrid' negatives learned without labels, so goodness cannot score them; use inference 'softmax'",
+        );
+      return this.labelScores(x);
+    }
     return this.model.forward(this.labelled(x, [null]));
   }
 
@@ -214,6 +256,11 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /** Trained on hybrid negatives: the layers never see a label. */
+  private get unsupervised(): boolean {
+    return this.config.negatives === 'hybrid';
+  }
+
   private threshold(layer: number): number {
     const { threshold, goodness, hidden } = this.config;
     return threshold ?? (goodness === 'sum' ? hidden[layer] : 1);
@@ -227,8 +274,10 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
   /**
    * x with its label pixels overwritten, once per label set, stacked: a one-hot of each row's
    * label scaled by labelValue, or for null the neutral label (labelValue/classes everywhere).
+   * An unsupervised network's input is the image as it is.
    */
   private labelled(x: Tensor, labelSets: readonly (Int32Array | null)[]): Tensor {
+    if (this.unsupervised) return x;
     const [batch, features] = x.shape;
     const { classes, labelValue } = this.config;
     const out = allocate(x.dtype, labelSets.length * x.size);
@@ -314,7 +363,8 @@ export const forwardForward: RuleDescriptor<FFConfig> = {
   check: checkFFConfig,
   // The label is written at a white pixel's value, whatever the scaling.
   inputSettings: (normalization) => ({ labelValue: labelValueFor(normalization) }),
-  minBatchSize: () => 1,
+  // Hybrid negatives mix two images of the same minibatch.
+  minBatchSize: (config) => (config.negatives === 'hybrid' ? 2 : 1),
   architecture: architectureOf,
   build: (config, seed) => new FFTrainer(config, seed),
 };

@@ -7,5 +7,5 @@ import type { RulePreset } from '../types.js';
 export const preset = <C>(
   summary: string,
   config: C,
-  run: { epochs: number; batchSize: number; normalization?: NormalizeKind },
+  run: { epochs: number; batchSize: number; normalization?: NormalizeKind; maxShift?: number },
 ): RulePreset<C> => ({ summary, config, run: { normalization: 'standardize', ...run } });

@@ -1,0 +1,211 @@
+// The Forward-Forward paper's rows: hybrid negatives mix two different digits through a smooth
+// mask, the unsupervised layers learn without labels and without a gradient crossing a layer,
+// the recurrent net's losses reach neither another layer nor another step, and every paper
+// preset's checkpoint restores the trainer exactly.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { topologicalOrder } from '../src/autodiff/reverse.js';
+import { loadDataset } from '../src/data/datasets.js';
+import { blurredBits, hybridImages, hybridMask } from '../src/data/hybrid.js';
+import { fitNormalization } from '../src/data/loader.js';
+import { trainingData } from '../src/learn/data.js';
+import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
+import { FF_PRESETS, type FFConfig, type FFTrainer } from '../src/learn/rules/ff.js';
+import type { FFRecurrentConfig, FFRecurrentTrainer } from '../src/learn/rules/ff-recurrent.js';
+import { Rng } from '../src/tensor/random.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import { throughCheckpoint } from './helpers/checkpoint.js';
+
+const mnist = loadDataset('mnist');
+const normalization = fitNormalization('unit', mnist.train);
+const data = trainingData(mnist, { batchSize: 20, seed: 1, normalization, limit: 200, testLimit: 100 });
+const batches = [...data.trainBatches(0)];
+const PAPER_PRESETS = ['supervised', 'supervised-fast', 'jittered', 'unsupervised'] as const;
+
+test('the blurred bit image is smooth and its threshold splits the image about in half', () => {
+  const rng = new Rng(5);
+  let nearHalf = 0;
+  let ones = 0;
+  let neighbourSteps = 0;
+  let bitSteps = 0;
+  const side = 28;
+  const masks = 200;
+  for (let m = 0; m < masks; m++) {
+    const blurred = blurredBits(rng, side, side);
+    const mask = hybridMask(new Rng(m), side, side);
+    const bits = hybridMask(new Rng(m), side, side, 0);
+    for (let i = 0; i < side; i++) {
+      for (let j = 0; j < side; j++) {
+        const v = blurred[i * side + j];
+        assert.ok(v >= 0 && v <= 1);
+        if (Math.abs(v - 0.5) < 0.25) nearHalf++;
+        ones += mask[i * side + j];
+        if (j + 1 < side) {
+          neighbourSteps += mask[i * side + j] ^ mask[i * side + j + 1];
+          bitSteps += bits[i * side + j] ^ bits[i * side + j + 1];
+        }
+      }
+    }
+  }
+  const pixels = masks * side * side;
+  const pairs = masks * side * (side - 1);
+  // Blurring pulls the random bits toward their local mean, 0.5: most values end near it.
+  assert.ok(nearHalf / pixels > 0.8, `blurred values near 0.5: ${nearHalf / pixels}`);
+  assert.ok(Math.abs(ones / pixels - 0.5) < 0.03, `the mask is about half ones: ${ones / pixels}`);
+  // Raw bits change between neighbours half the time; the mask in large regions, rarely.
+  assert.ok(Math.abs(bitSteps / pairs - 0.5) < 0.02, `raw bits flip ${bitSteps / pairs}`);
+  assert.ok(neighbourSteps / pairs < 0.2, `mask flips between neighbours ${neighbourSteps / pairs}`);
+});
+
+test('a hybrid takes each pixel from one of two images of different digits, as its mask says', () => {
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const { images, partners, masks } = hybridImages(x, labels, new Rng(3), { height: 28, width: 28 });
+  assert.deepEqual(images.shape, x.shape);
+  let fromFirst = 0;
+  for (let r = 0; r < x.shape[0]; r++) {
+    assert.notEqual(labels[partners[r]], labels[r], `row ${r} is mixed with a different digit`);
+    for (let p = 0; p < 784; p++) {
+      const source = masks[r * 784 + p] ? r : partners[r];
+      assert.equal(images.data[r * 784 + p], x.data[source * 784 + p]);
+      fromFirst += masks[r * 784 + p];
+    }
+  }
+  const share = fromFirst / (x.shape[0] * 784);
+  assert.ok(share > 0.35 && share < 0.65, `both images contribute (${share} from the first)`);
+  const again = hybridImages(x, labels, new Rng(3), { height: 28, width: 28 });
+  assert.deepEqual([...again.images.data], [...images.data], 'seeded: the same negatives again');
+  assert.throws(
+    () => hybridImages(x.slice(0, 0, 1), labels.subarray(0, 1), new Rng(0), { height: 28, width: 28 }),
+    /batch size of 2 or more/,
+  );
+});
+
+const createFF = (preset: string, config: Partial<FFConfig> = {}) =>
+  createTrainer('ff', { hidden: [12, 10, 8, 6], ...config }, { seed: 3, preset, normalization }) as FFTrainer;
+
+test('unsupervised layers see no label, and no gradient crosses a layer', () => {
+  const trainer = createFF('unsupervised');
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const negatives = hybridImages(x, labels, new Rng(1), { height: 28, width: 28 }).images;
+  const objectives = [...trainer.layerObjectives(x, labels, negatives)];
+  assert.equal(objectives.length, 4);
+  for (const objective of objectives) {
+    const leaves = new Set<Tensor>();
+    for (const t of topologicalOrder(objective.loss))
+      for (const input of t.node!.inputs) if (!input.node && input.requiresGrad) leaves.add(input);
+    assert.deepEqual(
+      [...leaves].map((t) => t.id).sort(),
+      trainer.layers[objective.layer]
+        .parameters()
+        .map((t) => t.id)
+        .sort(),
+      `layer ${objective.layer + 1}'s loss reaches its own weight and bias only`,
+    );
+  }
+  // The label never reaches the layers: any labels give the same activities.
+  const other = Int32Array.from(labels, (l) => (l + 3) % 10);
+  const again = createFF('unsupervised');
+  const shuffled = [...again.layerObjectives(x, other, negatives)];
+  assert.deepEqual([...shuffled[3].activity.data], [...objectives[3].activity.data]);
+  assert.throws(() => trainer.scores(x, 'goodness'), /learned without labels.*use inference 'softmax'/);
+  assert.throws(
+    () => createFF('unsupervised', { inference: 'goodness' }),
+    /inference: 'hybrid' negatives train the layers without labels/,
+  );
+  assert.throws(() => createFF('unsupervised', { inputs: 780 }), /780 is not a square image/);
+});
+
+test('every paper preset trains a step and its checkpoint restores it exactly', () => {
+  for (const name of PAPER_PRESETS) {
+    const trainer = createFF(name);
+    trainer.plan(6);
+    for (const { x, y } of batches.slice(0, 2)) trainer.step(x, y);
+    const restored = restoreTrainer(
+      'ff',
+      throughCheckpoint(trainer, { normalization, step: 2, seed: 3, batchSize: 20, limit: 200 }),
+    ) as FFTrainer;
+    restored.plan(6);
+    const { x, y } = batches[3];
+    assert.deepEqual([...restored.scores(x).data], [...trainer.scores(x).data], `${name}: scores`);
+    assert.equal(restored.step(x, y).loss, trainer.step(x, y).loss, `${name}: the next step`);
+    assert.equal(restored.inference, FF_PRESETS[name].config.inference, name);
+  }
+  assert.equal(FF_PRESETS['supervised-fast'].config.lr, 2 * FF_PRESETS.supervised.config.lr);
+  assert.equal(FF_PRESETS.jittered.run.maxShift, 2);
+});
+
+const createRecurrent = (config: Partial<FFRecurrentConfig> = {}) =>
+  createTrainer(
+    'ff-recurrent',
+    { hidden: [12, 10, 8], ...config },
+    { seed: 2, preset: 'default' },
+  ) as FFRecurrentTrainer;
+
+test('recurrent FF: a layer loss at a step reaches its own weights only, never another layer or step', () => {
+  const trainer = createRecurrent();
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const negatives = Int32Array.from(labels, (l) => (l + 1) % 10);
+  const seen: string[] = [];
+  for (const objective of trainer.layerObjectives(x, labels, negatives)) {
+    const leaves = new Set<Tensor>();
+    let operations = 0;
+    for (const t of topologicalOrder(objective.loss)) {
+      operations++;
+      for (const input of t.node!.inputs) if (!input.node && input.requiresGrad) leaves.add(input);
+    }
+    assert.deepEqual(
+      [...leaves].map((t) => t.id).sort(),
+      trainer.model.layers[objective.layer]
+        .parameters()
+        .map((t) => t.id)
+        .sort(),
+      `layer ${objective.layer + 1} at step ${objective.iteration}: its own bottom-up, bias and top-down weights`,
+    );
+    // One step's work: the graph does not grow with the step it is taken at.
+    assert.ok(operations < 30, `${operations} operations at step ${objective.iteration}`);
+    seen.push(`${objective.iteration}:${objective.layer}`);
+    objective.loss.backward();
+  }
+  assert.deepEqual(seen, ['3:0', '3:1', '3:2', '4:0', '4:1', '4:2', '5:0', '5:1', '5:2']);
+});
+
+test('recurrent FF settles damped, scores by goodness over steps 3-5, and its checkpoint restores it', () => {
+  const trainer = createRecurrent();
+  const { x } = batches[1];
+  const steps = trainer.settle(x, 4);
+  assert.equal(steps.length, 8);
+  // Step 1 from zero: 0.7 of a fresh ReLU activity, never negative.
+  assert.ok(steps[0].every((a) => a.data.every((v) => v >= 0)));
+  const goodness = (a: Tensor) => a.square().sum(1).data;
+  const expected = new Float64Array(x.shape[0]);
+  for (const state of steps.slice(2, 5))
+    for (const a of state) {
+      for (const [r, g] of goodness(a).entries()) expected[r] += g;
+    }
+  const scores = trainer.labelScores(x);
+  for (let r = 0; r < x.shape[0]; r++)
+    assert.ok(Math.abs(scores.data[r * 10 + 4] - expected[r]) <= 1e-4 * expected[r], `row ${r}`);
+
+  trainer.plan(6);
+  for (const { x: bx, y } of batches.slice(0, 2)) trainer.step(bx, y);
+  const restored = restoreTrainer(
+    'ff-recurrent',
+    throughCheckpoint(trainer, { normalization, step: 2, seed: 2, batchSize: 20, limit: 200 }),
+  ) as FFRecurrentTrainer;
+  restored.plan(6);
+  const { x: nx, y: ny } = batches[3];
+  assert.deepEqual([...restored.scores(nx).data], [...trainer.scores(nx).data]);
+  assert.equal(
+    restored.step(nx, ny).loss,
+    trainer.step(nx, ny).loss,
+    'the same next step, negatives included',
+  );
+  assert.throws(
+    () => createRecurrent({ scoredFrom: 6, scoredTo: 5 }),
+    /scored steps 6-5 must lie within steps 1-8/,
+  );
+});

@@ -1,0 +1,152 @@
+// `chainrule reproduce`: the tables agree with the presets they name, rows are selected by
+// name with the valid ones listed, the Markdown table labels a check as one, a finished row is
+// read back instead of retrained, and --verify gets a logged first epoch back exactly.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  markdownTable,
+  type RunSummary,
+  readRunLog,
+  reproduce,
+  rowEpochs,
+  selectRows,
+  tableNamed,
+  verifyRun,
+} from '../src/cli/reproduce.js';
+import { REPRODUCE_TABLES, type ReproduceTable } from '../src/cli/reproduce-tables.js';
+import { createTrainer, presetOf, rule } from '../src/learn/registry.js';
+
+test("every row's preset exists, runs the paper's epochs, and reads out by the row's inference", () => {
+  for (const table of Object.values(REPRODUCE_TABLES)) {
+    const names = table.rows.map((r) => r.name);
+    assert.equal(new Set(names).size, names.length, `${table.name}: row names are unique`);
+    for (const row of table.rows) {
+      const preset = presetOf(rule(row.rule), row.preset);
+      if (row.epochs !== undefined)
+        assert.equal(preset.run.epochs, row.epochs, `${table.name} ${row.name}: epochs`);
+      assert.equal(rowEpochs(row), preset.run.epochs);
+      // The paper's FF networks are large; the inference mode does not depend on the widths.
+      const small = row.rule.startsWith('ff') ? { hidden: [4, 4] } : {};
+      const trainer = createTrainer(row.rule, small as never, { preset: row.preset });
+      assert.equal(trainer.inference, row.inference, `${table.name} ${row.name}: inference`);
+    }
+  }
+  assert.deepEqual(
+    REPRODUCE_TABLES['fg-local'].rows.map((r) => r.rule),
+    ['bp', 'lg-bp', 'fg', 'fg-a', 'lg-fg-w', 'lg-fg-a', 'fa', 'dfa'],
+  );
+});
+
+test('rows and tables are chosen by name, and a bad name lists the valid ones', () => {
+  const table = tableNamed('ff-paper');
+  assert.equal(selectRows(table, undefined).length, table.rows.length);
+  assert.deepEqual(
+    selectRows(table, 'unsupervised').map((r) => r.name),
+    ['unsupervised'],
+  );
+  assert.throws(
+    () => selectRows(table, 'unsupervized'),
+    /--row \(for ff-paper\) must be one of supervised, supervised-fast, unsupervised, recurrent, jittered, got "unsupervized"/,
+  );
+  assert.throws(() => tableNamed('ff'), /TABLE must be one of ff-paper, fg-local/);
+  assert.throws(() => tableNamed(undefined), /reproduce needs a TABLE/);
+});
+
+const summary = (o: Partial<RunSummary>): RunSummary => ({
+  table: 'fg-local',
+  row: 'fa',
+  rule: 'fa',
+  preset: 'default',
+  epochs: 5,
+  rowEpochs: 5,
+  limit: null,
+  seed: 0,
+  inference: 'logits',
+  testError: 0.0291,
+  wallSeconds: 125,
+  command: 'chainrule train --algo fa --preset default --epochs 5 --out r/fa',
+  backend: { name: 'native', threads: 2 },
+  ...o,
+});
+
+test('the Markdown table puts the paper beside ours, and labels a shorter check', () => {
+  const table = tableNamed('fg-local');
+  const lines = markdownTable(table, [
+    summary({}),
+    summary({ row: 'bp', rule: 'bp', epochs: 1, limit: 2000, testError: 0.1 }),
+  ]).split('\n');
+  assert.equal(lines[0], table.source);
+  assert.equal(lines[2], "| row | the paper's setting | paper | ours | epochs | wall time | command |");
+  assert.equal(
+    lines[4],
+    '| fa | feedback alignment | 2.80%-3.30% | 2.91% (logits) | 5 | 2:05 | `chainrule train --algo fa --preset default --epochs 5 --out r/fa` |',
+  );
+  assert.match(
+    lines[5],
+    /^\| bp \| backprop \| 2\.66% \| 10\.00% \(logits\), a check: 1 of 5 epochs, 2000 training examples \| 1 \|/,
+  );
+});
+
+/** A one-row table on the playground's small network, so a run takes a second or two. */
+const SMALL: ReproduceTable = {
+  name: 'small',
+  source: 'a test table',
+  rows: [
+    {
+      name: 'quick',
+      setting: 'two layers of 256',
+      paper: 0.5,
+      rule: 'ff',
+      preset: 'quick',
+      inference: 'softmax',
+    },
+  ],
+};
+
+test('a row runs into DIR/ROW, is read back when finished, and its first epoch verifies exactly', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'chainrule-reproduce-'));
+  try {
+    const options = { out, epochs: 1, limit: 200, seed: 4, childFlags: ['--progress', 'none'] };
+    const [first] = await reproduce(SMALL, options);
+    assert.equal(first.epochs, 1);
+    assert.equal(first.limit, 200);
+    assert.ok(first.testError > 0 && first.testError < 1);
+    const log = join(out, 'quick', 'run.jsonl');
+    const { metrics, summary: logged } = readRunLog(log);
+    assert.equal(metrics.length, 1);
+    assert.deepEqual(logged, first);
+    assert.match(readFileSync(join(out, 'small.md'), 'utf8'), /\| quick \| two layers of 256 \| 50\.00% \|/);
+
+    // Finished: read back, not trained again (the log, wall time included, is unchanged).
+    const before = readFileSync(log, 'utf8');
+    const [again] = await reproduce(SMALL, options);
+    assert.deepEqual(again, first);
+    assert.equal(readFileSync(log, 'utf8'), before);
+    await assert.rejects(
+      reproduce(SMALL, { ...options, limit: 300 }),
+      /holds a run of row quick with limit 200, not 300/,
+    );
+
+    assert.deepEqual((await verifyRun(log, SMALL)).mismatches, []);
+    const tampered = join(out, 'tampered.jsonl');
+    const lines = before.trim().split('\n');
+    const epoch = JSON.parse(lines[0]);
+    writeFileSync(
+      tampered,
+      [JSON.stringify({ ...epoch, testAccuracy: epoch.testAccuracy + 0.01 }), lines[1]].join('\n'),
+    );
+    const { mismatches } = await verifyRun(tampered, SMALL);
+    assert.deepEqual(
+      mismatches.map((m) => m.split(':')[0]),
+      ['testAccuracy'],
+    );
+    await assert.rejects(verifyRun(log, SMALL, 'other'), /logs row quick, not other/);
+    await assert.rejects(verifyRun(log, tableNamed('ff-paper')), /logs a run of table small, not ff-paper/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
