@@ -15,6 +15,7 @@ import {
   type View,
 } from '../../src/backend/kernels.js';
 import { contiguousStrides, ReferenceKernels } from '../../src/backend/reference/index.js';
+import { windowConformanceTests } from './window-conformance.js';
 
 export const reference = new ReferenceKernels();
 const FLOAT32_EPSILON = 2 ** -23;
@@ -215,6 +216,8 @@ export function matmulSpecs(): MatmulSpec[] {
 
 /** Every kernel of `kernels()` against the reference; `seed` varies the random cases. */
 export function kernelConformanceTests(kernels: () => Kernels, seed: number): void {
+  windowConformanceTests(kernels, seed);
+
   test('matmul matches the reference in every layout, size and batch stride', () => {
     const random = mulberry32(1 + seed);
     for (const spec of matmulSpecs()) checkMatmul(kernels(), random, spec);
