@@ -20,7 +20,7 @@ import {
   type WindowOptions,
   windowSpec,
 } from './conv-window.js';
-import { apply, isGradEnabled } from './dispatch.js';
+import { apply, isGradEnabled, isTransformed } from './dispatch.js';
 import { binaryOps } from './elementwise.js';
 import { matmulOp, mm } from './linalg.js';
 import { permuteOp } from './shape.js';
@@ -172,12 +172,12 @@ export const conv2dOp: Op<Conv2dAttrs> = {
     const s = convSizes(x, w, attrs);
     const grouped = () => g.reshape([s.batch, s.groups, s.outPerGroup, s.positions]);
     const filters = () => w.reshape([s.groups, s.outPerGroup, s.taps]);
-    // A backward pass that records a graph (for higher derivatives) needs unfold(x) as an op
-    // of x; a plain one can take the forward's windows.
+    // A backward pass that is itself differentiated (recorded, or under a jvp) needs
+    // unfold(x) as an op of x; a plain one can take the forward's windows.
     const windows = () => {
       const cached = windowsOf.get(out);
       windowsOf.delete(out);
-      return cached && !isGradEnabled()
+      return cached && !isTransformed()
         ? cached
         : apply(unfoldOp, [x], { window: attrs.window }).reshape([s.batch, s.groups, s.taps, s.positions]);
     };

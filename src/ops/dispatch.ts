@@ -102,6 +102,15 @@ function withVisibleLevels<T>(count: number, fn: () => T): T {
   }
 }
 
+/**
+ * Whether an op applied now could be seen by a transform: recorded for reverse mode, or given
+ * a tangent by an active forward-mode level. When neither, a cached value serves as well as
+ * the op that computes it.
+ */
+export function isTransformed(): boolean {
+  return gradEnabled || visibleLevels > 0;
+}
+
 /** Runs fn with a new innermost forward-mode level whose tangents `level` holds. */
 export function withTangentLevel<T>(level: Level, fn: () => T): T {
   const depth = visibleLevels;
