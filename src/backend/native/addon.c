@@ -43,24 +43,31 @@ static void detect_isas(void) {
 #endif
 }
 
-// The float32 storage of argument i, or NULL (with a JavaScript exception pending) when it
-// is not a Float32Array. `nullable` lets null through as NULL without an exception.
-static float *float32_data(napi_env env, napi_value value, size_t *length, bool nullable) {
-  napi_valuetype type;
-  if (nullable && napi_typeof(env, value, &type) == napi_ok && type == napi_null) return NULL;
+// The storage of a typed array of type `want`, or NULL (with a JavaScript exception saying
+// `expected` pending) when the value is anything else.
+static void *typed_array_data(napi_env env, napi_value value, napi_typedarray_type want, size_t *length,
+                              const char *expected) {
   bool is_typed_array = false;
   napi_typedarray_type array_type;
   void *data = NULL;
   size_t count = 0;
   if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
       napi_get_typedarray_info(env, value, &array_type, &count, &data, NULL, NULL) != napi_ok ||
-      array_type != napi_float32_array) {
-    napi_throw_type_error(env, "ERR_CHAINRULE_NATIVE", "chainrule native: expected a Float32Array");
+      array_type != want) {
+    napi_throw_type_error(env, "ERR_CHAINRULE_NATIVE", expected);
     return NULL;
   }
   if (length) *length = count;
   // An empty array may have no storage at all; any non-null pointer serves.
-  return data ? data : (float *)args;
+  return data ? data : (void *)args;
+}
+
+// The float32 storage of argument i, or NULL (with a JavaScript exception pending) when it
+// is not a Float32Array. `nullable` lets null through as NULL without an exception.
+static float *float32_data(napi_env env, napi_value value, size_t *length, bool nullable) {
+  napi_valuetype type;
+  if (nullable && napi_typeof(env, value, &type) == napi_ok && type == napi_null) return NULL;
+  return typed_array_data(env, value, napi_float32_array, length, "chainrule native: expected a Float32Array");
 }
 
 // Reads `count` arguments into argv, throwing unless exactly that many came.
@@ -483,18 +490,7 @@ static const SpatialKernels *const spatial_tables[ISA_COUNT] = {
 
 // An Int32Array argument's storage, or NULL with a JavaScript exception pending.
 static int32_t *int32_data(napi_env env, napi_value value, size_t *length) {
-  bool is_typed_array = false;
-  napi_typedarray_type array_type;
-  void *data = NULL;
-  size_t count = 0;
-  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
-      napi_get_typedarray_info(env, value, &array_type, &count, &data, NULL, NULL) != napi_ok ||
-      array_type != napi_int32_array) {
-    napi_throw_type_error(env, "ERR_CHAINRULE_NATIVE", "chainrule native: expected an Int32Array");
-    return NULL;
-  }
-  *length = count;
-  return data ? data : (int32_t *)args;
+  return typed_array_data(env, value, napi_int32_array, length, "chainrule native: expected an Int32Array");
 }
 
 // Throws unless an array holds at least `needed` elements; the kernels trust these sizes.
