@@ -1,14 +1,17 @@
 // The CNN's training step, as `chainrule train --model cnn` takes it (two stages of 5x5
 // convolution, ReLU and 2x2 max pooling with 16 and 32 filters, 128 ReLU units, batch 128,
-// Adam), in chainrule and in PyTorch on the same network, measured in the same run.
-// chainrule runs in a child process of its own, as in training.ts.
+// Adam), in chainrule (native on every core and on one, WASM on 2 threads and 1) and in PyTorch
+// on the same network, measured in the same run. chainrule runs in a child process of its own,
+// as in training.ts; the ratios are against its first row, the fastest backend on every core.
 //
 //   node dist/bench/cnn.js
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
-import { createWasmKernels } from '../src/backend/wasm/index.js';
+import type { Kernels } from '../src/backend/kernels.js';
+import { createNativeKernels, loadNativeAddon } from '../src/backend/native/index.js';
+import { createWasmKernels, createWasmKernelsSync } from '../src/backend/wasm/index.js';
 import { createTrainer } from '../src/learn/registry.js';
 import { Rng } from '../src/tensor/random.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
@@ -23,28 +26,46 @@ export interface CnnBenchRow {
 
 const CNN = { channels: [16, 32], hidden: 128, batch: 128 };
 
-async function chainruleRows(): Promise<CnnBenchRow[]> {
+/** ms per step of the cnn preset's trainer on `kernels`. */
+async function chainruleStep(kernels: Kernels): Promise<number> {
   const rng = new Rng(1);
   const x = randn([CNN.batch, 1, 28, 28], { rng });
   const y = new Tensor(
     Int32Array.from({ length: CNN.batch }, () => rng.int(10)),
     [CNN.batch],
   );
+  setBackend(kernels);
+  const trainer = createTrainer(
+    'bp',
+    { channels: CNN.channels, hidden: [CNN.hidden], schedule: 'constant', lr: 1e-3 },
+    { seed: 0, preset: 'cnn' },
+  );
+  trainer.plan(1);
+  return timeSteps(() => trainer.step(x, y));
+}
+
+const threadText = (threads: number) => `${threads} thread${threads > 1 ? 's' : ''}`;
+
+/** The native backend on every core and on one (when the addon is built), then WASM on 2 and 1. */
+async function chainruleRows(): Promise<CnnBenchRow[]> {
   const rows: CnnBenchRow[] = [];
+  if (loadNativeAddon().loaded) {
+    for (const threads of [undefined, 1]) {
+      const kernels = createNativeKernels(createWasmKernelsSync(), { threads });
+      const msPerStep = await chainruleStep(kernels);
+      rows.push({
+        runner: 'chainrule',
+        settings: `native ${kernels.isa}, ${threadText(kernels.threads)}`,
+        msPerStep,
+      });
+    }
+  }
   for (const threads of [2, 1]) {
     const kernels = await createWasmKernels({ threads });
-    setBackend(kernels);
-    const trainer = createTrainer(
-      'bp',
-      { channels: CNN.channels, hidden: [CNN.hidden], schedule: 'constant', lr: 1e-3 },
-      { seed: 0, preset: 'cnn' },
-    );
-    trainer.plan(1);
-    const ms = await timeSteps(() => trainer.step(x, y));
     rows.push({
       runner: 'chainrule',
-      settings: `wasm SIMD, ${threads} thread${threads > 1 ? 's' : ''}`,
-      msPerStep: ms,
+      settings: `wasm SIMD, ${threadText(threads)}`,
+      msPerStep: await chainruleStep(kernels),
     });
     await kernels.close();
   }

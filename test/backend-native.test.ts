@@ -86,6 +86,29 @@ describe('the native backend', { skip }, () => {
     assertMatches(x, copy, 'tanh in place on a view', (_i, e) => 1e-6 * Math.abs(e) + 1e-38);
   });
 
+  test('window and index kernels refuse arrays too short for their spec instead of overrunning them', () => {
+    const kernels = make();
+    const spec = {
+      ...{ batch: 2, channels: 3, height: 5, width: 5, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1 },
+      ...{ padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: 3, outW: 3 },
+    };
+    const image = new Float32Array(150);
+    const cols = new Float32Array(2 * 3 * 9 * 9);
+    const short = new Float32Array(10);
+    assert.throws(() => kernels.im2col(short, cols, spec), /too short/);
+    assert.throws(() => kernels.im2col(image, short, spec), /too short/);
+    assert.throws(() => kernels.col2im(short, image, spec), /too short/);
+    assert.throws(() => kernels.maxPool2d(image, new Float32Array(54), new Int32Array(3), spec), /too short/);
+    assert.throws(() => kernels.gather(image, new Int32Array(20), short), /too short/);
+    assert.throws(() => kernels.scatterAdd(short, new Int32Array(20), image), /too short/);
+    // Indices outside the array read NaN and add nothing, as the reference's do.
+    const out = new Float32Array(2);
+    kernels.gather(image.fill(1), Int32Array.from([-1, 150]), out);
+    assert.deepEqual([...out], [Number.NaN, Number.NaN]);
+    kernels.scatterAdd(Float32Array.from([5, 6]), Int32Array.from([-1, 150]), image);
+    assert.ok(image.every((v) => v === 0));
+  });
+
   test('hands what it does not run natively to its fallback, including kernels it has never heard of', () => {
     const calls: string[] = [];
     const fallback = new (class extends ReferenceKernels {

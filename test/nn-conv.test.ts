@@ -111,6 +111,7 @@ test('channels that do not divide by groups, or do not match, name the layer and
   assertError(() => new Conv2d(3, 4, 3, { groups: 2 }), ChainruleError, [
     'Conv2d(3, 4, kernel 3x3, groups 2)',
     'inChannels 3 do not divide into 2 groups',
+    'use a multiple of 2 channels',
   ]);
   assertError(() => new Conv2d(4, 6, 3, { groups: 4 }), ChainruleError, [
     'outChannels 6 do not divide into 4 groups',

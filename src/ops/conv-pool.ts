@@ -104,7 +104,10 @@ export const maxPool2dOp: Op<Pool2dAttrs> = {
     argmaxOf.set(out, argmax);
     return out;
   },
-  vjp: (g, { inputs: [x], out }) => [() => put(g, windowArgmax(out), x.shape)],
+  // The argmax came from the kernel, so it needs none of put's checks.
+  vjp: (g, { inputs: [x], out }) => [
+    () => apply(putOp, [g], { indices: windowArgmax(out), shape: [...x.shape] }),
+  ],
   jvp: ({ out }) => [(t) => apply(takeOp, [t], { indices: windowArgmax(out), shape: [...out.shape] })],
 };
 

@@ -20,7 +20,7 @@ import {
   type WindowOptions,
   windowSpec,
 } from './conv-window.js';
-import { apply } from './dispatch.js';
+import { apply, isDifferentiating, isGradEnabled } from './dispatch.js';
 import { binaryOps } from './elementwise.js';
 import { matmulOp, mm } from './linalg.js';
 import { permuteOp } from './shape.js';
@@ -144,6 +144,12 @@ function convSizes(x: Tensor, w: Tensor, { window, groups }: Conv2dAttrs) {
 /** A bias [C] as [C, 1, 1], to broadcast over an NCHW batch. */
 const channelBias = (b: Tensor) => new Tensor(b.data, [b.size, 1, 1]);
 
+/**
+ * The im2col of each recorded convolution's input, by the convolution's output, for the
+ * weight gradient to reuse instead of unfolding the input again; taken once.
+ */
+const windowsOf = new WeakMap<Tensor, Tensor>();
+
 export const conv2dOp: Op<Conv2dAttrs> = {
   name: 'conv2d',
   // y[n, g] = W[g] · unfold(x)[n, g] (+ b) for each image n and group g: one batched GEMM.
@@ -158,14 +164,23 @@ export const conv2dOp: Op<Conv2dAttrs> = {
       matmulOp.forward([filters, windows], { transA: false, transB: false }).data,
       s.outShape,
     );
-    return b ? binaryOps.add.forward([y, channelBias(b)], undefined) : y;
+    const out = b ? binaryOps.add.forward([y, channelBias(b)], undefined) : y;
+    if (isGradEnabled()) windowsOf.set(out, windows);
+    return out;
   },
-  vjp: (g, { inputs: [x, w, b], attrs }) => {
+  vjp: (g, { inputs: [x, w, b], attrs, out }) => {
     const s = convSizes(x, w, attrs);
     const grouped = () => g.reshape([s.batch, s.groups, s.outPerGroup, s.positions]);
     const filters = () => w.reshape([s.groups, s.outPerGroup, s.taps]);
-    const windows = () =>
-      apply(unfoldOp, [x], { window: attrs.window }).reshape([s.batch, s.groups, s.taps, s.positions]);
+    // A backward pass that is itself differentiated (recorded, or under a jvp) needs
+    // unfold(x) as an op of x; a plain one can take the forward's windows.
+    const windows = () => {
+      const cached = windowsOf.get(out);
+      windowsOf.delete(out);
+      return cached && !isDifferentiating()
+        ? cached
+        : apply(unfoldOp, [x], { window: attrs.window }).reshape([s.batch, s.groups, s.taps, s.positions]);
+    };
     return [
       // The transposed convolution: Wᵀ · g per window, folded back onto the image.
       () =>

@@ -104,8 +104,8 @@ function withVisibleLevels<T>(count: number, fn: () => T): T {
 
 /**
  * True while an op's result could join a recorded graph or carry a tangent. A VJP rule may
- * compute with plain kernels, outside the ops, only when it is false (a backward pass that
- * builds no graph of its own).
+ * compute with plain kernels, outside the ops, and a cached value may stand in for the op
+ * that computes it, only when it is false (a backward pass that builds no graph of its own).
  */
 export function isDifferentiating(): boolean {
   return gradEnabled || visibleLevels > 0;

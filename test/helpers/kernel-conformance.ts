@@ -20,6 +20,7 @@ import {
   fusedKernelConformanceTests,
   rowsKernelConformanceTests,
 } from './fused-conformance.js';
+import { windowConformanceTests } from './window-conformance.js';
 
 export const reference = new ReferenceKernels();
 const FLOAT32_EPSILON = 2 ** -23;
@@ -237,6 +238,7 @@ export function kernelConformanceTests(kernels: () => Kernels, seed: number): vo
   fusedKernelConformanceTests(kernels, seed);
   rowsKernelConformanceTests(kernels, seed);
   crossEntropyKernelConformanceTests(kernels, seed);
+  windowConformanceTests(kernels, seed);
 
   test('matmul matches the reference in every layout, size and batch stride', () => {
     const random = mulberry32(1 + seed);

@@ -13,6 +13,7 @@
 
 #include "isa.h"
 #include "pool.h"
+#include "spatial.h"
 
 enum { MAX_RANK = 16, ARGS_LENGTH = 64 };
 
@@ -42,24 +43,31 @@ static void detect_isas(void) {
 #endif
 }
 
-// The float32 storage of argument i, or NULL (with a JavaScript exception pending) when it
-// is not a Float32Array. `nullable` lets null through as NULL without an exception.
-static float *float32_data(napi_env env, napi_value value, size_t *length, bool nullable) {
-  napi_valuetype type;
-  if (nullable && napi_typeof(env, value, &type) == napi_ok && type == napi_null) return NULL;
+// The storage of a typed array of type `want`, or NULL (with a JavaScript exception saying
+// `expected` pending) when the value is anything else.
+static void *typed_array_data(napi_env env, napi_value value, napi_typedarray_type want, size_t *length,
+                              const char *expected) {
   bool is_typed_array = false;
   napi_typedarray_type array_type;
   void *data = NULL;
   size_t count = 0;
   if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array ||
       napi_get_typedarray_info(env, value, &array_type, &count, &data, NULL, NULL) != napi_ok ||
-      array_type != napi_float32_array) {
-    napi_throw_type_error(env, "ERR_CHAINRULE_NATIVE", "chainrule native: expected a Float32Array");
+      array_type != want) {
+    napi_throw_type_error(env, "ERR_CHAINRULE_NATIVE", expected);
     return NULL;
   }
   if (length) *length = count;
   // An empty array may have no storage at all; any non-null pointer serves.
-  return data ? data : (float *)args;
+  return data ? data : (void *)args;
+}
+
+// The float32 storage of argument i, or NULL (with a JavaScript exception pending) when it
+// is not a Float32Array. `nullable` lets null through as NULL without an exception.
+static float *float32_data(napi_env env, napi_value value, size_t *length, bool nullable) {
+  napi_valuetype type;
+  if (nullable && napi_typeof(env, value, &type) == napi_ok && type == napi_null) return NULL;
+  return typed_array_data(env, value, napi_float32_array, length, "chainrule native: expected a Float32Array");
 }
 
 // Reads `count` arguments into argv, throwing unless exactly that many came.
@@ -471,6 +479,134 @@ static napi_value adam(napi_env env, napi_callback_info info) {
 
 #include "fused-kernels.inc"
 
+// ---------------------------------------------------------------------------------------
+// Sliding windows and indices (spatial.h). The window kernels split a batch by image planes.
+
+static const SpatialKernels *const spatial_tables[ISA_COUNT] = {
+    &portable_kernels_spatial,
+#if defined(__x86_64__) || defined(_M_X64)
+    &avx2_kernels_spatial,
+    &avx512_kernels_spatial,
+#endif
+};
+
+// An Int32Array argument's storage, or NULL with a JavaScript exception pending.
+static int32_t *int32_data(napi_env env, napi_value value, size_t *length) {
+  return typed_array_data(env, value, napi_int32_array, length, "chainrule native: expected an Int32Array");
+}
+
+// Throws unless an array holds at least `needed` elements; the kernels trust these sizes.
+static bool holds(napi_env env, size_t length, int64_t needed) {
+  if ((int64_t)length >= needed) return true;
+  napi_throw_range_error(env, "ERR_CHAINRULE_NATIVE", "chainrule native: an array is too short for the window");
+  return false;
+}
+
+typedef struct {
+  const SpatialKernels *spatial;
+  Window w;
+  const float *in;
+  float *out;
+  int32_t *indices;
+  int kernel;  // which of the window kernels
+} WindowJob;
+
+enum { WINDOW_IM2COL, WINDOW_COL2IM, WINDOW_MAX_POOL };
+
+static void window_task(void *data, int thread, int threads) {
+  const WindowJob *job = data;
+  int64_t planes = job->w.batch * job->w.channels;
+  int64_t first = planes * thread / threads, end = planes * (thread + 1) / threads;
+  if (end <= first) return;
+  if (job->kernel == WINDOW_IM2COL) job->spatial->im2col(&job->w, job->in, job->out, first, end);
+  else if (job->kernel == WINDOW_COL2IM) job->spatial->col2im(&job->w, job->in, job->out, first, end);
+  else job->spatial->max_pool(&job->w, job->in, job->out, job->indices, first, end);
+}
+
+// im2col(x, cols), col2im(cols, x) and maxPool2d(x, out, indices); args: isa, threads, then
+// the Window2dSpec's fields in Window's order.
+static napi_value run_window(napi_env env, napi_callback_info info, int kernel) {
+  napi_value argv[3];
+  size_t count = kernel == WINDOW_MAX_POOL ? 3 : 2;
+  if (!get_args(env, info, count, argv) || !isa_arg(env)) return NULL;
+  const double *f = args + 2;
+  WindowJob job = {.spatial = spatial_tables[(int)args[0]],
+                   .kernel = kernel,
+                   .w = {(int64_t)f[0], (int64_t)f[1], (int64_t)f[2], (int64_t)f[3], (int64_t)f[4], (int64_t)f[5],
+                         (int64_t)f[6], (int64_t)f[7], (int64_t)f[8], (int64_t)f[9], (int64_t)f[10],
+                         (int64_t)f[11], (int64_t)f[12], (int64_t)f[13]}};
+  const Window *w = &job.w;
+  int64_t image = w->batch * w->channels * w->height * w->width;
+  int64_t cols = w->batch * w->channels * w->kernel_h * w->kernel_w * w->out_h * w->out_w;
+  int64_t pooled = w->batch * w->channels * w->out_h * w->out_w;
+  size_t in_length, out_length, indices_length;
+  float *in = float32_data(env, argv[0], &in_length, false);
+  if (!in || !(job.out = float32_data(env, argv[1], &out_length, false))) return NULL;
+  job.in = in;
+  int64_t in_needed = kernel == WINDOW_COL2IM ? cols : image;
+  int64_t out_needed = kernel == WINDOW_IM2COL ? cols : kernel == WINDOW_COL2IM ? image : pooled;
+  if (!holds(env, in_length, in_needed) || !holds(env, out_length, out_needed)) return NULL;
+  if (kernel == WINDOW_MAX_POOL &&
+      (!(job.indices = int32_data(env, argv[2], &indices_length)) || !holds(env, indices_length, pooled)))
+    return NULL;
+  int64_t planes = w->batch * w->channels;
+  int threads = threads_for(in_needed > out_needed ? in_needed : out_needed);
+  if (planes > 0) pool_run(window_task, &job, threads < planes ? threads : (int)planes);
+  return NULL;
+}
+
+static napi_value im2col(napi_env env, napi_callback_info info) { return run_window(env, info, WINDOW_IM2COL); }
+static napi_value col2im(napi_env env, napi_callback_info info) { return run_window(env, info, WINDOW_COL2IM); }
+static napi_value max_pool2d(napi_env env, napi_callback_info info) {
+  return run_window(env, info, WINDOW_MAX_POOL);
+}
+
+typedef struct {
+  const SpatialKernels *spatial;
+  const float *x;
+  int64_t x_length;
+  const int32_t *indices;
+  float *out;
+  int64_t count;
+} GatherJob;
+
+static void gather_task(void *data, int thread, int threads) {
+  const GatherJob *g = data;
+  int64_t start, end;
+  split_range(g->count, thread, threads, &start, &end);
+  if (end > start) g->spatial->gather(g->x, g->x_length, g->indices, g->out, start, end);
+}
+
+// gather(x, indices, out); args: isa, threads.
+static napi_value gather(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv) || !isa_arg(env)) return NULL;
+  GatherJob job = {.spatial = spatial_tables[(int)args[0]]};
+  size_t x_length, count, out_length;
+  if (!(job.x = float32_data(env, argv[0], &x_length, false)) || !(job.indices = int32_data(env, argv[1], &count)) ||
+      !(job.out = float32_data(env, argv[2], &out_length, false)) || !holds(env, out_length, (int64_t)count))
+    return NULL;
+  job.x_length = (int64_t)x_length;
+  job.count = (int64_t)count;
+  pool_run(gather_task, &job, threads_for(job.count));
+  return NULL;
+}
+
+// scatterAdd(values, indices, out); args: isa, threads (it runs on one).
+static napi_value scatter_add(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv) || !isa_arg(env)) return NULL;
+  const SpatialKernels *spatial = spatial_tables[(int)args[0]];
+  size_t values_length, count, out_length;
+  float *values, *out;
+  int32_t *indices;
+  if (!(values = float32_data(env, argv[0], &values_length, false)) || !(indices = int32_data(env, argv[1], &count)) ||
+      !(out = float32_data(env, argv[2], &out_length, false)) || !holds(env, values_length, (int64_t)count))
+    return NULL;
+  spatial->scatter_add(values, indices, (int64_t)count, out, (int64_t)out_length);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   detect_isas();
   napi_property_descriptor properties[] = {
@@ -488,6 +624,11 @@ NAPI_MODULE_INIT() {
       {"batchNormBackward", NULL, batch_norm_backward, NULL, NULL, NULL, napi_default, NULL},
       {"rowSumSquares", NULL, row_sum_squares_kernel, NULL, NULL, NULL, napi_default, NULL},
       {"rmsNormalizeRows", NULL, rms_normalize_rows_kernel, NULL, NULL, NULL, napi_default, NULL},
+      {"im2col", NULL, im2col, NULL, NULL, NULL, napi_default, NULL},
+      {"col2im", NULL, col2im, NULL, NULL, NULL, napi_default, NULL},
+      {"maxPool2d", NULL, max_pool2d, NULL, NULL, NULL, napi_default, NULL},
+      {"gather", NULL, gather, NULL, NULL, NULL, napi_default, NULL},
+      {"scatterAdd", NULL, scatter_add, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

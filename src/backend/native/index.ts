@@ -20,6 +20,7 @@ import {
   UNARY_OPS,
   type UnaryOp,
   type View,
+  type Window2dSpec,
 } from '../kernels.js';
 import { splitReduction } from '../wasm/strided.js';
 
@@ -58,6 +59,11 @@ interface Addon {
     gWeight: Float32Array,
     gBias: Float32Array,
   ): void;
+  im2col(x: Float32Array, cols: Float32Array): void;
+  col2im(cols: Float32Array, x: Float32Array): void;
+  maxPool2d(x: Float32Array, out: Float32Array, indices: Int32Array): void;
+  gather(x: Float32Array, indices: Int32Array, out: Float32Array): void;
+  scatterAdd(values: Float32Array, indices: Int32Array, out: Float32Array): void;
 }
 
 /** The addon, or why there is none. */
@@ -175,6 +181,23 @@ const BINARY_CODES: Record<BinaryOp, number | undefined> = {
   eq: 11,
 };
 const REDUCE_CODES: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+/** A Window2dSpec's fields in the order of the Window struct in spatial.h. */
+const WINDOW_FIELDS = [
+  'batch',
+  'channels',
+  'height',
+  'width',
+  'kernelH',
+  'kernelW',
+  'strideH',
+  'strideW',
+  'padH',
+  'padW',
+  'dilationH',
+  'dilationW',
+  'outH',
+  'outW',
+] as const satisfies readonly (keyof Window2dSpec)[];
 
 const isFloat32 = (array: DataArray | null): array is Float32Array => array instanceof Float32Array;
 
@@ -283,6 +306,51 @@ class NativeKernelMethods {
     const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = spec;
     this.setArgs(batch, m, n, k, Number(transA), Number(transB), aBatchStride, bBatchStride);
     this.addon.matmul(a, b, out);
+  }
+
+  im2col(x: FloatArray, cols: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(cols)) {
+      this.fallback.im2col(x, cols, spec);
+      return;
+    }
+    this.setArgs(...WINDOW_FIELDS.map((field) => spec[field]));
+    this.addon.im2col(x, cols);
+  }
+
+  col2im(cols: FloatArray, x: FloatArray, spec: Window2dSpec): void {
+    if (!isFloat32(cols) || !isFloat32(x)) {
+      this.fallback.col2im(cols, x, spec);
+      return;
+    }
+    this.setArgs(...WINDOW_FIELDS.map((field) => spec[field]));
+    this.addon.col2im(cols, x);
+  }
+
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, spec: Window2dSpec): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.fallback.maxPool2d(x, out, indices, spec);
+      return;
+    }
+    this.setArgs(...WINDOW_FIELDS.map((field) => spec[field]));
+    this.addon.maxPool2d(x, out, indices);
+  }
+
+  gather(x: FloatArray, indices: Int32Array, out: FloatArray): void {
+    if (!isFloat32(x) || !isFloat32(out)) {
+      this.fallback.gather(x, indices, out);
+      return;
+    }
+    this.setArgs();
+    this.addon.gather(x, indices, out);
+  }
+
+  scatterAdd(values: FloatArray, indices: Int32Array, out: FloatArray): void {
+    if (!isFloat32(values) || !isFloat32(out)) {
+      this.fallback.scatterAdd(values, indices, out);
+      return;
+    }
+    this.setArgs();
+    this.addon.scatterAdd(values, indices, out);
   }
 
   sgd(param: FloatArray, grad: FloatArray, buffer: FloatArray | null, step: SGDStep): void {

@@ -11,3 +11,4 @@
 #define KC 256
 #define NC 4080
 #include "isa-kernels.inc"
+#include "spatial-kernels.inc"

@@ -10,3 +10,4 @@
 #define KC 256
 #define NC 4096
 #include "isa-kernels.inc"
+#include "spatial-kernels.inc"

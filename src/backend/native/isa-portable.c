@@ -9,3 +9,4 @@
 #define KC 256
 #define NC 2048
 #include "isa-kernels.inc"
+#include "spatial-kernels.inc"
