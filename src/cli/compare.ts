@@ -9,8 +9,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { TrainEvent } from '../learn/loop.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import type { Algorithm } from '../learn/types.js';
-import { RULE_COLORS } from '../report/rule-colors.js';
-import { percent, renderChart } from '../report/svg-plot.js';
+import { renderChart } from '../report/render-svg.js';
+import { comparePanels } from '../report/run-charts.js';
 import { checkChoice, parse } from '../validate.js';
 import {
   formatBytes,
@@ -135,23 +135,7 @@ export async function run(argv: string[]): Promise<number> {
     mdFile,
     `# chainrule compare\n\nDataset ${settings.dataset}, seed ${settings.seed}, budget: ${settings.budget}.\n\n${table}\n`,
   );
-  writeFileAtomic(
-    svgFile,
-    renderChart([
-      {
-        title: `Test accuracy against training time (${settings.dataset})`,
-        width: 760,
-        xLabel: 'training time (s)',
-        yLabel: 'test accuracy',
-        yFormat: percent,
-        series: rows.map((r) => ({
-          name: `${r.algorithm}: ${r.model}`,
-          points: r.curve,
-          color: RULE_COLORS[r.algorithm],
-        })),
-      },
-    ]),
-  );
+  writeFileAtomic(svgFile, await renderChart(comparePanels(settings.dataset, rows)));
   process.stderr.write(`wrote ${jsonFile}, ${mdFile} and ${svgFile}\n`);
   return 0;
 }

@@ -15,8 +15,8 @@ import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { Trainer } from '../learn/types.js';
 import { setDetectAnomaly } from '../ops/anomaly.js';
-import { RULE_COLORS } from '../report/rule-colors.js';
-import { percent, renderChart } from '../report/svg-plot.js';
+import { renderChart } from '../report/render-svg.js';
+import { runPanels } from '../report/run-charts.js';
 import { checkChoice, parse, parseWidths } from '../validate.js';
 import {
   formatPercent,
@@ -193,6 +193,7 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   const report = progressReporter(style);
+  let curvesDrawn = Promise.resolve();
   const stop = stopOnSignals({ command: 'chainrule train' });
   try {
     const result = await trainLoop(trainer, data, {
@@ -207,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
         if (event.type === 'epoch') {
           history.push(event.metrics);
           // Metrics first: a kill between the two leaves a line the resume redoes, never a lost one.
-          if (outDir) writeRunFiles(outDir, history, trainer);
+          if (outDir) curvesDrawn = writeRunFiles(outDir, history, trainer, curvesDrawn);
           const { elapsedSeconds } = event.metrics;
           save(event.metrics.epoch * data.trainBatchCount, event.metrics, {
             elapsedSeconds,
@@ -218,6 +219,7 @@ export async function run(argv: string[]): Promise<number> {
         }
       },
     });
+    await curvesDrawn;
     return finish(result, history, {
       json: values.json === true,
       run: { algorithm: trainer.algorithm, model: trainer.describe(), dataset: planned.dataset },
@@ -277,34 +279,20 @@ function readHistory(outDir: string): EpochMetrics[] {
   return readJsonLines(path, { what: 'metrics file', maxBytes: 64 * 2 ** 20 }) as EpochMetrics[];
 }
 
-function writeRunFiles(outDir: string, history: EpochMetrics[], trainer: Trainer): void {
+/** Writes the metrics now and queues the curves' SVG behind any still being drawn (drawing is async). */
+function writeRunFiles(
+  outDir: string,
+  history: EpochMetrics[],
+  trainer: Trainer,
+  drawn: Promise<void>,
+): Promise<void> {
   writeFileAtomic(join(outDir, RUN_FILES.metrics), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
-  const label = `${trainer.algorithm}: ${trainer.describe()}`;
-  writeFileAtomic(
-    join(outDir, RUN_FILES.curves),
-    renderChart([
-      {
-        title: 'Training loss',
-        xLabel: 'epoch',
-        yLabel: 'loss',
-        series: [
-          {
-            name: label,
-            points: history.map((m) => [m.epoch, m.trainLoss]),
-            color: RULE_COLORS[trainer.algorithm],
-          },
-        ],
-      },
-      {
-        title: 'Accuracy',
-        xLabel: 'epoch',
-        yLabel: 'accuracy',
-        yFormat: percent,
-        series: [
-          { name: 'train', points: history.map((m) => [m.epoch, m.trainAccuracy]) },
-          { name: 'test', points: history.map((m) => [m.epoch, m.testAccuracy]) },
-        ],
-      },
-    ]),
+  const run = {
+    label: `${trainer.algorithm}: ${trainer.describe()}`,
+    rule: trainer.algorithm,
+    history: [...history],
+  };
+  return drawn.then(async () =>
+    writeFileAtomic(join(outDir, RUN_FILES.curves), await renderChart(runPanels([run]))),
   );
 }

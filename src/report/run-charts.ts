@@ -1,0 +1,61 @@
+// The charts of the CLI's runs, as panels: a training run's curves by epoch (train's curves.svg,
+// and `chainrule plot` over one or more metrics.jsonl files) and compare's test accuracy against
+// training time (compare.svg, and `chainrule plot` over a compare.json).
+
+import type { Algorithm } from '../learn/registry.js';
+import type { Panel } from './charts.js';
+
+export interface RunCurves {
+  /** The legend's name for the run: its rule and model. */
+  label: string;
+  rule?: Algorithm;
+  history: readonly { epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy: number }[];
+}
+
+/** Loss and accuracy by epoch: train and test accuracy for one run, test accuracy for several. */
+export function runPanels(runs: readonly RunCurves[]): Panel[] {
+  const loss: Panel = {
+    title: 'Training loss',
+    xTitle: 'epoch',
+    yTitle: 'loss (log scale)',
+    yLog: true,
+    series: runs.map((r) => ({
+      name: r.label,
+      rule: r.rule,
+      points: r.history.map((m) => [m.epoch, m.trainLoss]),
+    })),
+  };
+  const accuracySeries =
+    runs.length === 1
+      ? [
+          { name: 'train', points: runs[0].history.map((m) => [m.epoch, m.trainAccuracy] as const) },
+          { name: 'test', points: runs[0].history.map((m) => [m.epoch, m.testAccuracy] as const) },
+        ]
+      : runs.map((r) => ({
+          name: r.label,
+          rule: r.rule,
+          points: r.history.map((m) => [m.epoch, m.testAccuracy] as const),
+        }));
+  const title = runs.length === 1 ? 'Accuracy' : 'Test accuracy';
+  return [loss, { title, xTitle: 'epoch', yTitle: 'accuracy', yFormat: 'percent', series: accuracySeries }];
+}
+
+export interface CompareCurve {
+  algorithm: Algorithm;
+  model: string;
+  curve: readonly (readonly [number, number])[];
+}
+
+/** Test accuracy against training time, one line per rule. */
+export const comparePanels = (dataset: string, rows: readonly CompareCurve[]): Panel[] => [
+  {
+    title: `Test accuracy against training time (${dataset})`,
+    width: 640,
+    xTitle: 'training time (s)',
+    yTitle: 'test accuracy',
+    yFormat: 'percent',
+    xFromZero: true,
+    dots: true,
+    series: rows.map((r) => ({ name: `${r.algorithm}: ${r.model}`, rule: r.algorithm, points: r.curve })),
+  },
+];
