@@ -95,8 +95,9 @@ before(() => {
     writeFileSync(checkpoint, bytes);
     const r = chainrule('export', '--checkpoint', checkpoint, '--out', join(dir, `${name}.safetensors`));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /wrote .*: \d+ tensors, the state_dict/);
-    assert.ok(r.stdout.includes(`  model = ${cases[name as keyof typeof cases].module}\n`), r.stdout);
+    assert.match(r.stderr, /wrote .*: \d+ tensors, the state_dict/);
+    assert.ok(r.stderr.includes(`  model = ${cases[name as keyof typeof cases].module}\n`), r.stderr);
+    assert.equal(r.stdout, '', 'stdout is for results; the note on the file written goes to stderr');
     writeFileSync(join(dir, `${name}.input.json`), JSON.stringify({ shape: x.shape, x: [...x.data] }));
   }
 });

@@ -16,7 +16,9 @@ import { after, before, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
+import { RULE_COLORS } from '../src/report/rule-colors.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './helpers/chromium-page.js';
+import { drawStroke } from './helpers/draw-stroke.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'web-dist');
@@ -221,6 +223,10 @@ test('three learning rules train side by side in workers; backprop passes 90% an
   const started = performance.now();
   await page.keyboard.press('s');
   const run = (name: string) => page.locator(`.run[data-algorithm="${name}"]`);
+  // The charts follow the run: backprop's loss line, in its colour, gains points as it trains.
+  const bpLoss = `.chart[data-loss="cross-entropy"] .mark-line path[stroke="${RULE_COLORS.bp}"]`;
+  await page.locator(bpLoss).waitFor();
+  const lossEarly = await page.locator(bpLoss).getAttribute('d');
 
   // Mid-run, the network view shows each Forward-Forward layer's goodness as it trains.
   await view('2', 'network');
@@ -245,13 +251,21 @@ test('three learning rules train side by side in workers; backprop passes 90% an
   assert.ok(gap < 1000, `the page froze for ${gap} ms`);
   // Each kind of loss gets a chart of its own: cross-entropy, Forward-Forward's layer losses, local losses.
   const lossCharts = await page
-    .locator('.chart[data-loss] canvas')
-    .evaluateAll((canvases) => canvases.map((c) => c.getAttribute('aria-label')));
+    .locator('.chart[data-loss] .chart-box')
+    .evaluateAll((boxes) => boxes.map((c) => c.getAttribute('aria-label')));
   assert.deepEqual(lossCharts, [
     'Training loss (cross-entropy) against time: Backprop, Forward gradient, Activity-perturbed FG, Feedback alignment, Direct feedback alignment',
     "Training loss (every layer's goodness loss plus the head's cross-entropy) against time: Forward-Forward",
     "Training loss (the top block's local cross-entropy) against time: Local losses, backprop, Local losses, FG weights, Local losses, FG activities",
   ]);
+  await page.waitForFunction(
+    ([selector, before]) => document.querySelector(selector)?.getAttribute('d') !== before,
+    [bpLoss, lossEarly] as const,
+  );
+  for (const name of ['bp', 'ff', 'fg'] as const) {
+    const line = page.locator(`.chart:not([data-loss]) .mark-line path[stroke="${RULE_COLORS[name]}"]`);
+    assert.equal(await line.count(), 1, `${name}'s accuracy line in its colour`);
+  }
   await screenshot('train');
 });
 
@@ -290,14 +304,8 @@ test('a stopped run resumes where it left off and ends where an uninterrupted ru
 
 test('a drawn digit gets a prediction from the trained model', async () => {
   await view('4', 'draw');
-  const pad = page.locator('canvas.pad');
-  const box = (await pad.boundingBox())!;
   // A one: a single stroke down the middle, slightly slanted.
-  await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.15);
-  await page.mouse.down();
-  for (let t = 0; t <= 1; t += 0.1)
-    await page.mouse.move(box.x + box.width * (0.55 - 0.08 * t), box.y + box.height * (0.15 + 0.7 * t));
-  await page.mouse.up();
+  await drawStroke(page, [0.55, 0.15], [0.47, 0.85]);
   // Predictions refresh while the stroke is drawn; the one for the finished stroke must say 1.
   const card = page.locator('.prediction[data-algorithm="bp"]');
   await card.locator('.digit', { hasText: /^1$/ }).waitFor({ timeout: 10_000 });
@@ -409,12 +417,7 @@ test('a CNN checkpoint from the CLI loads and predicts a drawn digit', async () 
   await run.and(page.locator('[data-state="loaded"]')).waitFor();
   assert.match((await run.textContent())!, /28x28-conv5x5x16-pool-conv5x5x32-pool-128-10/);
   await view('4', 'draw');
-  const pad = page.locator('canvas.pad');
-  const box = (await pad.boundingBox())!;
-  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.8, { steps: 8 });
-  await page.mouse.up();
+  await drawStroke(page, [0.5, 0.2], [0.45, 0.8]);
   const card = page.locator('.prediction[data-algorithm="bp"]');
   await card.locator('.digit').waitFor();
   const bars = await card.locator('.bar-value').allTextContents();

@@ -120,7 +120,8 @@ export async function run(argv: string[]): Promise<number> {
   const module = torchModule(state, architecture.kind === 'mlp' ? architecture.activation : 'relu');
   saveSafetensors(values.out, state, exportMetadata(checkpoint.metadata, module));
   const count = Object.keys(state).length;
-  process.stdout.write(
+  // A note on what was written, like train's and compare's: stderr, so stdout stays for results.
+  process.stderr.write(
     `wrote ${values.out}: ${count} tensors, the state_dict of the ${checkpoint.metadata.algorithm} network\n` +
       `  model = ${module}\n` +
       `  model.load_state_dict(safetensors.torch.load_file('${values.out}'))   # strict=True\n`,

@@ -33,6 +33,10 @@ const commands: Record<
     summary: "a paper's table, row by row: its figures beside ours (ff-paper, fg-local)",
     load: () => import('./reproduce.js'),
   },
+  plot: {
+    summary: "draw logged runs' charts again: metrics.jsonl or compare.json to SVG",
+    load: () => import('./plot.js'),
+  },
   info: { summary: 'which kernel backend runs here, on what, and why', load: () => import('./info.js') },
 };
 

@@ -15,7 +15,8 @@ export interface Series {
 }
 
 export interface Panel {
-  title: string;
+  /** Absent where the page captions the chart itself. */
+  title?: string;
   xTitle: string;
   yTitle: string;
   series: readonly Series[];
@@ -64,7 +65,7 @@ function panelSpec(panel: Panel, dataName = CHART_DATA) {
   const width = panel.width ?? 420;
   const tooltipFormat = panel.yFormat === 'percent' ? '.2%' : '.4~g';
   return {
-    title: { text: panel.title, fontSize: 14 },
+    ...(panel.title ? { title: { text: panel.title, fontSize: 14 } } : {}),
     width,
     height: panel.height ?? 240,
     data: { name: dataName, values: chartRows(panel.series) },

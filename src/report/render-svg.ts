@@ -4,15 +4,27 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { chartSpec, type Panel } from './charts.js';
 
-// Without a canvas Vega guesses 0.8 em a character, about 1.5 times sans-serif's average: legends
-// then take more room than their text and push the next panel away. 0.52 em is close, and the gap
-// between panels absorbs the rest.
-const SANS_SERIF_EM_PER_CHARACTER = 0.52;
+// Without a canvas Vega guesses 0.8 em a character, about 1.5 times sans-serif's average: axis
+// titles then stand off too far and legends push the next panel away. These widths (em) are
+// Helvetica's and Arial's, near enough for DejaVu and Liberation Sans too.
+const CHARACTER_WIDTHS: [RegExp, number][] = [
+  [/[ijl|'!]/, 0.23],
+  [/[ .,:;ftI()[\]/-]/, 0.3],
+  [/r/, 0.34],
+  [/[mw%MW@]/, 0.86],
+  [/[A-Z]/, 0.68],
+];
+const OTHER_CHARACTER = 0.56;
+
+function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const c of text) em += CHARACTER_WIDTHS.find(([pattern]) => pattern.test(c))?.[1] ?? OTHER_CHARACTER;
+  return Math.ceil(em * fontSize);
+}
 
 async function library() {
   const vega = await import('./vega.js');
-  vega.textMetrics.width = (item, text) =>
-    Math.ceil(SANS_SERIF_EM_PER_CHARACTER * (item.fontSize ?? 11) * String(text ?? '').trim().length);
+  vega.textMetrics.width = (item, text) => textWidth(String(text ?? '').trim(), item.fontSize ?? 11);
   return vega;
 }
 

@@ -37,7 +37,12 @@ export function runPanels(runs: readonly RunCurves[]): Panel[] {
           points: r.history.map((m) => [m.epoch, m.testAccuracy] as const),
         }));
   const title = runs.length === 1 ? 'Accuracy' : 'Test accuracy';
-  return [loss, { title, xTitle: 'epoch', yTitle: 'accuracy', yFormat: 'percent', series: accuracySeries }];
+  // A dot on each epoch while they are few enough to tell apart (and a one-epoch run shows).
+  const dots = runs.every((r) => r.history.length <= 30);
+  return [
+    { ...loss, dots },
+    { title, xTitle: 'epoch', yTitle: 'accuracy', yFormat: 'percent', series: accuracySeries, dots },
+  ];
 }
 
 export interface CompareCurve {

@@ -1,101 +1,25 @@
 // The train view's charts against seconds of training, one line per learning rule that trained
 // here (loaded checkpoints have no curves): test accuracy for all of them, and the training loss
 // in one chart per kind of loss, since Forward-Forward's sum of layer losses and cross-entropy
-// measure different things and would only share an axis by accident.
+// measure different things and would only share an axis by accident. The charts are the CLI's
+// (src/report/charts.ts), drawn live by the same library: new points replace the chart's data.
 
-import {
-  CategoryScale,
-  Chart,
-  type ChartDataset,
-  Legend,
-  LinearScale,
-  LineController,
-  LineElement,
-  LogarithmicScale,
-  PointElement,
-  Tooltip,
-} from 'chart.js';
 import { type Algorithm, LOSS_SMOOTHING } from '../../src/browser.js';
+import { CHART_DATA, chartRows, chartSpec, type Panel, type Series } from '../../src/report/charts.js';
 import { ALGORITHM_NAMES, LOOKS, SHARED_DEFAULTS } from './algorithms.js';
-import { h, percent } from './dom.js';
+import { h } from './dom.js';
 import type { CurvePoint, Session } from './sessions.js';
-
-Chart.register(
-  LineController,
-  LineElement,
-  PointElement,
-  LinearScale,
-  LogarithmicScale,
-  CategoryScale,
-  Legend,
-  Tooltip,
-);
-
-/** 1, 2, 3 or 5 times a power of ten: the log axis labels these, so its ticks never crowd. */
-function isRoundOnLog(v: number): boolean {
-  const mantissa = Number((v / 10 ** Math.floor(Math.log10(v))).toPrecision(3));
-  return [1, 2, 3, 5].includes(mantissa);
-}
-
-function lineChart(
-  canvas: HTMLCanvasElement,
-  yTitle: string,
-  yFormat: (v: number) => string,
-  y: { type: 'linear' | 'logarithmic'; min?: number; max?: number },
-) {
-  return new Chart(canvas, {
-    type: 'line',
-    data: { datasets: [] },
-    options: {
-      animation: false,
-      parsing: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'nearest', intersect: false },
-      scales: {
-        x: { type: 'linear', min: 0, title: { display: true, text: 'seconds of training' } },
-        y: {
-          ...y,
-          title: { display: true, text: yTitle },
-          ticks: {
-            callback: (v) => (y.type === 'linear' || isRoundOnLog(Number(v)) ? yFormat(Number(v)) : ''),
-          },
-        },
-      },
-      plugins: {
-        legend: { position: 'bottom' },
-        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${yFormat(item.parsed.y ?? 0)}` } },
-      },
-    },
-  });
-}
-
-function dataset(
-  session: Session,
-  points: CurvePoint[],
-  dots: boolean,
-): ChartDataset<'line', { x: number; y: number }[]> {
-  const look = LOOKS[session.algorithm];
-  return {
-    label: look.title,
-    data: points.map((p) => ({ x: p.seconds, y: p.value })),
-    borderColor: look.color,
-    backgroundColor: look.color,
-    borderWidth: 2,
-    pointRadius: dots ? 3 : 0,
-  };
-}
 
 /** A chart in a captioned card; `wide` spans the row. */
 function chartCard(title: string, note: string, label: string, wide = false) {
-  const canvas = h('canvas', { role: 'img', 'aria-label': label });
+  const box = h('div', { class: 'chart-box', role: 'img', 'aria-label': label });
   const element = h(
     'figure',
     { class: wide ? 'card chart wide' : 'card chart' },
     h('figcaption', {}, title, h('small', {}, note)),
-    h('div', { class: 'chart-box' }, canvas),
+    box,
   );
-  return { canvas, element };
+  return { box, element };
 }
 
 /** The kinds of loss the rules train with, each with the rules that use it, in the table's order. */
@@ -109,6 +33,62 @@ function lossKinds(): Map<string, Algorithm[]> {
 }
 
 const SMOOTHED_OVER = Math.round(1 / (1 - LOSS_SMOOTHING));
+const PLOT_HEIGHT = 180;
+
+const series = (session: Session, points: CurvePoint[]): Series => ({
+  name: LOOKS[session.algorithm].title,
+  rule: session.algorithm,
+  points: points.map((p) => [p.seconds, p.value] as const),
+});
+
+// The chart library is most of the page's code: it loads when the first curve is drawn.
+type ChartLibrary = typeof import('../../src/report/vega.js');
+let library: ChartLibrary | undefined;
+let loading: Promise<ChartLibrary> | undefined;
+
+/**
+ * One live chart: the view is built when its set of lines changes (the legend and colours are part
+ * of the spec) and otherwise only handed the new points.
+ */
+function liveChart(box: HTMLElement, panel: Omit<Panel, 'series'>) {
+  let view: InstanceType<ChartLibrary['View']> | undefined;
+  let drawn = '';
+  let waiting: Series[] | undefined;
+  const draw = (lines: Series[]): void => {
+    if (!library) {
+      if (lines.length === 0) return;
+      // Drawn once the library is here, with the newest lines.
+      if (!waiting)
+        void (loading ??= import('../../src/report/vega.js')).then((loaded) => {
+          library = loaded;
+          draw(waiting!);
+          waiting = undefined;
+        });
+      waiting = lines;
+      return;
+    }
+    const { compile, parse, View } = library;
+    const names = lines.map((l) => l.name).join('\n');
+    if (view && names === drawn) {
+      void view.data(CHART_DATA, chartRows(lines)).runAsync();
+      return;
+    }
+    view?.finalize();
+    box.replaceChildren();
+    drawn = names;
+    view = undefined;
+    if (lines.length === 0) return;
+    const spec = chartSpec([{ ...panel, series: lines, width: 'container', height: PLOT_HEIGHT }]);
+    view = new View(parse(compile(spec).spec), { renderer: 'svg', container: box, hover: true });
+    void view.runAsync();
+  };
+  return {
+    draw,
+    resize(): void {
+      if (view && box.clientWidth > 0) void view.signal('width', box.clientWidth).runAsync();
+    },
+  };
+}
 
 export function createTrainCharts() {
   const losses = [...lossKinds()].map(([loss, names]) => {
@@ -120,8 +100,11 @@ export function createTrainCharts() {
     );
     card.element.dataset.loss = loss;
     // A log scale: the loss falls by orders of magnitude over a run.
-    const chart = lineChart(card.canvas, 'loss (log scale)', (v) => String(Number(v.toPrecision(2))), {
-      type: 'logarithmic',
+    const chart = liveChart(card.box, {
+      xTitle: 'seconds of training',
+      yTitle: 'loss (log scale)',
+      yLog: true,
+      xFromZero: true,
     });
     return { loss, element: card.element, chart };
   });
@@ -131,9 +114,13 @@ export function createTrainCharts() {
     'Test accuracy against time, one line per learning rule',
     true,
   );
-  const accuracyChart = lineChart(accuracy.canvas, 'test accuracy', (v) => percent(v, 0), {
-    type: 'linear',
-    max: 1,
+  const accuracyChart = liveChart(accuracy.box, {
+    xTitle: 'seconds of training',
+    yTitle: 'test accuracy',
+    yFormat: 'percent',
+    yMax: 1,
+    xFromZero: true,
+    dots: true,
   });
   const charts = [...losses.map((l) => l.chart), accuracyChart];
   const element = h('div', { class: 'charts' }, ...losses.map((l) => l.element), accuracy.element);
@@ -142,13 +129,9 @@ export function createTrainCharts() {
     /** Redraws every chart from the sessions that trained here. */
     update(sessions: Session[]): void {
       const trained = sessions.filter((s) => !s.loaded);
-      for (const { loss, chart } of losses) {
-        chart.data.datasets = trained
-          .filter((s) => LOOKS[s.algorithm].loss === loss)
-          .map((s) => dataset(s, s.loss, false));
-      }
-      accuracyChart.data.datasets = trained.map((s) => dataset(s, s.accuracy, true));
-      for (const chart of charts) chart.update('none');
+      for (const { loss, chart } of losses)
+        chart.draw(trained.filter((s) => LOOKS[s.algorithm].loss === loss).map((s) => series(s, s.loss)));
+      accuracyChart.draw(trained.map((s) => series(s, s.accuracy)));
       element.classList.toggle('empty', trained.length === 0);
     },
     resize(): void {
