@@ -1,6 +1,7 @@
 // Run by `npm pack` after tsc: replaces dist/src/report/vega.js, which imports vega and vega-lite
 // (development dependencies, 19 MB installed), by one file holding both, minified, so that the
-// package's install stays small. Their licences travel beside it.
+// package's install stays small. Their licences travel beside it. Built from the source module,
+// so running it twice gives the same file.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,8 @@ import { build } from 'vite';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist', 'src', 'report');
-const entry = join(outDir, 'vega.js');
+const entry = join(root, 'src', 'report', 'vega.ts');
+const bundle = join(outDir, 'vega.js');
 
 const output = await build({
   configFile: false,
@@ -28,7 +30,7 @@ const output = await build({
 const chunks = (Array.isArray(output) ? output : [output]).flatMap((o) => o.output);
 if (chunks.length !== 1)
   throw new Error(`expected one bundle, got ${chunks.map((c) => c.fileName).join(', ')}`);
-writeFileSync(entry, chunks[0].code);
+writeFileSync(bundle, chunks[0].code);
 
 // Every package the bundle took code from, with its licence.
 const packages = new Map();
@@ -52,5 +54,5 @@ const notices = [...packages].sort().map(([name, dir]) => {
 });
 writeFileSync(join(outDir, 'vega.LICENSES.txt'), `${notices.join(`\n${'-'.repeat(72)}\n\n`)}\n`);
 console.error(
-  `bundled ${packages.size} packages into ${entry} (${(chunks[0].code.length / 1024).toFixed(0)} KiB)`,
+  `bundled ${packages.size} packages into ${bundle} (${(chunks[0].code.length / 1024).toFixed(0)} KiB)`,
 );

@@ -25,7 +25,9 @@ function run(command: string, args: string[], cwd: string): string {
 
 /** `npm pack` of `dir` into `work`; the tarball's path. */
 function pack(dir: string): string {
-  // `npm test` has just built dist/, so prepack's build is skipped.
+  // `npm test` has just built dist/, so prepack's build is skipped, and only its bundling of the
+  // chart library (a development dependency) is done here.
+  if (dir === ROOT) run(process.execPath, [join(ROOT, 'scripts', 'bundle-vega.mjs')], ROOT);
   const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, dir], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -107,6 +109,25 @@ test('the installed command runs', () => {
     run(join(project, 'node_modules', '.bin', 'chainrule'), ['--help'], project),
     /^usage: chainrule/,
   );
+});
+
+test('the installed command draws charts with the chart library it carries', () => {
+  assert.throws(() => statSync(join(project, 'node_modules', 'vega')), { code: 'ENOENT' });
+  const metrics = join(work, 'metrics.jsonl');
+  const epochs = [1, 2].map((epoch) => ({
+    epoch,
+    trainLoss: 1 / epoch,
+    trainAccuracy: 0.9,
+    testAccuracy: 0.8,
+  }));
+  writeFileSync(metrics, epochs.map((m) => JSON.stringify(m)).join('\n'));
+  const svg = join(work, 'curves.svg');
+  run(
+    join(project, 'node_modules', '.bin', 'chainrule'),
+    ['plot', '--metrics', metrics, '--out', svg],
+    project,
+  );
+  assert.match(readFileSync(svg, 'utf8'), /^<svg [^>]*>.*Training loss.*<\/svg>\n$/s);
 });
 
 test('Vite bundles `chainrule` and `chainrule/browser` without a warning', () => {

@@ -193,7 +193,17 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   const report = progressReporter(style);
-  let curvesDrawn = Promise.resolve();
+  // Metrics first: a kill between them leaves a line the resume redoes, never a lost one.
+  const saveEpoch = async (metrics: EpochMetrics) => {
+    history.push(metrics);
+    if (outDir) await writeRunFiles(outDir, history, trainer);
+    save(metrics.epoch * data.trainBatchCount, metrics, {
+      elapsedSeconds: metrics.elapsedSeconds,
+      epochLossSum: 0,
+      epochSamples: 0,
+      epochSeconds: 0,
+    });
+  };
   const stop = stopOnSignals({ command: 'chainrule train' });
   try {
     const result = await trainLoop(trainer, data, {
@@ -205,21 +215,9 @@ export async function run(argv: string[]): Promise<number> {
       signal: stop.signal,
       onEvent: (event: TrainEvent) => {
         report(event);
-        if (event.type === 'epoch') {
-          history.push(event.metrics);
-          // Metrics first: a kill between the two leaves a line the resume redoes, never a lost one.
-          if (outDir) curvesDrawn = writeRunFiles(outDir, history, trainer, curvesDrawn);
-          const { elapsedSeconds } = event.metrics;
-          save(event.metrics.epoch * data.trainBatchCount, event.metrics, {
-            elapsedSeconds,
-            epochLossSum: 0,
-            epochSamples: 0,
-            epochSeconds: 0,
-          });
-        }
+        if (event.type === 'epoch') return saveEpoch(event.metrics);
       },
     });
-    await curvesDrawn;
     return finish(result, history, {
       json: values.json === true,
       run: { algorithm: trainer.algorithm, model: trainer.describe(), dataset: planned.dataset },
@@ -279,20 +277,8 @@ function readHistory(outDir: string): EpochMetrics[] {
   return readJsonLines(path, { what: 'metrics file', maxBytes: 64 * 2 ** 20 }) as EpochMetrics[];
 }
 
-/** Writes the metrics now and queues the curves' SVG behind any still being drawn (drawing is async). */
-function writeRunFiles(
-  outDir: string,
-  history: EpochMetrics[],
-  trainer: Trainer,
-  drawn: Promise<void>,
-): Promise<void> {
+async function writeRunFiles(outDir: string, history: EpochMetrics[], trainer: Trainer): Promise<void> {
   writeFileAtomic(join(outDir, RUN_FILES.metrics), history.map((m) => JSON.stringify(m)).join('\n') + '\n');
-  const run = {
-    label: `${trainer.algorithm}: ${trainer.describe()}`,
-    rule: trainer.algorithm,
-    history: [...history],
-  };
-  return drawn.then(async () =>
-    writeFileAtomic(join(outDir, RUN_FILES.curves), await renderChart(runPanels([run]))),
-  );
+  const run = { label: `${trainer.algorithm}: ${trainer.describe()}`, rule: trainer.algorithm, history };
+  writeFileAtomic(join(outDir, RUN_FILES.curves), await renderChart(runPanels([run])));
 }

@@ -102,7 +102,8 @@ export interface LoopOptions {
   /** Extra test evaluations per epoch, for time-to-accuracy curves. */
   evaluationsPerEpoch?: number;
   signal?: AbortSignal;
-  onEvent?: (event: TrainEvent) => void;
+  /** An epoch's event may return a promise (its files being written): training waits for it. */
+  onEvent?: (event: TrainEvent) => unknown;
   /** How often to yield to the event loop, in milliseconds. */
   yieldEveryMs?: number;
   /** Asked before each step: should its progress event carry per-layer statistics? (Default: never.) */
@@ -291,7 +292,7 @@ export async function trainLoop(
       elapsedSeconds: trainingSeconds,
       testAccuracy: metrics.testAccuracy,
     });
-    emit({ type: 'epoch', metrics });
+    await emit({ type: 'epoch', metrics });
   }
   emit({ type: 'end', reason, epochsCompleted: Math.floor(step / batches) });
   return { history, step, progress, reason };
