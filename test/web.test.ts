@@ -267,6 +267,8 @@ test('three learning rules train side by side in workers; backprop passes 90% an
     assert.equal(await line.count(), 1, `${name}'s accuracy line in its colour`);
   }
   await screenshot('train');
+  // Below the fold of the README's screenshot: the charts themselves, for a look.
+  await page.locator('.charts').screenshot({ path: join(ARTIFACTS, 'train-charts.png') });
 });
 
 test('the checkpoint downloads in the format of the CLI', async () => {

@@ -12,12 +12,13 @@ import type { CurvePoint, Session } from './sessions.js';
 
 /** A chart in a captioned card; `wide` spans the row. */
 function chartCard(title: string, note: string, label: string, wide = false) {
-  const box = h('div', { class: 'chart-box', role: 'img', 'aria-label': label });
+  // Vega labels the element it draws in as its own: the label sits on the one around it.
+  const box = h('div');
   const element = h(
     'figure',
     { class: wide ? 'card chart wide' : 'card chart' },
     h('figcaption', {}, title, h('small', {}, note)),
-    box,
+    h('div', { class: 'chart-box', role: 'img', 'aria-label': label }, box),
   );
   return { box, element };
 }
@@ -41,10 +42,18 @@ const series = (session: Session, points: CurvePoint[]): Series => ({
   points: points.map((p) => [p.seconds, p.value] as const),
 });
 
-// The chart library is most of the page's code: it loads when the first curve is drawn.
+// The chart library is most of the page's code: it loads once the page is idle (or with the
+// first curve, if that comes first), so neither the first paint nor a training run waits for it.
 type ChartLibrary = typeof import('../../src/report/vega.js');
 let library: ChartLibrary | undefined;
 let loading: Promise<ChartLibrary> | undefined;
+const loadLibrary = () =>
+  (loading ??= import('../../src/report/vega.js').then((loaded) => {
+    library = loaded;
+    return loaded;
+  }));
+/** Redrawing four SVG charts costs more than a frame: they follow the run a few times a second. */
+const REDRAW_EVERY_MS = 250;
 
 /**
  * One live chart: the view is built when its set of lines changes (the legend and colours are part
@@ -59,8 +68,7 @@ function liveChart(box: HTMLElement, panel: Omit<Panel, 'series'>) {
       if (lines.length === 0) return;
       // Drawn once the library is here, with the newest lines.
       if (!waiting)
-        void (loading ??= import('../../src/report/vega.js')).then((loaded) => {
-          library = loaded;
+        void loadLibrary().then(() => {
           draw(waiting!);
           waiting = undefined;
         });
@@ -124,15 +132,33 @@ export function createTrainCharts() {
   });
   const charts = [...losses.map((l) => l.chart), accuracyChart];
   const element = h('div', { class: 'charts' }, ...losses.map((l) => l.element), accuracy.element);
+  requestIdleCallback(() => void loadLibrary());
+  const redraw = (sessions: Session[]) => {
+    const trained = sessions.filter((s) => !s.loaded);
+    for (const { loss, chart } of losses)
+      chart.draw(trained.filter((s) => LOOKS[s.algorithm].loss === loss).map((s) => series(s, s.loss)));
+    accuracyChart.draw(trained.map((s) => series(s, s.accuracy)));
+    element.classList.toggle('empty', trained.length === 0);
+  };
+  let latest: Session[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let drawnAt = -Infinity;
   return {
     element,
-    /** Redraws every chart from the sessions that trained here. */
+    /** Redraws every chart from the sessions that trained here, at most every REDRAW_EVERY_MS. */
     update(sessions: Session[]): void {
-      const trained = sessions.filter((s) => !s.loaded);
-      for (const { loss, chart } of losses)
-        chart.draw(trained.filter((s) => LOOKS[s.algorithm].loss === loss).map((s) => series(s, s.loss)));
-      accuracyChart.draw(trained.map((s) => series(s, s.accuracy)));
-      element.classList.toggle('empty', trained.length === 0);
+      latest = sessions;
+      if (timer !== undefined) return;
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          // Hidden since: the view's return calls update again.
+          if (element.closest('[hidden]')) return;
+          drawnAt = performance.now();
+          redraw(latest);
+        },
+        Math.max(0, drawnAt + REDRAW_EVERY_MS - performance.now()),
+      );
     },
     resize(): void {
       for (const chart of charts) chart.resize();
