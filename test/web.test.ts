@@ -257,6 +257,7 @@ test('three learning rules train side by side in workers; backprop passes 90% an
     'Training loss (cross-entropy) against time: Backprop, Forward gradient, Activity-perturbed FG, Feedback alignment, Direct feedback alignment',
     "Training loss (every layer's goodness loss plus the head's cross-entropy) against time: Forward-Forward",
     "Training loss (the top block's local cross-entropy) against time: Local losses, backprop, Local losses, FG weights, Local losses, FG activities",
+    "Training loss (every layer's goodness loss at every scored step) against time: Recurrent Forward-Forward",
   ]);
   await page.waitForFunction(
     ([selector, before]) => document.querySelector(selector)?.getAttribute('d') !== before,
