@@ -14,7 +14,7 @@ import { Tensor, zeros } from '../../tensor/tensor.js';
 import { check } from '../../validate.js';
 import type { FFRecurrentArchitecture, FFRecurrentNetwork } from '../ff-recurrent-model.js';
 import { buildModel } from '../models.js';
-import { checkOptimizerConfig, type OptimizerName } from '../optimizer-state.js';
+import { checkOptimizerConfig } from '../optimizer-state.js';
 import { ModelTrainer } from '../trainer.js';
 import type {
   Capabilities,
@@ -24,20 +24,18 @@ import type {
   StepOptions,
   StepResult,
 } from '../types.js';
-import { FF_PRESETS, FF_SCHEDULES, type FFSchedule, sampleNegativeLabels, scheduledFF } from './ff.js';
+import { FF_PRESETS, FF_SCHEDULES, sampleNegativeLabels, scheduledFF } from './ff.js';
+import type { FFConfig } from './ff-config.js';
 import { preset } from './preset.js';
 
-/** See FFConfig for the settings the two share; these are the recurrent net's. */
-export interface FFRecurrentConfig {
-  inputs: number;
-  classes: number;
+/** The settings it shares with FFConfig (documented there), and the recurrent net's own. */
+export interface FFRecurrentConfig
+  extends Pick<
+    FFConfig,
+    'inputs' | 'classes' | 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'schedule'
+  > {
   /** Widths of the hidden layers, input side first; the label one-hot sits above the last. */
   hidden: number[];
-  optimizer: OptimizerName;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: FFSchedule;
   /** Synchronous steps of the static video the net settles over: the paper's 8. */
   iterations: number;
   /** First and last step (1-based) whose goodness is learned from and scored: the paper's 3 and 5. */
