@@ -488,7 +488,7 @@ export function createNetworkView(lab: Lab): View {
     h(
       'p',
       { class: 'intro' },
-      'The same question, three answers: when may a layer change its weights? Watch one step of each learning rule, ' +
+      `The same question, ${cards.length} answers: when may a layer change its weights? Watch one step of each learning rule, ` +
         'or train in the Train view and watch them live.',
     ),
     ...cards.map((c) => c.element),
