@@ -5,7 +5,6 @@
 // README's into docs/screenshots/ (a plain test run leaves the tracked files alone).
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -18,6 +17,7 @@ import { build } from 'vite';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
 import { RULE_COLORS } from '../src/report/rule-colors.js';
 import { CHROMIUM, CHROMIUM_ARGS } from './helpers/chromium-page.js';
+import { runCli } from './helpers/cli.js';
 import { drawStroke } from './helpers/draw-stroke.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -350,25 +350,20 @@ test("the network view shows FF's positive and negative inputs, θ and the goodn
 
 test('a checkpoint written by the CLI loads, shows its metadata and is evaluated', async () => {
   const out = join(work, 'cli');
-  const cli = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'chainrule.js'),
-      'train',
-      '--limit',
-      '1000',
-      '--epochs',
-      '1',
-      '--hidden',
-      '32',
-      '--batch-size',
-      '100',
-      '--out',
-      out,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(cli.status, 0, cli.stderr);
+  const trained = runCli([
+    'train',
+    '--limit',
+    '1000',
+    '--epochs',
+    '1',
+    '--hidden',
+    '32',
+    '--batch-size',
+    '100',
+    '--out',
+    out,
+  ]);
+  assert.equal(trained.code, 0, trained.stderr);
   await view('3', 'train');
   await page.setInputFiles('#checkpoint-file', join(out, 'checkpoint.safetensors'));
   const run = page.locator('.run[data-algorithm="bp"]');
@@ -397,23 +392,8 @@ test('a batch too small for batch normalisation is refused by the check the CLI 
 
 test('a CNN checkpoint from the CLI loads and predicts a drawn digit', async () => {
   const out = join(work, 'cnn');
-  const cli = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'chainrule.js'),
-      'train',
-      '--model',
-      'cnn',
-      '--limit',
-      '1000',
-      '--epochs',
-      '1',
-      '--out',
-      out,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(cli.status, 0, cli.stderr);
+  const trained = runCli(['train', '--model', 'cnn', '--limit', '1000', '--epochs', '1', '--out', out]);
+  assert.equal(trained.code, 0, trained.stderr);
   await view('3', 'train');
   await page.setInputFiles('#checkpoint-file', join(out, 'checkpoint.safetensors'));
   const run = page.locator('.run[data-algorithm="bp"]');
