@@ -7,9 +7,14 @@
 // Timing is spread over rounds that each visit every shape and both builds, as in gemm.ts, so
 // that both sample the same stretch of a machine whose load changes by the second, and within
 // a shape the two builds take turns sample by sample; each figure is the best sample (medians
-// are kept in the rows).
+// are kept in the rows). Beside them, bench/fma-peak.c measures what one core can do at all
+// with 128-bit vectors, fused and as a multiply beside an add, which bounds relaxed/plain.
 
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LIBRARY_PATH, openLibraryPage } from '../test/helpers/chromium-page.js';
 import { GEMM_SHAPES, type GemmShape } from './gemm.js';
 import { progress } from './progress.js';
@@ -29,6 +34,20 @@ export interface BrowserGemmRow extends GemmShape {
   plain: BuildFigures;
   /** The median over back-to-back pairs of samples of plain time / relaxed time. */
   pairedSpeedup: number;
+}
+
+/** One core's 128-bit floating-point peak in GFLOP/s, from bench/fma-peak.c. */
+export interface CorePeak {
+  fusedMultiplyAdd: number;
+  /** A multiply beside an add on their own pipes, counted as one multiply-add. */
+  multiplyThenAdd: number;
+}
+
+export interface BrowserGemm {
+  rows: BrowserGemmRow[];
+  /** Null where it could not be measured; `peakSkipped` says why. */
+  corePeak: CorePeak | null;
+  peakSkipped?: string;
 }
 
 const WARMUP_MS = 300;
@@ -109,10 +128,33 @@ function figures(shape: GemmShape, times: readonly number[]): BuildFigures {
   return { gflops: flops / best / 1e6, medianGflops: flops / median(times) / 1e6, bestMs: best };
 }
 
-/** Measures every shape on both builds in one Chromium page. */
-export async function runBrowserGemmBench(
-  shapes: readonly GemmShape[] = GEMM_SHAPES,
-): Promise<BrowserGemmRow[]> {
+/** Compiles and runs bench/fma-peak.c with the system's C compiler (x86-64 with FMA only). */
+export function measureCorePeak(): CorePeak | string {
+  if (process.arch !== 'x64') return `the peak program is x86-64 code; this is ${process.arch}`;
+  const source = fileURLToPath(new URL('../../bench/fma-peak.c', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'chainrule-fma-peak-'));
+  try {
+    const binary = join(dir, 'fma-peak');
+    const compiler = process.env.CC ?? 'cc';
+    const build = spawnSync(compiler, ['-O2', '-mavx2', '-mfma', '-ffp-contract=off', source, '-o', binary], {
+      encoding: 'utf8',
+    });
+    if (build.status !== 0)
+      return `${compiler} could not build bench/fma-peak.c: ${(build.stderr || String(build.error)).trim()}`;
+    const run = spawnSync(binary, { encoding: 'utf8' });
+    const [fused, separate] = run.stdout.trim().split(' ').map(Number);
+    if (run.status !== 0 || !(fused > 0 && separate > 0))
+      return `bench/fma-peak.c failed (a CPU without FMA?): ${run.stderr || run.signal}`;
+    return { fusedMultiplyAdd: fused, multiplyThenAdd: separate };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Measures every shape on both builds in one Chromium page, and one core's peak. */
+export async function runBrowserGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES): Promise<BrowserGemm> {
+  progress("GEMM in Chromium: one core's 128-bit peak (bench/fma-peak.c)");
+  const peak = measureCorePeak();
   progress('GEMM in Chromium: starting the browser');
   const library = await openLibraryPage();
   const times = shapes.map(() => BUILDS.map(() => [] as number[]));
@@ -137,7 +179,7 @@ export async function runBrowserGemmBench(
   } finally {
     await library.close();
   }
-  return shapes.map((shape, s) => {
+  const rows = shapes.map((shape, s) => {
     const [relaxed, plain] = times[s];
     return {
       ...shape,
@@ -146,10 +188,15 @@ export async function runBrowserGemmBench(
       pairedSpeedup: median(relaxed.map((t, i) => plain[i] / t)),
     };
   });
+  return typeof peak === 'string' ? { rows, corePeak: null, peakSkipped: peak } : { rows, corePeak: peak };
 }
 
-/** One line per shape: GFLOP/s of each build and the relaxed build's speed-up over the plain one. */
-export function formatBrowserGemmTable(rows: readonly BrowserGemmRow[]): string {
+/**
+ * One line per shape: GFLOP/s of each build and the relaxed build's speed-up over the plain
+ * one; then the core's peak, each build's share of it at the largest shape, and the most
+ * relaxed/plain could be there.
+ */
+export function formatBrowserGemmTable({ rows, corePeak, peakSkipped }: BrowserGemm): string {
   const header = ['shape', 'relaxed', 'plain', 'relaxed/plain', 'paired median'];
   const lines = rows.map((row) => [
     row.label,
@@ -161,11 +208,23 @@ export function formatBrowserGemmTable(rows: readonly BrowserGemmRow[]): string 
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const largest = rows.reduce((x, y) => (y.m * y.n * y.k > x.m * x.n * x.k ? y : x));
+  const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)}%`;
+  const peakLines = corePeak
+    ? [
+        `one core's 128-bit peak (bench/fma-peak.c): fused multiply-add ${corePeak.fusedMultiplyAdd.toFixed(1)} GFLOP/s, ` +
+          `multiply beside add ${corePeak.multiplyThenAdd.toFixed(1)}: fusing alone is worth ` +
+          `${(corePeak.fusedMultiplyAdd / corePeak.multiplyThenAdd).toFixed(2)}x on this core`,
+        `at ${largest.label} the relaxed build reaches ${percent(largest.relaxed.gflops, corePeak.fusedMultiplyAdd)} of its peak, ` +
+          `the plain ${percent(largest.plain.gflops, corePeak.multiplyThenAdd)} of its own`,
+      ]
+    : [`one core's peak not measured: ${peakSkipped}`];
   return [
     'GEMM in Chromium, WASM kernels on one thread, float32, GFLOP/s (best of several samples);',
     'relaxed/plain is the ratio of the bests, paired median the median speed-up over back-to-back samples',
     format(header),
     ...lines.map(format),
+    ...peakLines,
   ].join('\n');
 }
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { CHROMIUM } from '../test/helpers/chromium-page.js';
-import { type BrowserGemmRow, formatBrowserGemmTable, runBrowserGemmBench } from './browser-gemm.js';
+import { type BrowserGemm, formatBrowserGemmTable, runBrowserGemmBench } from './browser-gemm.js';
 import { formatCnnTable, runCnnBench } from './cnn.js';
 import { formatGemmTable, runGemmBench } from './gemm.js';
 import { progress } from './progress.js';
@@ -27,7 +27,7 @@ process.stdout.write(
 );
 const gemm = await runGemmBench();
 process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
-let browserGemm: BrowserGemmRow[] | null = null;
+let browserGemm: BrowserGemm | null = null;
 if (existsSync(CHROMIUM)) {
   browserGemm = await runBrowserGemmBench();
   process.stdout.write(`${formatBrowserGemmTable(browserGemm)}\n\n`);

@@ -50,9 +50,14 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
 // the A broadcast and a product temporary live at once. 4 x 8 (8 accumulators) is the
 // largest tile that fits without spills; measured in isolation it runs at ~52 GFLOP/s on
 // one Zen core against ~40 for 4 x 16 and ~33 for 6 x 8 and 4 x 12, which spill. The relaxed
-// build keeps the tile, not tuned on its own yet: its madd frees the product temporary, but
-// Zen 3 issues a 128-bit multiply and an add in parallel on separate pipes, so fusing them
-// saves instructions there rather than raising the peak.
+// build keeps the tile. V8 reserves a temporary for relaxed_madd as well, and in Chromium
+// here 5 x 8 gained 7% at 1024³ but lost a quarter on the n = 10 shapes of a classifier head
+// (its A panels no longer pack four lanes at a time); 6 x 8 spilled and halved the speed;
+// pinning clang's instruction order with empty asm statements gained under 3%. Zen 3 issues
+// a 128-bit multiply and an add in parallel on separate pipes, so fusing them saves
+// instructions rather than raising the peak: bench/fma-peak.c measures the core's fused peak
+// only 1.07x its multiply-beside-add peak, and `npm run bench:browser` prints both builds
+// against them.
 //
 // KC = 256: one A micro-panel (4 KiB) and one B micro-panel (8 KiB) stay in a 32-48 KiB
 // L1 while the micro-kernel streams them. MC = 128: the packed A block (128 KiB) stays in
