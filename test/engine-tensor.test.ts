@@ -124,6 +124,22 @@ test('rand and randn reproduce exactly from a seed and differ across seeds', () 
   assert.deepEqual(Array.from(randn([10]).data), first);
 });
 
+test('randn and rand give exactly the values of one normal() or uniform() call per element', () => {
+  // Logged runs are verified by re-running them, so the bulk fills must not change a draw:
+  // odd lengths, a pending Box-Muller spare, mean and std, and the stream after the fill.
+  for (const length of [0, 1, 2, 7, 64]) {
+    const bulk = new Rng(3);
+    const single = new Rng(3);
+    bulk.normal();
+    single.normal();
+    const normals = randn([length], { rng: bulk, dtype: 'float64', mean: 0.5, std: 2 }).data;
+    assert.deepEqual([...normals], Array.from({ length }, () => 0.5 + 2 * single.normal()));
+    const uniforms = rand([length], { rng: bulk, dtype: 'float64', low: -1, high: 3 }).data;
+    assert.deepEqual([...uniforms], Array.from({ length }, () => -1 + 4 * single.uniform()));
+    assert.equal(bulk.normal(), single.normal());
+  }
+});
+
 test('rand stays in [low, high); randn has the requested mean and deviation', () => {
   const rng = new Rng(42);
   const u = rand([10_000], { rng, low: -2, high: 3, dtype: 'float64' });

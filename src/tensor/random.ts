@@ -61,6 +61,31 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Fills `out` with mean + std · normal(), exactly the values that many normal() calls give
+   * (the same pairs in the same order), in one loop: a draw per element through a callback
+   * cost half of a forward-gradient step, whose tangents are all random.
+   */
+  fillNormal(out: { length: number; [i: number]: number }, mean = 0, std = 1): void {
+    const n = out.length;
+    let i = 0;
+    if (n > 0 && this.spareNormal !== null) out[i++] = mean + std * this.normal();
+    for (; i + 1 < n; i += 2) {
+      let u = 0;
+      while (u === 0) u = this.uniform();
+      const v = this.uniform();
+      const r = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * (r * Math.cos(2 * Math.PI * v));
+      out[i + 1] = mean + std * (r * Math.sin(2 * Math.PI * v));
+    }
+    if (i < n) out[i] = mean + std * this.normal();
+  }
+
+  /** Fills `out` with values uniform in [low, high), exactly as that many uniform() calls. */
+  fillUniform(out: { length: number; [i: number]: number }, low = 0, high = 1): void {
+    for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * this.uniform();
+  }
+
   /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);

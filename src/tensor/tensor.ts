@@ -242,23 +242,22 @@ export interface RandomOptions extends CreateOptions {
   rng?: Rng;
 }
 
-function randomTensor(shape: Shape, options: RandomOptions | undefined, draw: (rng: Rng) => number): Tensor {
-  const rng = options?.rng ?? defaultRng();
+function randomTensor(
+  shape: Shape,
+  options: RandomOptions | undefined,
+  fill: (rng: Rng, data: DataArray) => void,
+): Tensor {
   const data = allocate(options?.dtype ?? 'float32', sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = draw(rng);
+  fill(options?.rng ?? defaultRng(), data);
   return finish(new Tensor(data, shape), options);
 }
 
 /** Uniform in [low, high). */
 export function rand(shape: Shape, options?: RandomOptions & { low?: number; high?: number }): Tensor {
-  const low = options?.low ?? 0;
-  const high = options?.high ?? 1;
-  return randomTensor(shape, options, (rng) => low + (high - low) * rng.uniform());
+  return randomTensor(shape, options, (rng, data) => rng.fillUniform(data, options?.low, options?.high));
 }
 
 /** Normal with the given mean and standard deviation (0 and 1 by default). */
 export function randn(shape: Shape, options?: RandomOptions & { mean?: number; std?: number }): Tensor {
-  const mean = options?.mean ?? 0;
-  const std = options?.std ?? 1;
-  return randomTensor(shape, options, (rng) => mean + std * rng.normal());
+  return randomTensor(shape, options, (rng, data) => rng.fillNormal(data, options?.mean, options?.std));
 }
