@@ -152,13 +152,13 @@ test('a metrics line written just before a kill (its checkpoint never saved) is 
 async function interrupt(
   dir: string,
   signals: NodeJS.Signals[],
-  o: { extra?: string[]; gap?: number; after?: string } = {},
+  o: { extra?: string[]; gap?: number; after?: string; delay?: number; run?: string[] } = {},
 ) {
-  const { extra = [], gap = 0, after = 'epoch' } = o;
+  const { extra = [], gap = 0, after = 'epoch', delay = 0, run = QUICK } = o;
   const child = spawn(process.execPath, [
     BIN,
     'train',
-    ...QUICK,
+    ...run,
     '--epochs',
     '100',
     '--out',
@@ -174,6 +174,7 @@ async function interrupt(
     stderr += d;
     if (sent || !stderr.includes(`"type":"${after}"`)) return;
     sent = true;
+    await new Promise((resolve) => setTimeout(resolve, delay));
     for (const signal of signals) {
       child.kill(signal);
       await new Promise((resolve) => setTimeout(resolve, gap));
@@ -211,6 +212,22 @@ test('a second Ctrl-C says it quits without saving', async () => {
   assert.equal(code, 130, stderr);
   assert.match(stderr, /chainrule train: SIGINT again: quitting without saving the current epoch/);
   assert.doesNotMatch(stderr, /saved a resumable checkpoint/);
+});
+
+test('a Ctrl-C during a long evaluation is heard at once, and a second one quits in it', async () => {
+  const dir = join(work, 'during-evaluation');
+  // One batch of training, then goodness inference over the 10,000 test images with each
+  // label in turn through two layers of 2000: seconds of evaluation, where both signals land.
+  const { code, stderr } = await interrupt(dir, ['SIGINT', 'SIGINT'], {
+    run: ['--algo', 'ff', '--preset', 'supervised', '--hidden', '2000,2000', '--limit', '100'],
+    after: 'start',
+    delay: 1000,
+    gap: 300,
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /chainrule train: SIGINT: stopping at the end of this batch or evaluation/);
+  assert.match(stderr, /chainrule train: SIGINT again: quitting without saving the current epoch/);
+  assert.doesNotMatch(stderr, /"type":"epoch"/, 'the second Ctrl-C waited for the evaluation to end');
 });
 
 test("a resume mid-epoch reports the whole epoch's loss, rate and time, as an unbroken run does", async () => {

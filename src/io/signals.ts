@@ -15,6 +15,9 @@ export function stopOnSignals(options: { command: string; exitCode?: number }): 
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
+      process.stderr.write(
+        `\n${options.command}: ${name}: stopping at the end of this batch or evaluation to save a resumable checkpoint; ${name} again quits without saving\n`,
+      );
       controller.abort(name);
       return;
     }

@@ -118,26 +118,59 @@ function processPeakBytes(): number | null {
   return proc?.resourceUsage ? proc.resourceUsage().maxRSS * 1024 : null;
 }
 
+/** One evaluation, a batch per step of the generator; its return value is evaluate()'s. */
+function* evaluationSteps(
+  trainer: Pick<Trainer, 'scores'>,
+  batches: Iterable<Batch>,
+  classes: number,
+): Generator<void, { accuracy: number; confusion: number[][] }> {
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let correct = 0;
+  let total = 0;
+  for (const { x, y } of batches) {
+    const predicted = noGrad(() => argmax(trainer.scores(x), -1).data);
+    for (let i = 0; i < predicted.length; i++) {
+      confusion[y.data[i]][predicted[i]]++;
+      if (predicted[i] === y.data[i]) correct++;
+    }
+    total += predicted.length;
+    yield;
+  }
+  return { accuracy: total ? correct / total : 0, confusion };
+}
+
 /** Fraction of examples whose highest score is the true label; also the confusion matrix. */
 export function evaluate(
   trainer: Pick<Trainer, 'scores'>,
   batches: Iterable<Batch>,
   classes = 10,
 ): { accuracy: number; confusion: number[][] } {
-  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  let correct = 0;
-  let total = 0;
-  noGrad(() => {
-    for (const { x, y } of batches) {
-      const predicted = argmax(trainer.scores(x), -1).data;
-      for (let i = 0; i < predicted.length; i++) {
-        confusion[y.data[i]][predicted[i]]++;
-        if (predicted[i] === y.data[i]) correct++;
-      }
-      total += predicted.length;
+  const steps = evaluationSteps(trainer, batches, classes);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * evaluate() that yields to the event loop every `yieldEveryMs`: an evaluation can take a
+ * minute (goodness inference runs the net once per label), and a Ctrl-C must be heard in it.
+ */
+async function evaluateYielding(
+  trainer: Pick<Trainer, 'scores'>,
+  batches: Iterable<Batch>,
+  yieldEveryMs: number,
+): Promise<number> {
+  const steps = evaluationSteps(trainer, batches, 10);
+  let lastYield = now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value.accuracy;
+    if (now() - lastYield > yieldEveryMs) {
+      await yieldToEventLoop();
+      lastYield = now();
     }
-  });
-  return { accuracy: total ? correct / total : 0, confusion };
+  }
 }
 
 export interface LoopResult {
@@ -191,7 +224,7 @@ export async function trainLoop(
   let firstLoss: number | undefined;
   let reason: LoopResult['reason'] = 'done';
   const evaluationStride = Math.max(1, Math.floor(batches / Math.max(1, options.evaluationsPerEpoch ?? 0)));
-  const testAccuracy = () => evaluate(trainer, data.testBatches()).accuracy;
+  const testAccuracy = () => evaluateYielding(trainer, data.testBatches(), yieldEvery);
   let lastYield = now();
   let progress: RunProgress = {
     elapsedSeconds: trainingSeconds,
@@ -244,7 +277,7 @@ export async function trainLoop(
           type: 'evaluation',
           epoch: epoch + batch / batches,
           elapsedSeconds: trainingSeconds + seconds,
-          testAccuracy: testAccuracy(),
+          testAccuracy: await testAccuracy(),
         });
         segmentStart = now();
       }
@@ -276,8 +309,8 @@ export async function trainLoop(
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / Math.max(1, samples),
-      trainAccuracy: evaluate(trainer, data.trainEvalBatches()).accuracy,
-      testAccuracy: testAccuracy(),
+      trainAccuracy: await evaluateYielding(trainer, data.trainEvalBatches(), yieldEvery),
+      testAccuracy: await testAccuracy(),
       epochSeconds,
       samplesPerSecond: samples / epochSeconds,
       peakGraphBytes: graphMemory.peakBytes,
@@ -293,6 +326,8 @@ export async function trainLoop(
       testAccuracy: metrics.testAccuracy,
     });
     await emit({ type: 'epoch', metrics });
+    // A stop asked for during the epoch's evaluation ends the run here, not a batch into the next.
+    if (options.signal?.aborted) reason = 'interrupted';
   }
   emit({ type: 'end', reason, epochsCompleted: Math.floor(step / batches) });
   return { history, step, progress, reason };
