@@ -133,9 +133,15 @@ test('randn and rand give exactly the values of one normal() or uniform() call p
     bulk.normal();
     single.normal();
     const normals = randn([length], { rng: bulk, dtype: 'float64', mean: 0.5, std: 2 }).data;
-    assert.deepEqual([...normals], Array.from({ length }, () => 0.5 + 2 * single.normal()));
+    assert.deepEqual(
+      [...normals],
+      Array.from({ length }, () => 0.5 + 2 * single.normal()),
+    );
     const uniforms = rand([length], { rng: bulk, dtype: 'float64', low: -1, high: 3 }).data;
-    assert.deepEqual([...uniforms], Array.from({ length }, () => -1 + 4 * single.uniform()));
+    assert.deepEqual(
+      [...uniforms],
+      Array.from({ length }, () => -1 + 4 * single.uniform()),
+    );
     assert.equal(bulk.normal(), single.normal());
   }
 });
