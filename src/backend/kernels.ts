@@ -62,6 +62,28 @@ export interface BatchNormSpec {
   eps: number;
 }
 
+/** batchNormForward's operands: it reads x, weight and bias and writes out, mean and variance. */
+export interface BatchNormForwardArgs extends BatchNormSpec {
+  x: FloatArray;
+  weight: FloatArray | null;
+  bias: FloatArray | null;
+  out: FloatArray;
+  mean: FloatArray;
+  variance: FloatArray;
+}
+
+/** batchNormBackward's operands: it reads g, x, weight, mean and variance and writes gx, gWeight and gBias. */
+export interface BatchNormBackwardArgs extends BatchNormSpec {
+  g: FloatArray;
+  x: FloatArray;
+  weight: FloatArray | null;
+  mean: FloatArray;
+  variance: FloatArray;
+  gx: FloatArray;
+  gWeight: FloatArray;
+  gBias: FloatArray;
+}
+
 /** C[b] = op(A[b]) · op(B[b]) for b in [0, batch); op transposes when the flag is set. */
 export interface MatmulSpec {
   batch: number;
@@ -250,30 +272,12 @@ export interface Kernels {
    * variance ([features]) = each feature's mean and biased variance over the rows, and
    * out = (x - mean) / sqrt(variance + eps) · weight + bias.
    */
-  batchNormForward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    out: FloatArray,
-    mean: FloatArray,
-    variance: FloatArray,
-    spec: BatchNormSpec,
-  ): void;
+  batchNormForward(args: BatchNormForwardArgs): void;
 
   /**
    * batchNormForward's cotangents from g = dL/dout, with x̂ = (x - mean)·s, s = 1/sqrt(variance + eps):
    * gBias = Σ_rows g, gWeight = Σ_rows g·x̂, gx = weight·s·(g - gBias/rows - x̂·gWeight/rows).
    * gWeight and gBias are written even when weight and bias are null.
    */
-  batchNormBackward(
-    g: FloatArray,
-    x: FloatArray,
-    weight: FloatArray | null,
-    mean: FloatArray,
-    variance: FloatArray,
-    gx: FloatArray,
-    gWeight: FloatArray,
-    gBias: FloatArray,
-    spec: BatchNormSpec,
-  ): void;
+  batchNormBackward(args: BatchNormBackwardArgs): void;
 }

@@ -42,17 +42,17 @@ function fusedCotangents(g: Tensor, [x, weight]: readonly Tensor[], attrs: Batch
   const gWeight = allocateUninitialized(x.dtype, features) as FloatArray;
   const gBias = allocateUninitialized(x.dtype, features) as FloatArray;
   const data = (t: Tensor) => t.data as FloatArray;
-  getBackend().batchNormBackward(
-    data(g),
-    data(x),
-    data(weight),
-    stats!.mean,
-    stats!.variance,
+  getBackend().batchNormBackward({
+    g: data(g),
+    x: data(x),
+    weight: data(weight),
+    mean: stats!.mean,
+    variance: stats!.variance,
     gx,
     gWeight,
     gBias,
-    specOf(x, eps),
-  );
+    ...specOf(x, eps),
+  });
   return [new Tensor(gx, x.shape), new Tensor(gWeight, [features]), new Tensor(gBias, [features])];
 }
 
@@ -80,15 +80,14 @@ export const batchNormOp: Op<BatchNormAttrs> = {
       variance: allocateUninitialized(x.dtype, features) as FloatArray,
     };
     const data = (t: Tensor) => t.data as FloatArray;
-    getBackend().batchNormForward(
-      data(x),
-      data(weight),
-      data(bias),
+    getBackend().batchNormForward({
+      x: data(x),
+      weight: data(weight),
+      bias: data(bias),
       out,
-      stats.mean,
-      stats.variance,
-      specOf(x, attrs.eps),
-    );
+      ...stats,
+      ...specOf(x, attrs.eps),
+    });
     attrs.stats = stats;
     return new Tensor(out, x.shape);
   },

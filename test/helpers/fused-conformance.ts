@@ -43,8 +43,16 @@ export function fusedKernelConformanceTests(kernels: () => Kernels, seed: number
           const outputs = () => [make(rows * features), make(features), make(features)] as const;
           const [out, mean, variance] = outputs();
           const expected = outputs();
-          kernels().batchNormForward(x, weight, bias, out, mean, variance, spec);
-          reference.batchNormForward(x, weight, bias, ...expected, spec);
+          kernels().batchNormForward({ x, weight, bias, out, mean, variance, ...spec });
+          reference.batchNormForward({
+            x,
+            weight,
+            bias,
+            out: expected[0],
+            mean: expected[1],
+            variance: expected[2],
+            ...spec,
+          });
           const rtol = float64 ? 1e-12 : 2e-6;
           assertMatches(out, expected[0], `${label} out`, scaled(expected[0], rtol * 4));
           assertMatches(mean, expected[1], `${label} mean`, scaled(expected[1], rtol));
@@ -54,8 +62,14 @@ export function fusedKernelConformanceTests(kernels: () => Kernels, seed: number
           const [gx, gWeight, gBias] = outputs();
           const expectedGrads = outputs();
           const stats = [expected[1], expected[2]] as const;
-          kernels().batchNormBackward(g, x, weight, ...stats, gx, gWeight, gBias, spec);
-          reference.batchNormBackward(g, x, weight, ...stats, ...expectedGrads, spec);
+          const inputs = { g, x, weight, mean: stats[0], variance: stats[1], ...spec };
+          kernels().batchNormBackward({ ...inputs, gx, gWeight, gBias });
+          reference.batchNormBackward({
+            ...inputs,
+            gx: expectedGrads[0],
+            gWeight: expectedGrads[1],
+            gBias: expectedGrads[2],
+          });
           // gx is a difference of terms of size |weight·s·g|, which can cancel to nearly 0.
           let termScale = 0;
           for (let f = 0; f < features; f++)

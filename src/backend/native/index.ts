@@ -8,7 +8,8 @@ import { ChainruleError } from '../../errors.js';
 import {
   type AdamStep,
   adamScalars,
-  type BatchNormSpec,
+  type BatchNormBackwardArgs,
+  type BatchNormForwardArgs,
   type BinaryOp,
   type DataArray,
   type FloatArray,
@@ -201,6 +202,16 @@ const WINDOW_FIELDS = [
 
 const isFloat32 = (array: DataArray | null): array is Float32Array => array instanceof Float32Array;
 
+/** A fused kernel's operands with every array a Float32Array, as the addon takes them. */
+type AsFloat32<A> = {
+  [K in keyof A]: A[K] extends number ? A[K] : null extends A[K] ? Float32Array | null : Float32Array;
+};
+
+/** Whether the addon can take every operand of a fused kernel (null ones stand for its defaults). */
+function allFloat32<A extends object>(args: A): args is A & AsFloat32<A> {
+  return Object.values(args).every((v) => typeof v === 'number' || v === null || isFloat32(v));
+}
+
 /** The kernels this backend runs natively; every other Kernels method is the fallback's. */
 class NativeKernelMethods {
   readonly name = 'native';
@@ -391,58 +402,24 @@ class NativeKernelMethods {
     this.addon.rmsNormalizeRows(x, out);
   }
 
-  batchNormForward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    out: FloatArray,
-    mean: FloatArray,
-    variance: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    const arrays = [x, weight, bias, out, mean, variance];
-    if (!arrays.every((a) => a === null || isFloat32(a))) {
-      this.fallback.batchNormForward(x, weight, bias, out, mean, variance, spec);
+  batchNormForward(args: BatchNormForwardArgs): void {
+    if (!allFloat32(args)) {
+      this.fallback.batchNormForward(args);
       return;
     }
-    this.setArgs(spec.rows, spec.features, spec.eps);
-    this.addon.batchNormForward(
-      x as Float32Array,
-      weight as Float32Array | null,
-      bias as Float32Array | null,
-      out as Float32Array,
-      mean as Float32Array,
-      variance as Float32Array,
-    );
+    const { x, weight, bias, out, mean, variance, rows, features, eps } = args;
+    this.setArgs(rows, features, eps);
+    this.addon.batchNormForward(x, weight, bias, out, mean, variance);
   }
 
-  batchNormBackward(
-    g: FloatArray,
-    x: FloatArray,
-    weight: FloatArray | null,
-    mean: FloatArray,
-    variance: FloatArray,
-    gx: FloatArray,
-    gWeight: FloatArray,
-    gBias: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    const arrays = [g, x, weight, mean, variance, gx, gWeight, gBias];
-    if (!arrays.every((a) => a === null || isFloat32(a))) {
-      this.fallback.batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
+  batchNormBackward(args: BatchNormBackwardArgs): void {
+    if (!allFloat32(args)) {
+      this.fallback.batchNormBackward(args);
       return;
     }
-    this.setArgs(spec.rows, spec.features, spec.eps);
-    this.addon.batchNormBackward(
-      g as Float32Array,
-      x as Float32Array,
-      weight as Float32Array | null,
-      mean as Float32Array,
-      variance as Float32Array,
-      gx as Float32Array,
-      gWeight as Float32Array,
-      gBias as Float32Array,
-    );
+    const { g, x, weight, mean, variance, gx, gWeight, gBias, rows, features, eps } = args;
+    this.setArgs(rows, features, eps);
+    this.addon.batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias);
   }
 }
 

@@ -1,7 +1,7 @@
 // Reference kernels of the fused ops (src/ops/batchnorm.ts, src/ops/rows.ts, src/ops/cross-entropy.ts): statistics summed in float64,
 // two passes where that is the plain way to write it, each result rounded once on store.
 
-import type { BatchNormSpec, FloatArray } from '../kernels.js';
+import type { BatchNormBackwardArgs, BatchNormForwardArgs, FloatArray } from '../kernels.js';
 
 /** Each feature's mean and biased variance over the rows of x [rows, features], in float64. */
 function featureMoments(x: FloatArray, rows: number, features: number) {
@@ -19,15 +19,17 @@ function featureMoments(x: FloatArray, rows: number, features: number) {
   return { mean, variance };
 }
 
-export function batchNormForward(
-  x: FloatArray,
-  weight: FloatArray | null,
-  bias: FloatArray | null,
-  out: FloatArray,
-  mean: FloatArray,
-  variance: FloatArray,
-  { rows, features, eps }: BatchNormSpec,
-): void {
+export function batchNormForward({
+  x,
+  weight,
+  bias,
+  out,
+  mean,
+  variance,
+  rows,
+  features,
+  eps,
+}: BatchNormForwardArgs): void {
   const moments = featureMoments(x, rows, features);
   mean.set(moments.mean);
   variance.set(moments.variance);
@@ -41,17 +43,19 @@ export function batchNormForward(
   }
 }
 
-export function batchNormBackward(
-  g: FloatArray,
-  x: FloatArray,
-  weight: FloatArray | null,
-  mean: FloatArray,
-  variance: FloatArray,
-  gx: FloatArray,
-  gWeight: FloatArray,
-  gBias: FloatArray,
-  { rows, features, eps }: BatchNormSpec,
-): void {
+export function batchNormBackward({
+  g,
+  x,
+  weight,
+  mean,
+  variance,
+  gx,
+  gWeight,
+  gBias,
+  rows,
+  features,
+  eps,
+}: BatchNormBackwardArgs): void {
   for (let f = 0; f < features; f++) {
     const s = 1 / Math.sqrt(variance[f] + eps);
     let sumG = 0;

@@ -3,7 +3,8 @@
 
 import type {
   AdamStep,
-  BatchNormSpec,
+  BatchNormBackwardArgs,
+  BatchNormForwardArgs,
   BinaryOp,
   DataArray,
   FloatArray,
@@ -258,29 +259,11 @@ export class ReferenceKernels implements Kernels {
     rmsNormalizeRows(x, out, rows, cols, eps);
   }
 
-  batchNormForward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    out: FloatArray,
-    mean: FloatArray,
-    variance: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    batchNormForward(x, weight, bias, out, mean, variance, spec);
+  batchNormForward(args: BatchNormForwardArgs): void {
+    batchNormForward(args);
   }
 
-  batchNormBackward(
-    g: FloatArray,
-    x: FloatArray,
-    weight: FloatArray | null,
-    mean: FloatArray,
-    variance: FloatArray,
-    gx: FloatArray,
-    gWeight: FloatArray,
-    gBias: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
+  batchNormBackward(args: BatchNormBackwardArgs): void {
+    batchNormBackward(args);
   }
 }

@@ -5,7 +5,8 @@
 import {
   type AdamStep,
   adamScalars,
-  type BatchNormSpec,
+  type BatchNormBackwardArgs,
+  type BatchNormForwardArgs,
   type BinaryOp,
   type DataArray,
   type FloatArray,
@@ -443,29 +444,11 @@ export class WasmKernels implements Kernels {
     this.reference.rmsNormalizeRows(x, out, rows, cols, eps);
   }
 
-  batchNormForward(
-    x: FloatArray,
-    weight: FloatArray | null,
-    bias: FloatArray | null,
-    out: FloatArray,
-    mean: FloatArray,
-    variance: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    this.reference.batchNormForward(x, weight, bias, out, mean, variance, spec);
+  batchNormForward(args: BatchNormForwardArgs): void {
+    this.reference.batchNormForward(args);
   }
 
-  batchNormBackward(
-    g: FloatArray,
-    x: FloatArray,
-    weight: FloatArray | null,
-    mean: FloatArray,
-    variance: FloatArray,
-    gx: FloatArray,
-    gWeight: FloatArray,
-    gBias: FloatArray,
-    spec: BatchNormSpec,
-  ): void {
-    this.reference.batchNormBackward(g, x, weight, mean, variance, gx, gWeight, gBias, spec);
+  batchNormBackward(args: BatchNormBackwardArgs): void {
+    this.reference.batchNormBackward(args);
   }
 }
