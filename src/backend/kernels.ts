@@ -84,6 +84,26 @@ export interface BatchNormBackwardArgs extends BatchNormSpec {
   gBias: FloatArray;
 }
 
+/** softmaxCrossEntropy's operands: logits and labels in, probabilities and losses out. */
+export interface SoftmaxCrossEntropyArgs {
+  logits: FloatArray;
+  labels: Int32Array;
+  probabilities: FloatArray;
+  losses: FloatArray;
+  rows: number;
+  classes: number;
+}
+
+/** softmaxCrossEntropyBackward's operands: the forward's probabilities and labels, the cotangent's scale, gx out. */
+export interface SoftmaxCrossEntropyBackwardArgs {
+  probabilities: FloatArray;
+  labels: Int32Array;
+  scale: number;
+  gx: FloatArray;
+  rows: number;
+  classes: number;
+}
+
 /** C[b] = op(A[b]) · op(B[b]) for b in [0, batch); op transposes when the flag is set. */
 export interface MatmulSpec {
   batch: number;
@@ -242,24 +262,10 @@ export interface Kernels {
    * Softmax cross-entropy of logits [rows, classes] against class indices labels [rows]:
    * probabilities = each row's softmax, losses [rows] = logsumexp(row) - row[label], in float64.
    */
-  softmaxCrossEntropy(
-    logits: FloatArray,
-    labels: Int32Array,
-    probabilities: FloatArray,
-    losses: FloatArray,
-    rows: number,
-    classes: number,
-  ): void;
+  softmaxCrossEntropy(args: SoftmaxCrossEntropyArgs): void;
 
   /** softmaxCrossEntropy's cotangent: gx = scale·(probabilities - onehot(labels)). */
-  softmaxCrossEntropyBackward(
-    probabilities: FloatArray,
-    labels: Int32Array,
-    scale: number,
-    gx: FloatArray,
-    rows: number,
-    classes: number,
-  ): void;
+  softmaxCrossEntropyBackward(args: SoftmaxCrossEntropyBackwardArgs): void;
 
   /** out [rows] = each row's sum of squares of x [rows, cols] (contiguous), summed in float64. */
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void;

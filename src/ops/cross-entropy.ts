@@ -32,14 +32,14 @@ export const softmaxCrossEntropyOp: Op<CrossEntropyAttrs> = {
     const [rows, classes] = logits.shape;
     const probabilities = allocateUninitialized(logits.dtype, logits.size) as FloatArray;
     const losses = new Float64Array(rows);
-    getBackend().softmaxCrossEntropy(
-      logits.data as FloatArray,
-      attrs.labels,
+    getBackend().softmaxCrossEntropy({
+      logits: logits.data as FloatArray,
+      labels: attrs.labels,
       probabilities,
       losses,
       rows,
       classes,
-    );
+    });
     attrs.probabilities = probabilities;
     let total = 0;
     for (const loss of losses) total += loss;
@@ -52,14 +52,14 @@ export const softmaxCrossEntropyOp: Op<CrossEntropyAttrs> = {
       const rows = logits.shape[0];
       if (isDifferentiating()) return residual(logits, attrs.labels).mul(g.div(rows));
       const gx = allocateUninitialized(logits.dtype, logits.size) as FloatArray;
-      getBackend().softmaxCrossEntropyBackward(
-        attrs.probabilities!,
-        attrs.labels,
-        g.data[0] / rows,
+      getBackend().softmaxCrossEntropyBackward({
+        probabilities: attrs.probabilities!,
+        labels: attrs.labels,
+        scale: g.data[0] / rows,
         gx,
         rows,
-        logits.shape[1],
-      );
+        classes: logits.shape[1],
+      });
       return new Tensor(gx, logits.shape);
     },
   ],

@@ -139,14 +139,22 @@ export function crossEntropyKernelConformanceTests(kernels: () => Kernels, seed:
           make(rows * classes),
           make(rows),
         ];
-        kernels().softmaxCrossEntropy(logits, labels, p, losses, rows, classes);
-        reference.softmaxCrossEntropy(logits, labels, expectedP, expectedLosses, rows, classes);
+        kernels().softmaxCrossEntropy({ logits, labels, probabilities: p, losses, rows, classes });
+        reference.softmaxCrossEntropy({
+          logits,
+          labels,
+          probabilities: expectedP,
+          losses: expectedLosses,
+          rows,
+          classes,
+        });
         const rtol = float64 ? 1e-12 : 2e-6;
         assertMatches(p, expectedP, `${label} probabilities`, (_i, e) => rtol * Math.abs(e) + 1e-30);
         assertMatches(losses, expectedLosses, `${label} losses`, (_i, e) => rtol * Math.abs(e) + rtol);
         const [gx, expectedGx] = [make(rows * classes), make(rows * classes)];
-        kernels().softmaxCrossEntropyBackward(expectedP, labels, 1 / rows, gx, rows, classes);
-        reference.softmaxCrossEntropyBackward(expectedP, labels, 1 / rows, expectedGx, rows, classes);
+        const backward = { probabilities: expectedP, labels, scale: 1 / rows, rows, classes };
+        kernels().softmaxCrossEntropyBackward({ ...backward, gx });
+        reference.softmaxCrossEntropyBackward({ ...backward, gx: expectedGx });
         assertMatches(gx, expectedGx, `${label} gradient`, (_i, e) => rtol * Math.abs(e));
       }
     }

@@ -1,7 +1,13 @@
 // Reference kernels of the fused ops (src/ops/batchnorm.ts, src/ops/rows.ts, src/ops/cross-entropy.ts): statistics summed in float64,
 // two passes where that is the plain way to write it, each result rounded once on store.
 
-import type { BatchNormBackwardArgs, BatchNormForwardArgs, FloatArray } from '../kernels.js';
+import type {
+  BatchNormBackwardArgs,
+  BatchNormForwardArgs,
+  FloatArray,
+  SoftmaxCrossEntropyArgs,
+  SoftmaxCrossEntropyBackwardArgs,
+} from '../kernels.js';
 
 /** Each feature's mean and biased variance over the rows of x [rows, features], in float64. */
 function featureMoments(x: FloatArray, rows: number, features: number) {
@@ -99,14 +105,14 @@ export function rmsNormalizeRows(
   }
 }
 
-export function softmaxCrossEntropy(
-  logits: FloatArray,
-  labels: Int32Array,
-  probabilities: FloatArray,
-  losses: FloatArray,
-  rows: number,
-  classes: number,
-): void {
+export function softmaxCrossEntropy({
+  logits,
+  labels,
+  probabilities,
+  losses,
+  rows,
+  classes,
+}: SoftmaxCrossEntropyArgs): void {
   for (let r = 0; r < rows; r++) {
     const at = r * classes;
     let max = -Infinity;
@@ -118,14 +124,14 @@ export function softmaxCrossEntropy(
   }
 }
 
-export function softmaxCrossEntropyBackward(
-  probabilities: FloatArray,
-  labels: Int32Array,
-  scale: number,
-  gx: FloatArray,
-  rows: number,
-  classes: number,
-): void {
+export function softmaxCrossEntropyBackward({
+  probabilities,
+  labels,
+  scale,
+  gx,
+  rows,
+  classes,
+}: SoftmaxCrossEntropyBackwardArgs): void {
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < classes; c++) {
       const i = r * classes + c;

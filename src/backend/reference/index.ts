@@ -12,6 +12,8 @@ import type {
   MatmulSpec,
   ReduceOp,
   SGDStep,
+  SoftmaxCrossEntropyArgs,
+  SoftmaxCrossEntropyBackwardArgs,
   UnaryOp,
   View,
   Window2dSpec,
@@ -229,26 +231,12 @@ export class ReferenceKernels implements Kernels {
     adamUpdate(param, grad, expAvg, expAvgSq, step);
   }
 
-  softmaxCrossEntropy(
-    logits: FloatArray,
-    labels: Int32Array,
-    probabilities: FloatArray,
-    losses: FloatArray,
-    rows: number,
-    classes: number,
-  ): void {
-    softmaxCrossEntropy(logits, labels, probabilities, losses, rows, classes);
+  softmaxCrossEntropy(args: SoftmaxCrossEntropyArgs): void {
+    softmaxCrossEntropy(args);
   }
 
-  softmaxCrossEntropyBackward(
-    probabilities: FloatArray,
-    labels: Int32Array,
-    scale: number,
-    gx: FloatArray,
-    rows: number,
-    classes: number,
-  ): void {
-    softmaxCrossEntropyBackward(probabilities, labels, scale, gx, rows, classes);
+  softmaxCrossEntropyBackward(args: SoftmaxCrossEntropyBackwardArgs): void {
+    softmaxCrossEntropyBackward(args);
   }
 
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {

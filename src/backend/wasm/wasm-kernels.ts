@@ -14,6 +14,8 @@ import {
   type MatmulSpec,
   type ReduceOp,
   type SGDStep,
+  type SoftmaxCrossEntropyArgs,
+  type SoftmaxCrossEntropyBackwardArgs,
   sgdCoefficients,
   type UnaryOp,
   type View,
@@ -414,26 +416,12 @@ export class WasmKernels implements Kernels {
   }
 
   // The fused ops' kernels run on the reference code until WebAssembly ports of them exist.
-  softmaxCrossEntropy(
-    logits: FloatArray,
-    labels: Int32Array,
-    probabilities: FloatArray,
-    losses: FloatArray,
-    rows: number,
-    classes: number,
-  ): void {
-    this.reference.softmaxCrossEntropy(logits, labels, probabilities, losses, rows, classes);
+  softmaxCrossEntropy(args: SoftmaxCrossEntropyArgs): void {
+    this.reference.softmaxCrossEntropy(args);
   }
 
-  softmaxCrossEntropyBackward(
-    probabilities: FloatArray,
-    labels: Int32Array,
-    scale: number,
-    gx: FloatArray,
-    rows: number,
-    classes: number,
-  ): void {
-    this.reference.softmaxCrossEntropyBackward(probabilities, labels, scale, gx, rows, classes);
+  softmaxCrossEntropyBackward(args: SoftmaxCrossEntropyBackwardArgs): void {
+    this.reference.softmaxCrossEntropyBackward(args);
   }
 
   rowSumSquares(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
