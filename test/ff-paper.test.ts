@@ -1,7 +1,7 @@
 // The Forward-Forward paper's rows: hybrid negatives mix two different digits through a smooth
-// mask, the unsupervised layers learn without labels and without a gradient crossing a layer,
-// the recurrent net's losses reach neither another layer nor another step, and every paper
-// preset's checkpoint restores the trainer exactly.
+// mask, the unsupervised layers (fully or locally connected) learn without labels and without a
+// gradient crossing a layer, the recurrent net's losses reach neither another layer nor another
+// step, and every paper preset's checkpoint restores the trainer exactly.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +10,8 @@ import { loadDataset } from '../src/data/datasets.js';
 import { blurredBits, hybridImages, hybridMask } from '../src/data/hybrid.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { trainingData } from '../src/learn/data.js';
+import { evaluate } from '../src/learn/loop.js';
+import { FFLocalLayer, readArchitecture } from '../src/learn/models.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import { FF_PRESETS, type FFConfig, type FFTrainer } from '../src/learn/rules/ff.js';
 import type { FFRecurrentConfig, FFRecurrentTrainer } from '../src/learn/rules/ff-recurrent.js';
@@ -21,7 +23,13 @@ const mnist = loadDataset('mnist');
 const normalization = fitNormalization('unit', mnist.train);
 const data = trainingData(mnist, { batchSize: 20, seed: 1, normalization, limit: 200, testLimit: 100 });
 const batches = [...data.trainBatches(0)];
-const PAPER_PRESETS = ['supervised', 'supervised-fast', 'jittered', 'unsupervised'] as const;
+const PAPER_PRESETS = [
+  'supervised',
+  'supervised-fast',
+  'jittered',
+  'unsupervised',
+  'unsupervised-local',
+] as const;
 
 test('the blurred bit image is smooth and its threshold splits the image about in half', () => {
   const rng = new Rng(5);
@@ -82,16 +90,22 @@ test('a hybrid takes each pixel from one of two images of different digits, as i
   );
 });
 
-const createFF = (preset: string, config: Partial<FFConfig> = {}) =>
-  createTrainer('ff', { hidden: [12, 10, 8, 6], ...config }, { seed: 3, preset, normalization }) as FFTrainer;
+/**
+ * Small widths for a preset's layers: four fully connected ones, or for the locally connected
+ * preset its own grids (4x4, 3x3, 2x2) with 3, 2 and 2 channels.
+ */
+const smallHidden = (preset: string) =>
+  FF_PRESETS[preset as keyof typeof FF_PRESETS].config.receptiveFields ? [48, 18, 8] : [12, 10, 8, 6];
 
-test('unsupervised layers see no label, and no gradient crosses a layer', () => {
-  const trainer = createFF('unsupervised');
-  const { x, y } = batches[0];
-  const labels = y.data as Int32Array;
-  const negatives = hybridImages(x, labels, new Rng(1), { height: 28, width: 28 }).images;
-  const objectives = [...trainer.layerObjectives(x, labels, negatives)];
-  assert.equal(objectives.length, 4);
+const createFF = (preset: string, config: Partial<FFConfig> = {}) =>
+  createTrainer(
+    'ff',
+    { hidden: smallHidden(preset), ...config },
+    { seed: 3, preset, normalization },
+  ) as FFTrainer;
+
+/** Throws unless each layer's loss graph reaches that layer's own weight and bias, and nothing else. */
+function assertOwnWeightsOnly(trainer: FFTrainer, objectives: { layer: number; loss: Tensor }[]): void {
   for (const objective of objectives) {
     const leaves = new Set<Tensor>();
     for (const t of topologicalOrder(objective.loss))
@@ -105,6 +119,16 @@ test('unsupervised layers see no label, and no gradient crosses a layer', () => 
       `layer ${objective.layer + 1}'s loss reaches its own weight and bias only`,
     );
   }
+}
+
+test('unsupervised layers see no label, and no gradient crosses a layer', () => {
+  const trainer = createFF('unsupervised');
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const negatives = hybridImages(x, labels, new Rng(1), { height: 28, width: 28 }).images;
+  const objectives = [...trainer.layerObjectives(x, labels, negatives)];
+  assert.equal(objectives.length, 4);
+  assertOwnWeightsOnly(trainer, objectives);
   // The label never reaches the layers: any labels give the same activities.
   const other = Int32Array.from(labels, (l) => (l + 3) % 10);
   const again = createFF('unsupervised');
@@ -116,6 +140,90 @@ test('unsupervised layers see no label, and no gradient crosses a layer', () => 
     /inference: 'hybrid' negatives train the layers without labels/,
   );
   assert.throws(() => createFF('unsupervised', { inputs: 780 }), /780 is not a square image/);
+});
+
+test("unsupervised-local: locally connected layers on the paper's grids, no gradient crossing a layer", () => {
+  const trainer = createFF('unsupervised-local');
+  assert.equal(
+    trainer.describe(),
+    '28x28 image, locally connected ReLU layers 4x4x3 (10x10 fields, stride 6), 3x3x2 (2x2 fields, stride 1), ' +
+      '2x2x2 (2x2 fields, stride 1) (sum goodness, hybrid negatives, softmax readout)',
+  );
+  // A separate filter bank at every location: [outH, outW, out, in, kh, kw].
+  assert.deepEqual(
+    trainer.layers.map((l) => l.weight.shape),
+    [
+      [4, 4, 3, 1, 10, 10],
+      [3, 3, 2, 3, 2, 2],
+      [2, 2, 2, 2, 2, 2],
+    ],
+  );
+  assert.ok(trainer.layers.every((l) => l instanceof FFLocalLayer));
+  const { x, y } = batches[0];
+  const labels = y.data as Int32Array;
+  const negatives = hybridImages(x, labels, new Rng(1), { height: 28, width: 28 }).images;
+  const objectives = [...trainer.layerObjectives(x, labels, negatives)];
+  assert.equal(objectives.length, 3);
+  assertOwnWeightsOnly(trainer, objectives);
+  assert.deepEqual(
+    objectives.map((o) => o.activity.shape),
+    [
+      [40, 48],
+      [40, 18],
+      [40, 8],
+    ],
+  );
+  // The head reads the last three layers, which are all three here.
+  assert.deepEqual(trainer.head.weight.shape, [10, 48 + 18 + 8]);
+});
+
+test('unsupervised-local at its full size learns from a few batches: the layer losses fall', () => {
+  const trainer = createTrainer(
+    'ff',
+    {},
+    { seed: 3, preset: 'unsupervised-local', normalization },
+  ) as FFTrainer;
+  assert.deepEqual(FF_PRESETS['unsupervised-local'].config.hidden, [2048, 1980, 2048]);
+  trainer.plan(4 * batches.length);
+  const epochLoss = () =>
+    batches.reduce((sum, { x, y }) => sum + trainer.step(x, y).loss, 0) / batches.length;
+  const losses = [epochLoss(), epochLoss(), epochLoss()];
+  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  assert.ok(
+    losses[2] < 0.5 * losses[0],
+    `the loss falls from epoch to epoch: ${losses.map((l) => l.toFixed(1))}`,
+  );
+});
+
+test('locally connected layers must fit their grids, and older checkpoints read as fully connected', () => {
+  const fields = FF_PRESETS['unsupervised-local'].config.receptiveFields!;
+  assert.throws(
+    () => createFF('unsupervised-local', { hidden: [48, 20, 8] }),
+    /layer 2 has 20 units, which do not fill its 3x3 grid evenly; use a multiple of 9, e.g. 18 \(2 channels\) or 27/,
+  );
+  assert.throws(
+    () => createFF('unsupervised-local', { receptiveFields: [{ size: 29, stride: 1 }, ...fields.slice(1)] }),
+    /layer 1's 29x29 field does not fit on the 28x28 grid below; use a field of at most 28/,
+  );
+  assert.throws(
+    () => createFF('unsupervised-local', { hidden: [48, 18] }),
+    /receptiveFields has 3 fields for 2 hidden layers; give one per layer/,
+  );
+  assert.throws(
+    () => createFF('unsupervised-local', { receptiveFields: [{ size: 10, stride: 0 }, ...fields.slice(1)] }),
+    /receptiveFields\[0\].stride must be an integer from 1/,
+  );
+  assert.throws(
+    () => createFF('unsupervised-local', { receptiveFields: [] }),
+    /receptiveFields must be null \(fully connected layers\) or a list of one \{ size, stride \} per hidden layer/,
+  );
+  assert.throws(
+    () => createFF('unsupervised-local', { inputs: 780, negatives: 'hard', inference: 'goodness' }),
+    /inputs is 780, not a square image; locally connected layers need one/,
+  );
+  const older = { kind: 'ff-stack', inputs: 784, hidden: [10], classes: 10, readoutFrom: 1 };
+  const read = readArchitecture(older, 'old');
+  assert.ok(read.kind === 'ff-stack' && read.receptiveFields === null);
 });
 
 test('every paper preset trains a step and its checkpoint restores it exactly', () => {
@@ -132,6 +240,12 @@ test('every paper preset trains a step and its checkpoint restores it exactly', 
     assert.deepEqual([...restored.scores(x).data], [...trainer.scores(x).data], `${name}: scores`);
     assert.equal(restored.step(x, y).loss, trainer.step(x, y).loss, `${name}: the next step`);
     assert.equal(restored.inference, FF_PRESETS[name].config.inference, name);
+    assert.equal(restored.describe(), trainer.describe(), `${name}: the same network`);
+    assert.equal(
+      evaluate(restored, data.testBatches()).accuracy,
+      evaluate(trainer, data.testBatches()).accuracy,
+      `${name}: eval's accuracy`,
+    );
   }
   assert.equal(FF_PRESETS['supervised-fast'].config.lr, 2 * FF_PRESETS.supervised.config.lr);
   assert.equal(FF_PRESETS.jittered.run.maxShift, 2);

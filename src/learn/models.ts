@@ -4,7 +4,7 @@
 // is one entry of ARCHITECTURES.
 
 import { ChainruleError, formatShape } from '../errors.js';
-import { Conv2d, MaxPool2d } from '../nn/conv.js';
+import { Conv2d, LocallyConnected2d, MaxPool2d } from '../nn/conv.js';
 import { Flatten, Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm1d } from '../nn/normalization.js';
@@ -49,17 +49,32 @@ export interface MlpArchitecture {
 }
 
 /**
- * A Forward-Forward stack: Linear + ReLU layers, each fed its input length-normalised, each
- * keeping its units' running mean activity (peer normalisation), and a linear softmax head
- * over layers readoutFrom..L. The label is written over the first `classes` inputs.
+ * A Forward-Forward stack: ReLU layers, each fed its input length-normalised, each keeping its
+ * units' running mean activity (peer normalisation), and a linear softmax head over layers
+ * readoutFrom..L. The label is written over the first `classes` inputs.
  */
 export interface FFStackArchitecture {
   kind: 'ff-stack';
   inputs: number;
+  /** Units of each hidden layer, input side first. */
   hidden: number[];
+  /**
+   * null: every layer is fully connected (Linear). Otherwise one receptive field per hidden
+   * layer, and every layer is locally connected (no weight sharing) over the square grid of
+   * the layer below, the image being a grid of one channel: layer i is a square grid of
+   * locations, the field sliding over the grid below by its stride, with hidden[i] / (its
+   * locations) channels at each. Checkpoints written before this field existed lack it: null.
+   */
+  receptiveFields: ReceptiveField[] | null;
   classes: number;
   /** First hidden layer (1-based) the head and the goodness readout read. */
   readoutFrom: number;
+}
+
+/** A locally connected layer's window on the grid below: `size` x `size` locations, `stride` apart. */
+export interface ReceptiveField {
+  size: number;
+  stride: number;
 }
 
 /**
@@ -165,6 +180,16 @@ export function rmsNormalize(h: Tensor): Tensor {
   return rmsNormalizeRows(h, RMS_EPSILON);
 }
 
+/**
+ * Hinton's initialisation, W ~ N(0, 1/fan_in) and zero biases: on a length-normalised input it
+ * starts each layer's goodness near width/2, within reach of θ. PyTorch's uniform
+ * initialisation starts it near width/6 and learned far worse in a measured epoch.
+ */
+function hintonInit(layer: { weight: Tensor; bias: Tensor | null }, fanIn: number, rng: Rng): void {
+  layer.weight.data.set(randn(layer.weight.shape, { rng, std: 1 / Math.sqrt(fanIn) }).data);
+  layer.bias!.data.fill(0);
+}
+
 /** A Forward-Forward layer: a Linear whose units also keep their running mean activity. */
 export class FFLayer extends Linear {
   /** Each unit's running mean activity on positive data, for peer normalisation. */
@@ -172,11 +197,7 @@ export class FFLayer extends Linear {
 
   constructor(inputs: number, outputs: number, rng: Rng) {
     super(inputs, outputs, { rng });
-    // Hinton's initialisation, W ~ N(0, 1/fan_in) and zero biases: on a length-normalised input
-    // it starts each layer's goodness near width/2, within reach of θ. PyTorch's uniform
-    // initialisation starts it near width/6 and learned far worse in a measured epoch.
-    this.weight.data.set(randn(this.weight.shape, { rng, std: 1 / Math.sqrt(inputs) }).data);
-    this.bias!.data.fill(0);
+    hintonInit(this, inputs, rng);
     this.peerMean = this.registerBuffer('peer_mean', zeros([outputs]));
   }
 
@@ -186,9 +207,91 @@ export class FFLayer extends Linear {
   }
 }
 
+/** Where a locally connected layer sits: the grid below (side, channels), its own, and its field. */
+interface LocalGrid {
+  below: { side: number; channels: number };
+  side: number;
+  channels: number;
+  field: ReceptiveField;
+}
+
+/**
+ * The grids of a locally connected stack, input side first, or an error naming `name` and the
+ * layer that does not fit: the inputs must be a square image, each field must fit on the grid
+ * below, and each layer's units must fill its locations evenly.
+ */
+function localGrids(inputs: number, hidden: number[], fields: ReceptiveField[], name: string): LocalGrid[] {
+  const image = Math.round(Math.sqrt(inputs));
+  if (image * image !== inputs) {
+    throw new ChainruleError(
+      `${name}.inputs is ${inputs}, not a square image; locally connected layers need one (or set receptiveFields to null)`,
+    );
+  }
+  if (fields.length !== hidden.length) {
+    throw new ChainruleError(
+      `${name}.receptiveFields has ${fields.length} fields for ${hidden.length} hidden layers; give one per layer`,
+    );
+  }
+  let below = { side: image, channels: 1 };
+  return fields.map((field, i) => {
+    const where = `${name}: layer ${i + 1}`;
+    if (field.size > below.side) {
+      throw new ChainruleError(
+        `${where}'s ${field.size}x${field.size} field does not fit on the ${below.side}x${below.side} grid below; use a field of at most ${below.side}`,
+      );
+    }
+    const side = Math.floor((below.side - field.size) / field.stride) + 1;
+    const locations = side * side;
+    if (hidden[i] % locations !== 0) {
+      const fewer = Math.max(1, Math.floor(hidden[i] / locations));
+      throw new ChainruleError(
+        `${where} has ${hidden[i]} units, which do not fill its ${side}x${side} grid evenly; ` +
+          `use a multiple of ${locations}, e.g. ${fewer * locations} (${fewer} channels) or ${(fewer + 1) * locations}`,
+      );
+    }
+    const grid = { below, side, channels: hidden[i] / locations, field };
+    below = { side, channels: grid.channels };
+    return grid;
+  });
+}
+
+/**
+ * A locally connected Forward-Forward layer: a separate filter bank at each location of its
+ * grid, each reading its field of the grid below (Hinton 2022, section 3.2's local receptive
+ * fields). It takes and gives flat rows, the activity of the layer below length-normalised as
+ * a whole, as a Linear layer's is, and read as channels x side x side.
+ */
+export class FFLocalLayer extends LocallyConnected2d {
+  /** Each unit's running mean activity on positive data, for peer normalisation. */
+  readonly peerMean: Tensor;
+  readonly #below: number[];
+
+  constructor({ below, side, channels, field }: LocalGrid, rng: Rng) {
+    super(below.channels, channels, below.side, field.size, { stride: field.stride, rng });
+    hintonInit(this, below.channels * field.size * field.size, rng);
+    this.#below = [below.channels, below.side, below.side];
+    this.peerMean = this.registerBuffer('peer_mean', zeros([channels * side * side]));
+  }
+
+  /** The layer's ReLU activity [rows, units] for rows of the layer below (or of the image). */
+  override forward(x: Tensor): Tensor {
+    const rows = x.shape[0];
+    const images = rmsNormalize(x).reshape([rows, ...this.#below]);
+    return super.forward(images).relu().reshape([rows, this.peerMean.size]);
+  }
+}
+
+/** The layers of a Forward-Forward stack, fully or locally connected as its architecture says. */
+function ffLayers(a: FFStackArchitecture, rng: Rng): (FFLayer | FFLocalLayer)[] {
+  if (a.receptiveFields)
+    return localGrids(a.inputs, a.hidden, a.receptiveFields, 'ff-stack').map((g) => new FFLocalLayer(g, rng));
+  const widths = widthsOf(a);
+  return a.hidden.map((width, i) => new FFLayer(widths[i], width, rng));
+}
+
 /** The Forward-Forward network: its layers and the softmax head that reads them. */
 export class FFNetwork extends Module {
-  readonly layers: readonly FFLayer[];
+  readonly layers: readonly (FFLayer | FFLocalLayer)[];
   /** The softmax head over layers readoutFrom..L (zero at the start: uniform predictions). */
   readonly head: Linear;
 
@@ -196,8 +299,7 @@ export class FFNetwork extends Module {
     readonly architecture: FFStackArchitecture,
     rng: Rng,
   ) {
-    const widths = widthsOf(architecture);
-    const layers = architecture.hidden.map((width, i) => new FFLayer(widths[i], width, rng));
+    const layers = ffLayers(architecture, rng);
     const head = new Linear(readWidth(architecture), architecture.classes, { rng });
     head.weight.data.fill(0);
     head.bias!.data.fill(0);
@@ -228,14 +330,37 @@ export class FFNetwork extends Module {
 
 const readWidth = (a: FFStackArchitecture) => a.hidden.slice(a.readoutFrom - 1).reduce((s, w) => s + w, 0);
 
+/** Receptive fields read from a file or given by a user: null, or one { size, stride } per layer. */
+function readReceptiveFields(value: unknown, name: string): ReceptiveField[] | null {
+  if (value === null) return null;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ChainruleError(
+      `${name} must be null (fully connected layers) or a list of one { size, stride } per hidden layer, got ${show(value)}`,
+    );
+  }
+  return value.map((entry, i) => {
+    const f = checkRecord(entry, `${name}[${i}]`);
+    checkKnownKeys(f, { size: 0, stride: 0 }, `${name}[${i}]`);
+    return {
+      size: check('width', f.size, `${name}[${i}].size`),
+      stride: check('width', f.stride, `${name}[${i}].stride`),
+    };
+  });
+}
+
 const ffStack: ArchitectureEntry<FFStackArchitecture> = {
   read(f, name) {
-    checkKnownKeys(f, { kind: 0, inputs: 0, hidden: 0, classes: 0, readoutFrom: 0 }, name);
+    checkKnownKeys(
+      f,
+      { kind: 0, inputs: 0, hidden: 0, receptiveFields: 0, classes: 0, readoutFrom: 0 },
+      name,
+    );
     const classes = check('classes', f.classes, `${name}.classes`);
     const a: FFStackArchitecture = {
       kind: 'ff-stack',
       inputs: check('features', f.inputs, `${name}.inputs`),
       hidden: checkWidths(f.hidden, `${name}.hidden`),
+      receptiveFields: readReceptiveFields(f.receptiveFields ?? null, `${name}.receptiveFields`),
       classes,
       readoutFrom: check('layerIndex', f.readoutFrom, `${name}.readoutFrom`),
     };
@@ -250,19 +375,33 @@ const ffStack: ArchitectureEntry<FFStackArchitecture> = {
         `${name}.readoutFrom is ${a.readoutFrom} but there ${layers}; add layers or lower readoutFrom (1 reads every layer)`,
       );
     }
+    if (a.receptiveFields) localGrids(a.inputs, a.hidden, a.receptiveFields, name);
     return a;
   },
   shapes(a) {
     const widths = widthsOf(a);
+    const grids = a.receptiveFields && localGrids(a.inputs, a.hidden, a.receptiveFields, 'ff-stack');
     const shapes: Record<string, number[]> = {};
     a.hidden.forEach((width, i) => {
-      Object.assign(shapes, linearShapes(`layers.${i}`, widths[i], width));
+      if (grids) {
+        const { below, side, channels, field } = grids[i];
+        shapes[`layers.${i}.weight`] = [side, side, channels, below.channels, field.size, field.size];
+        shapes[`layers.${i}.bias`] = [channels, side, side];
+      } else Object.assign(shapes, linearShapes(`layers.${i}`, widths[i], width));
       shapes[`layers.${i}.peer_mean`] = [width];
     });
     return Object.assign(shapes, linearShapes('head', readWidth(a), a.classes));
   },
   build: (a, rng) => new FFNetwork(a, rng),
-  describe: (a) => `${widthsOf(a).join('-')} ReLU`,
+  describe(a) {
+    if (!a.receptiveFields) return `${widthsOf(a).join('-')} ReLU`;
+    const image = Math.sqrt(a.inputs);
+    const layers = localGrids(a.inputs, a.hidden, a.receptiveFields, 'ff-stack').map(
+      ({ side, channels, field }) =>
+        `${side}x${side}x${channels} (${field.size}x${field.size} fields, stride ${field.stride})`,
+    );
+    return `${image}x${image} image, locally connected ReLU layers ${layers.join(', ')}`;
+  },
 };
 
 /** The side of the square image of a CNN's inputs, and the side after each stage. */

@@ -118,6 +118,7 @@ const architectureOf = (c: FFConfig): FFStackArchitecture => ({
   kind: 'ff-stack',
   inputs: c.inputs,
   hidden: c.hidden,
+  receptiveFields: c.receptiveFields,
   classes: c.classes,
   readoutFrom: c.readoutFrom,
 });
