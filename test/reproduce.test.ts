@@ -29,8 +29,10 @@ test("every row's preset exists, runs the paper's epochs, and reads out by the r
       if (row.epochs !== undefined)
         assert.equal(preset.run.epochs, row.epochs, `${table.name} ${row.name}: epochs`);
       assert.equal(rowEpochs(row), preset.run.epochs);
-      // The paper's FF networks are large; the inference mode does not depend on the widths.
-      const small = row.rule.startsWith('ff') ? { hidden: [4, 4] } : {};
+      // The paper's FF networks are large; the inference mode depends neither on the widths
+      // nor on whether the layers are locally connected.
+      const local = 'receptiveFields' in preset.config ? { receptiveFields: null } : {};
+      const small = row.rule.startsWith('ff') ? { hidden: [4, 4], ...local } : {};
       const trainer = createTrainer(row.rule, small as never, { preset: row.preset });
       assert.equal(trainer.inference, row.inference, `${table.name} ${row.name}: inference`);
     }
@@ -48,9 +50,14 @@ test('rows and tables are chosen by name, and a bad name lists the valid ones', 
     selectRows(table, 'unsupervised').map((r) => r.name),
     ['unsupervised'],
   );
+  const [local] = selectRows(table, 'unsupervised-local');
+  assert.deepEqual(
+    [local.paper, local.preset, local.epochs, local.inference],
+    [0.0116, 'unsupervised-local', 60, 'softmax'],
+  );
   assert.throws(
     () => selectRows(table, 'unsupervized'),
-    /--row \(for ff-paper\) must be one of supervised, supervised-fast, unsupervised, recurrent, jittered, got "unsupervized"/,
+    /--row \(for ff-paper\) must be one of supervised, supervised-fast, unsupervised, unsupervised-local, recurrent, jittered, got "unsupervized"/,
   );
   assert.throws(() => tableNamed('ff'), /TABLE must be one of ff-paper, fg-local/);
   assert.throws(() => tableNamed(undefined), /reproduce needs a TABLE/);

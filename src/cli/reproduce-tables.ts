@@ -54,6 +54,13 @@ const FF_PAPER: ReproduceTable = {
       100,
       'softmax',
     ),
+    ff(
+      'unsupervised-local',
+      'the same with locally connected layers (local receptive fields, no weight sharing)',
+      0.0116,
+      60,
+      'softmax',
+    ),
     {
       name: 'recurrent',
       setting: 'top-down recurrence over a static video, 8 damped steps, goodness over steps 3-5',
