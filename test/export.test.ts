@@ -130,6 +130,30 @@ test('export refuses a missing --out and a missing checkpoint with what to do', 
   assert.ok(!existsSync(join(dir, 'x.safetensors')));
 });
 
+test('export refuses a locally connected network, which torch.nn has no layer for, and writes nothing', () => {
+  const local = trained(
+    createTrainer('ff', { hidden: [16, 9, 4] }, { seed: 5, preset: 'unsupervised-local' }),
+  );
+  const checkpoint = join(dir, 'ff-local.checkpoint.safetensors');
+  const bytes = encodeCheckpoint(local.algorithm, local.snapshot(), {
+    dataset: 'mnist',
+    normalization: { kind: 'unit', mean: 0, std: 1 },
+    epoch: 1,
+    step: 3,
+    metrics: {},
+    run: { seed: 0, batchSize: BATCH, epochs: 1, limit: BATCH },
+  });
+  writeFileSync(checkpoint, bytes);
+  const out = join(dir, 'ff-local.safetensors');
+  const r = chainrule('export', '--checkpoint', checkpoint, '--out', out);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /a weight of shape \[4, 4, 1, 1, 10, 10\] \(a convolution, or a locally connected layer/,
+  );
+  assert.ok(!existsSync(out));
+});
+
 function assertClose(actual: number[], expected: ArrayLike<number>, what: string): void {
   assert.equal(actual.length, expected.length, what);
   for (let i = 0; i < actual.length; i++) {

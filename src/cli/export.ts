@@ -5,7 +5,7 @@
 // uses; none of that belongs in a state_dict.
 
 import { parseArgs } from 'node:util';
-import { ChainruleError } from '../errors.js';
+import { ChainruleError, formatShape } from '../errors.js';
 import { saveSafetensors } from '../io/safetensors-file.js';
 import type { CheckpointMetadata } from '../learn/types.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -50,6 +50,12 @@ function torchLayer(own: Map<string, Tensor>): string {
   if (weight?.ndim === 2) {
     const [outputs, inputs] = weight.shape;
     return `nn.Linear(${inputs}, ${outputs}${own.has('bias') ? '' : ', bias=False'})`;
+  }
+  if (weight) {
+    throw new ChainruleError(
+      `export writes networks of Linear and BatchNorm1d layers, and this one has a weight of shape ${formatShape(weight.shape)} ` +
+        "(a convolution, or a locally connected layer, which torch.nn lacks); the checkpoint's tensors are safetensors as they are, and eval and predict read it",
+    );
   }
   throw new ChainruleError(`internal: no torch.nn layer holds ${[...own.keys()].join(', ')}`);
 }
