@@ -207,7 +207,7 @@ test('locally connected layers must fit their grids, and older checkpoints read 
   );
   assert.throws(
     () => createFF('unsupervised-local', { hidden: [48, 18] }),
-    /receptiveFields has 3 fields for 2 hidden layers; give one per layer/,
+    /receptiveFields has 3 fields for 2 hidden layers; give 3 hidden widths, one per field/,
   );
   assert.throws(
     () => createFF('unsupervised-local', { receptiveFields: [{ size: 10, stride: 0 }, ...fields.slice(1)] }),

@@ -216,7 +216,9 @@ test('a preset chosen by name keeps its settings unless the user overrides them'
 
 test('presets are valid and bad settings are refused with the fix', () => {
   for (const [name, preset] of Object.entries(FF_PRESETS)) {
-    assert.doesNotThrow(() => createFF({ ...preset.config, hidden: [4, 4] }), name);
+    // Locally connected presets take one width per receptive field, filling each grid evenly.
+    const hidden = preset.config.receptiveFields ? [16, 9, 4] : [4, 4];
+    assert.doesNotThrow(() => createFF({ ...preset.config, hidden }), name);
   }
   assert.equal(FF_PRESETS.supervised.config.hidden.length, 4);
   assert.throws(() => createFF({ hiden: [10] } as never, { seed: 0 }), /unknown setting hiden/);

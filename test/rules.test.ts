@@ -19,7 +19,8 @@ import { rand, Tensor } from '../src/tensor/tensor.js';
 const mnist = loadDataset('mnist');
 const small: Record<Algorithm, object> = {
   bp: { hidden: [8] },
-  ff: { hidden: [8, 8] },
+  // Fully connected, so the locally connected preset takes these widths too.
+  ff: { hidden: [8, 8], receptiveFields: null },
   fg: { hidden: [8] },
   'fg-a': { hidden: [8, 8] },
   'lg-bp': { hidden: [8, 8] },

@@ -229,7 +229,8 @@ function localGrids(inputs: number, hidden: number[], fields: ReceptiveField[], 
   }
   if (fields.length !== hidden.length) {
     throw new ChainruleError(
-      `${name}.receptiveFields has ${fields.length} fields for ${hidden.length} hidden layers; give one per layer`,
+      `${name}.receptiveFields has ${fields.length} fields for ${hidden.length} hidden layers; give ${fields.length} hidden widths, ` +
+        'one per field (or null receptiveFields for fully connected layers)',
     );
   }
   let below = { side: image, channels: 1 };
