@@ -80,19 +80,25 @@ function chainrule(...args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 }
 
+/** Writes the trainer's checkpoint as `chainrule train` would, to DIR/NAME.checkpoint.safetensors. */
+function writeCheckpoint(name: string, trainer: Trainer): string {
+  const checkpoint = join(dir, `${name}.checkpoint.safetensors`);
+  const bytes = encodeCheckpoint(trainer.algorithm, trainer.snapshot(), {
+    dataset: 'mnist',
+    normalization: { kind: 'standardize', mean: 0.1307, std: 0.3081 },
+    epoch: 1,
+    step: 3,
+    metrics: {},
+    run: { seed: 0, batchSize: BATCH, epochs: 1, limit: BATCH },
+  });
+  writeFileSync(checkpoint, bytes);
+  return checkpoint;
+}
+
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'chainrule-export-'));
   for (const [name, { trainer }] of Object.entries(cases)) {
-    const checkpoint = join(dir, `${name}.checkpoint.safetensors`);
-    const bytes = encodeCheckpoint(trainer.algorithm, trainer.snapshot(), {
-      dataset: 'mnist',
-      normalization: { kind: 'standardize', mean: 0.1307, std: 0.3081 },
-      epoch: 1,
-      step: 3,
-      metrics: {},
-      run: { seed: 0, batchSize: BATCH, epochs: 1, limit: BATCH },
-    });
-    writeFileSync(checkpoint, bytes);
+    const checkpoint = writeCheckpoint(name, trainer);
     const r = chainrule('export', '--checkpoint', checkpoint, '--out', join(dir, `${name}.safetensors`));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /wrote .*: \d+ tensors, the state_dict/);
@@ -134,16 +140,7 @@ test('export refuses a locally connected network, which torch.nn has no layer fo
   const local = trained(
     createTrainer('ff', { hidden: [16, 9, 4] }, { seed: 5, preset: 'unsupervised-local' }),
   );
-  const checkpoint = join(dir, 'ff-local.checkpoint.safetensors');
-  const bytes = encodeCheckpoint(local.algorithm, local.snapshot(), {
-    dataset: 'mnist',
-    normalization: { kind: 'unit', mean: 0, std: 1 },
-    epoch: 1,
-    step: 3,
-    metrics: {},
-    run: { seed: 0, batchSize: BATCH, epochs: 1, limit: BATCH },
-  });
-  writeFileSync(checkpoint, bytes);
+  const checkpoint = writeCheckpoint('ff-local', local);
   const out = join(dir, 'ff-local.safetensors');
   const r = chainrule('export', '--checkpoint', checkpoint, '--out', out);
   assert.equal(r.status, 2, r.stderr);
