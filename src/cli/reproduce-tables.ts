@@ -56,7 +56,7 @@ const FF_PAPER: ReproduceTable = {
     ),
     ff(
       'unsupervised-local',
-      'the same with locally connected layers (local receptive fields, no weight sharing)',
+      'unsupervised with locally connected layers (local receptive fields, no weight sharing)',
       0.0116,
       60,
       'softmax',
