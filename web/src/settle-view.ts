@@ -22,9 +22,10 @@ const EMPTY = [238, 241, 245];
 const hexRgb = (hex: string) => [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
 const mix = (a: number[], b: number[], f: number) => a.map((v, i) => Math.round(v + (b[i] - v) * f));
 
+const DARK = [40, 20, 10];
 /** Activity 0..1 as a colour: white, the rule's colour at 0.6, near black at 1. */
 const HEAT = (() => {
-  const [white, middle, dark] = [[255, 255, 255], hexRgb(COLOR), [40, 20, 10]];
+  const [white, middle, dark] = [[255, 255, 255], hexRgb(COLOR), DARK];
   return Array.from({ length: 256 }, (_, i) => {
     const f = i / 255;
     return f < 0.6 ? mix(white, middle, f / 0.6) : mix(middle, dark, (f - 0.6) / 0.4);
@@ -47,6 +48,7 @@ function unitsCanvas(units: Float32Array, scale: number, attrs: Record<string, s
 }
 
 const percent = (v: number) => `${Math.round(100 * v)}%`;
+const tick = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 const isScored = (s: Settling, t: number) => t + 1 >= s.scored[0] && t + 1 <= s.scored[1];
 
 /**
@@ -61,7 +63,7 @@ function goodnessPlot(
   [first, last]: readonly [number, number],
   fitted: boolean,
 ): SVGSVGElement {
-  const [W, H, left, right, top, bottom] = [400, 200, 44, 24, 26, 30];
+  const [W, H, left, right, top, bottom] = [300, 170, 34, 18, 24, 28];
   const best = winner(s.scores);
   const seen = s.goodness.flatMap((g) => g.slice(first, last + 1));
   const [most, least] = [Math.max(...seen), fitted ? Math.min(...seen) : 0];
@@ -90,11 +92,11 @@ function goodnessPlot(
     svg(
       'text',
       { x: left, y: top - 10, class: 'chart-title' },
-      fitted ? 'The scored steps, the axis fitted to them' : 'Goodness at every step',
+      fitted ? 'Scored steps, zoomed in' : 'Goodness, every step',
     ),
     svg('line', { x1: left, x2: W - right, y1: H - bottom, y2: H - bottom, class: 'axis' }),
-    svg('text', { x: left - 4, y: top + 4, class: 'chart-text', 'text-anchor': 'end' }, hi.toPrecision(4)),
-    svg('text', { x: left - 4, y: H - bottom, class: 'chart-text', 'text-anchor': 'end' }, lo.toPrecision(4)),
+    svg('text', { x: left - 4, y: top + 4, class: 'chart-text', 'text-anchor': 'end' }, tick(hi)),
+    svg('text', { x: left - 4, y: H - bottom, class: 'chart-text', 'text-anchor': 'end' }, tick(lo)),
   );
   if (step >= first && step <= last)
     root.append(svg('line', { x1: x(step), x2: x(step), y1: top, y2: H - bottom, class: 'now' }));
@@ -160,11 +162,20 @@ export function settlePanel(session: () => Session | undefined): Panel {
   const now = h('div', { class: 'settle-now' });
   const chartBox = h('div', { class: 'settle-chart-box' });
   const strip = h('div', { class: 'settle-strip', role: 'group', 'aria-label': 'Every layer at every step' });
-  const status = h('p', { class: 'help settle-status' });
+  const legend = h(
+    'p',
+    { class: 'help settle-legend' },
+    h('span', {
+      class: 'heat-scale',
+      style: `background: linear-gradient(to right, #fff, ${COLOR} 60%, rgb(${DARK}))`,
+    }),
+    ' each cell is a unit, from 0 to the layer’s largest activity over every step and label; under it, how much the layer changed at that step.',
+  );
+  const status = h('p', { class: 'help settle-status', 'aria-live': 'polite' });
   const element = h(
     'section',
     { class: 'settle-panel', 'aria-label': 'How the recurrent net settles on a test image' },
-    h('h3', {}, 'Settling over time'),
+    h('h3', {}, 'How the net settles on a test image'),
     h(
       'p',
       { class: 'help' },
@@ -193,6 +204,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
     h('div', { class: 'settle-time' }, back, playButton, forward, slider, stepText),
     h('div', { class: 'settle-body' }, now, chartBox),
     strip,
+    legend,
     status,
   );
 
@@ -211,6 +223,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
 
   function draw(): void {
     for (const control of [back, playButton, forward, slider]) control.disabled = !settling;
+    legend.hidden = !settling;
     if (!settling) {
       for (const part of [labels, now, chartBox, strip]) part.replaceChildren();
       verdict.textContent = stepText.value = '';
@@ -350,7 +363,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
     )
       return;
     asking = true;
-    status.textContent = settling ? '' : 'Settling…';
+    status.textContent = `Settling test image ${index}…`;
     try {
       const split = await testSet();
       const result = await s.settle(imageOf(split, wanted.index).slice());
@@ -359,9 +372,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
       settledFor = wanted;
       step = Math.min(step, result.steps - 1);
       status.textContent =
-        s.state === 'training'
-          ? 'Training: this is redrawn at each of the run’s test evaluations.'
-          : 'Each cell is a unit, scaled to the layer’s largest activity over every step and label; the percentage is how much the layer changed at that step.';
+        s.state === 'training' ? 'Training: this is redrawn at each of the run’s test evaluations.' : '';
       draw();
     } catch (error) {
       status.textContent = `Could not settle: ${(error as Error).message}`;
