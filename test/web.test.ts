@@ -498,7 +498,7 @@ test('the network view shows the recurrent net settling on a test image, step by
   await panel.locator('.label-choice.winner').click();
   await card.scrollIntoViewIfNeeded();
   assert.equal(await overhang(panel), 0, 'nothing sticks out of the panel at 1280x900');
-  await screenshot('network-settle', { of: panel });
+  await screenshot('network-settle', { of: card });
 
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

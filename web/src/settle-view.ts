@@ -209,6 +209,8 @@ export function settlePanel(session: () => Session | undefined): Panel {
   );
 
   let settling: Settling | null = null;
+  /** The true label of the image settled on. */
+  let truth = 0;
   /** The label whose activity is drawn; null: the winner's. */
   let chosen: number | null = null;
   /** The step shown (0-based); the last one until another is chosen. */
@@ -256,7 +258,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
     const runnerUp = winner(s.scores.map((v, c) => (c === best ? -Infinity : v)));
     verdict.textContent =
       `Goodness over steps ${s.scored[0]}–${s.scored[1]}: label ${best} wins with ${s.scores[best].toPrecision(4)}, ` +
-      `then ${runnerUp} with ${s.scores[runnerUp].toPrecision(4)}.`;
+      `then ${runnerUp} with ${s.scores[runnerUp].toPrecision(4)}: ${best === truth ? 'right' : 'wrong'}, the image is a ${truth}.`;
     const scales = s.widths.map((_, layer) => layerScale(s, layer));
     const changes = s.widths.map((_, layer) => relativeChanges(s, label, layer));
     now.replaceChildren(
@@ -369,6 +371,7 @@ export function settlePanel(session: () => Session | undefined): Panel {
       const result = await s.settle(imageOf(split, wanted.index).slice());
       if (wanted.index !== settledFor?.index) chosen = null;
       settling = result;
+      truth = split.labels[wanted.index];
       settledFor = wanted;
       step = Math.min(step, result.steps - 1);
       status.textContent =
