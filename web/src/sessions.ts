@@ -158,7 +158,7 @@ export class Session {
 
   private fail(message: string): void {
     this.error = message;
-    // A failed run or load leaves no usable model; a failed request (a prediction) leaves it be.
+    // A failed run or load leaves no usable model; a failed request (a prediction, a settling) leaves it be.
     if (this.busy) this.state = 'failed';
     this.checkpointWaiter?.reject(new Error(message));
     this.checkpointWaiter = null;

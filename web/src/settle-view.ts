@@ -179,8 +179,9 @@ export function settlePanel(session: () => Session | undefined): Panel {
     h(
       'p',
       { class: 'help' },
-      'The image is shown at every step, a label clamped above the top layer. Each layer starts at zero and moves 70% of the way to what its neighbours ask of it; ' +
-        'damping keeps 30% of where it was, so each step changes it less. The label whose goodness (summed squared activity) is highest over the scored steps wins.',
+      'The image is shown at every step, a label clamped above the top layer. Each layer starts at zero and moves 70% of the way ' +
+        'to what its neighbours ask of it; damping keeps 30% of where it was (the paper’s 0.3 old + 0.7 new), so each step changes it less. ' +
+        'The label whose goodness (summed squared activity) is highest over the scored steps wins.',
     ),
     h(
       'div',
