@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { decodeCheckpoint } from '../src/learn/checkpoint.js';
 import { RULE_COLORS } from '../src/report/rule-colors.js';
@@ -74,12 +74,14 @@ const problems: string[] = [];
 const accuracy: Record<string, number> = {};
 const work = mkdtempSync(join(tmpdir(), 'chainrule-web-'));
 
+/** The viewport (or the whole page, or one element: `of`) as test-artifacts/NAME.png. */
 async function screenshot(
   name: string,
-  options: { fullPage?: boolean; readme?: boolean } = {},
+  options: { fullPage?: boolean; readme?: boolean; of?: Locator } = {},
 ): Promise<void> {
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: options.fullPage ?? false });
+  if (options.of) await options.of.screenshot({ path });
+  else await page.screenshot({ path, fullPage: options.fullPage ?? false });
   assert.ok(
     statSync(path).size < SCREENSHOT_LIMIT,
     `${name}.png is ${statSync(path).size} bytes, over 300 KB`,
@@ -406,6 +408,110 @@ test('a CNN checkpoint from the CLI loads and predicts a drawn digit', async () 
   const bars = await card.locator('.bar-value').allTextContents();
   const total = bars.reduce((sum, text) => sum + Number.parseFloat(text), 0);
   assert.ok(bars.length === 10 && Math.abs(total - 100) < 1, `the CNN's probabilities add up to ${total}%`);
+});
+
+/** How far any part of `element` reaches past its right edge, in CSS pixels. */
+const overhang = (element: Locator) =>
+  element.evaluate((e) => {
+    const right = e.getBoundingClientRect().right;
+    return Math.max(
+      0,
+      ...Array.from(e.querySelectorAll('*'), (d) => d.getBoundingClientRect().right - right),
+    );
+  });
+
+test('the network view shows the recurrent net settling on a test image, step by step', async () => {
+  await view('3', 'train');
+  // The recurrent rule alone, briefly: its playground preset on 1,000 examples, tested on 500.
+  for (const box of await page.getByRole('checkbox', { name: /^Train / }).all())
+    await box.setChecked((await box.getAttribute('aria-label')) === 'Train Recurrent Forward-Forward');
+  await page.locator('#train-examples').fill('1000');
+  await page.locator('#test-examples').fill('500');
+  await page.getByRole('button', { name: /Start training/ }).click();
+  const run = page.locator('.run[data-algorithm="ff-recurrent"]');
+  await run.and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await view('2', 'network');
+  const card = page.locator('.network[data-algorithm="ff-recurrent"]');
+  const panel = card.locator('.settle-panel');
+  await panel.locator('.settle-strip canvas').first().waitFor();
+  const stepText = panel.locator('.settle-step');
+  assert.equal(await stepText.textContent(), 'Step 8 of 8', 'the settled state first');
+  // Every hidden layer of the playground's preset (two), at each of the 8 steps.
+  assert.equal(await panel.locator('.settle-now canvas').count(), 2);
+  for (const layer of [1, 2]) {
+    const steps = await panel
+      .locator(`.settle-strip canvas[data-layer="${layer}"]`)
+      .evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-step'))));
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8], `layer ${layer}`);
+  }
+  assert.deepEqual(await panel.locator('.step-head.scored').allTextContents(), ['3', '4', '5']);
+  // Damping: after the first steps each layer changes less and less.
+  const changes = (await panel.locator('.strip-cell .change').allTextContents()).map((t) =>
+    Number.parseFloat(t),
+  );
+  for (const layer of [0, 1]) {
+    const own = changes.slice(8 * layer, 8 * layer + 8);
+    assert.ok(own[7] < own[1], `layer ${layer + 1} still changes ${own[7]}% at step 8, ${own[1]}% at step 2`);
+  }
+  // Ten labels' goodness curves; the winner is the one the verdict and the label buttons name.
+  const curves = panel.locator('.settle-chart[data-steps="steps 1-8"] path[data-label]');
+  const labels = await curves.evaluateAll((paths) => paths.map((p) => Number(p.getAttribute('data-label'))));
+  assert.deepEqual(
+    [...labels].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
+  const winner = (await panel.locator('.label-choice.winner').textContent())!;
+  assert.equal(
+    await panel.locator('.settle-chart path.curve.winner').first().getAttribute('data-label'),
+    winner,
+  );
+  assert.match((await panel.locator('.settle-verdict').textContent())!, new RegExp(`label ${winner} wins`));
+
+  // Stepping through time redraws the layers: back to step 1, then one step on.
+  const now = panel.locator('.settle-now canvas').first();
+  const drawn = () => now.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const settled = await drawn();
+  await panel.getByRole('slider', { name: 'Time step' }).focus();
+  await page.keyboard.press('Home');
+  assert.equal(await stepText.textContent(), 'Step 1 of 8');
+  const first = await drawn();
+  assert.notEqual(first, settled);
+  assert.equal(await panel.locator('.strip-cell.later').count(), 2 * 7, 'the steps to come are faded');
+  await panel.getByRole('button', { name: 'Next step' }).click();
+  assert.equal(await stepText.textContent(), 'Step 2 of 8');
+  assert.notEqual(await drawn(), first);
+  // Play runs on to the last step and stops there (from step 6, to keep the test short).
+  await panel.getByRole('slider', { name: 'Time step' }).focus();
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await stepText.textContent(), 'Step 6 of 8');
+  await panel.getByRole('button', { name: 'Play' }).click();
+  assert.equal(await panel.locator('.settle-play').textContent(), 'Pause');
+  await panel.locator('.settle-step', { hasText: 'Step 8 of 8' }).waitFor({ timeout: 10_000 });
+  await panel.getByRole('button', { name: 'Play' }).waitFor();
+  // Another label clamped: its activity is drawn and its curve marked.
+  const other = (Number(winner) + 1) % 10;
+  await panel.getByRole('button', { name: String(other), exact: true }).click();
+  assert.equal(await panel.locator('.label-choice[aria-pressed="true"]').textContent(), String(other));
+  assert.equal(
+    await panel.locator('.settle-chart path.curve.shown').first().getAttribute('data-label'),
+    String(other),
+  );
+  assert.notEqual(await drawn(), settled);
+  await panel.locator('.label-choice.winner').click();
+  await card.scrollIntoViewIfNeeded();
+  assert.equal(await overhang(panel), 0, 'nothing sticks out of the panel at 1280x900');
+  await screenshot('network-settle', { of: card });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the network view is ${overflow}px wider than the phone`);
+  assert.equal(await overhang(panel), 0, 'nothing sticks out of the panel on a phone');
+  await screenshot('phone-network-settle', { of: panel, readme: false });
+  await page.setViewportSize({ width: 1280, height: 800 });
 });
 
 test('every view fits a phone screen', async () => {

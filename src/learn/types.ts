@@ -98,6 +98,13 @@ export interface Trainer {
   probabilities(x: Tensor, inference?: string): Tensor;
   /** Per-label scores [batch, classes] where the rule's capabilities.labelScores names them. */
   labelScores?(x: Tensor): Tensor;
+  /**
+   * Where its network settles over time steps (recurrent Forward-Forward): every hidden layer's
+   * activity [rows, width] at each step, for one label clamped at the top of every row of x.
+   */
+  settle?(x: Tensor, label: number): Tensor[][];
+  /** Where settle exists: the first and last step (1-based) whose goodness labelScores sums. */
+  readonly scoredSteps?: readonly [number, number];
   /** The current learning rate, for the metrics. */
   readonly lr: number;
   /** The architecture for humans ("784-1024-BN-tanh-10"). */

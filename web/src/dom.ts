@@ -66,3 +66,9 @@ export interface View {
   /** Called when the view becomes visible (charts and layouts need a visible size). */
   shown(): void;
 }
+
+/** A part of a view that follows a training session: redrawn by refresh(). */
+export interface Panel {
+  readonly element: HTMLElement;
+  refresh(): void;
+}

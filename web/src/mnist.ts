@@ -2,7 +2,9 @@
 // browser and checked by the library's own IDX parser. Each file is fetched once per page.
 
 import { DATASET_CLASSES, type IdxArray, parseIdx, type Split, splitFromIdx } from '../../src/browser.js';
+import { type Attrs, h } from './dom.js';
 import { filesFor, MNIST_FILES } from './mnist-files.js';
+import { MNIST_SIDE } from './mnist-image.js';
 
 const downloads = new Map<string, Promise<IdxArray>>();
 
@@ -108,4 +110,39 @@ export async function loadMnist(
     CLASSES,
   );
   return { train: firstOf(train, trainCount), test: testSplit(testImages, testLabels, testCount) };
+}
+
+/** The first `count` test examples, downloaded on the first call (and again after a failure). */
+export function testSplitOnce(count: number): () => Promise<Split> {
+  let pending: Promise<Split> | null = null;
+  return () => {
+    if (!pending) {
+      pending = loadTestSplit(count, () => {});
+      pending.catch(() => {
+        pending = null;
+      });
+    }
+    return pending;
+  };
+}
+
+/** The pixel bytes of example `index`. */
+export function imageOf(split: Split, index: number): Uint8Array {
+  const pixels = split.rows * split.cols;
+  return split.images.subarray(index * pixels, (index + 1) * pixels);
+}
+
+/** A digit's 28x28 pixel bytes drawn `zoom` times larger, dark ink on white as the page shows them. */
+export function digitCanvas(pixels: Uint8Array, zoom: number, attrs: Attrs): HTMLCanvasElement {
+  const side = MNIST_SIDE * zoom;
+  const canvas = h('canvas', { width: side, height: side, role: 'img', ...attrs });
+  const context = canvas.getContext('2d');
+  if (!context) return canvas;
+  const small = new ImageData(MNIST_SIDE, MNIST_SIDE);
+  for (const [i, v] of pixels.entries()) small.data.set([255 - v, 255 - v, 255 - v, 255], 4 * i);
+  const scratch = new OffscreenCanvas(MNIST_SIDE, MNIST_SIDE);
+  scratch.getContext('2d')!.putImageData(small, 0, 0);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(scratch, 0, 0, side, side);
+  return canvas;
 }

@@ -13,7 +13,7 @@ import {
   type Split,
 } from '../../src/browser.js';
 import { ALGORITHM_NAMES, LOOKS, PLAYGROUND_PRESET } from './algorithms.js';
-import { h, svg, type View } from './dom.js';
+import { h, type Panel, svg, type View } from './dom.js';
 import {
   type FFThresholdSettings,
   goodnessSamples,
@@ -23,10 +23,10 @@ import {
   negativeLabel,
   readoutThreshold,
 } from './ff-inputs.js';
-import { loadTestSplit } from './mnist.js';
-import { MNIST_SIDE } from './mnist-image.js';
+import { digitCanvas, imageOf, testSplitOnce } from './mnist.js';
 import { type LayerBox, layerBoxes, type Phase, stepPhases } from './network-model.js';
 import type { Lab, Session } from './sessions.js';
+import { settlePanel } from './settle-view.js';
 
 const PHASE_MS = 550;
 /** Inputs in [0, 1]: enough to build a trainer whose architecture is all that is read. */
@@ -137,22 +137,9 @@ function thresholdSettings(session: Session | undefined): FFThresholdSettings {
 
 /** A 28x28 image drawn ZOOM times larger, the label pixels of its first row outlined. */
 function labelledCanvas(pixels: Uint8Array, label: number, what: string): HTMLCanvasElement {
-  const side = MNIST_SIDE * ZOOM;
-  const canvas = h('canvas', {
-    width: side,
-    height: side,
-    class: 'ff-input',
-    role: 'img',
-    'aria-label': what,
-  });
-  const small = new ImageData(MNIST_SIDE, MNIST_SIDE);
-  for (const [i, v] of pixels.entries()) small.data.set([255 - v, 255 - v, 255 - v, 255], 4 * i);
+  const canvas = digitCanvas(pixels, ZOOM, { class: 'ff-input', 'aria-label': what });
   const context = canvas.getContext('2d');
   if (!context) return canvas;
-  const scratch = new OffscreenCanvas(MNIST_SIDE, MNIST_SIDE);
-  scratch.getContext('2d')!.putImageData(small, 0, 0);
-  context.imageSmoothingEnabled = false;
-  context.drawImage(scratch, 0, 0, side, side);
   context.strokeStyle = LOOKS.ff.color;
   context.lineWidth = 2;
   context.strokeRect(1, 1, CLASSES * ZOOM - 2, ZOOM);
@@ -223,7 +210,7 @@ function goodnessChart(positive: number[], negative: number[], theta: number): S
  * a wrong one (negative) in its first 10 pixels, each layer's θ, and, from a trained model, the
  * goodness of positive and negative data.
  */
-function ffInputsPanel(session: () => Session | undefined): { element: HTMLElement; refresh(): void } {
+function ffInputsPanel(session: () => Session | undefined): Panel {
   const images = h('div', { class: 'ff-inputs' });
   const another = h('button', { type: 'button' }, 'Another image');
   const thresholds = h('p', { class: 'help ff-theta' });
@@ -249,28 +236,20 @@ function ffInputsPanel(session: () => Session | undefined): { element: HTMLEleme
     measure,
     chart,
   );
-  let test: Promise<Split> | null = null;
+  const testSet = testSplitOnce(MEASURED_IMAGES);
   let index = 0;
-
-  const testSet = () => {
-    test ??= loadTestSplit(MEASURED_IMAGES, () => {});
-    return test;
-  };
-  const pixelsOf = (split: Split, i: number) =>
-    split.images.subarray(i * MNIST_SIDE * MNIST_SIDE, (i + 1) * MNIST_SIDE * MNIST_SIDE);
 
   async function showImages(): Promise<void> {
     let split: Split;
     try {
       split = await testSet();
     } catch (error) {
-      test = null;
       images.textContent = `Could not load the test images: ${(error as Error).message}`;
       return;
     }
     const truth = split.labels[index];
     const wrong = negativeLabel(truth, index, CLASSES);
-    const pixels = pixelsOf(split, index);
+    const pixels = imageOf(split, index);
     const figure = (label: number, kind: string) =>
       h(
         'figure',
@@ -295,7 +274,7 @@ function ffInputsPanel(session: () => Session | undefined): { element: HTMLEleme
       const split = await testSet();
       const examples = [];
       for (let i = 0; i < split.count; i++) {
-        const { goodness } = await s.predict(pixelsOf(split, i).slice());
+        const { goodness } = await s.predict(imageOf(split, i).slice());
         if (goodness) examples.push({ label: split.labels[i], goodness });
       }
       const { positive, negative } = goodnessSamples(examples);
@@ -339,6 +318,12 @@ function ffInputsPanel(session: () => Session | undefined): { element: HTMLEleme
   return { element, refresh };
 }
 
+/** What a rule's card shows beyond its step: what its layers are shown, or how its net settles. */
+const PANELS: Partial<Record<Algorithm, (session: () => Session | undefined) => Panel>> = {
+  ff: ffInputsPanel,
+  'ff-recurrent': settlePanel,
+};
+
 interface NetworkCard {
   element: HTMLElement;
   /** Redraws boxes and statistics from the session (or the default architecture). */
@@ -359,7 +344,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
     'Play one step',
   );
   const stats = h('div', { class: 'stats-box' });
-  const ffPanel = name === 'ff' ? ffInputsPanel(session) : null;
+  const panel = PANELS[name]?.(session);
   const element = h(
     'article',
     { class: 'card network', 'data-algorithm': name },
@@ -370,7 +355,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
     h('div', { class: 'phase-row' }, playButton, caption),
     live,
     stats,
-    ffPanel?.element,
+    panel?.element,
   );
 
   let boxes: LayerBox[] = [];
@@ -452,7 +437,7 @@ function networkCard(name: Algorithm, session: () => Session | undefined): Netwo
         ? `Training now: epoch ${p.epoch} of ${p.epochs}, step ${p.batch} of ${p.batches}.`
         : '';
     stats.replaceChildren(statsTable(layers, look.title, boxes));
-    ffPanel?.refresh();
+    panel?.refresh();
     if (s?.state === 'training' && timer === undefined) play();
   }
 

@@ -40,7 +40,28 @@ export type ToWorker =
   /** A checkpoint file's bytes; the model is evaluated on `test` once restored. */
   | { type: 'load'; bytes: Uint8Array; name: string; test: Split; testExamples: number }
   /** 28x28 grey pixel bytes, light on dark as in MNIST. */
-  | { type: 'predict'; id: number; pixels: Uint8Array };
+  | { type: 'predict'; id: number; pixels: Uint8Array }
+  /** How a network that settles over time steps (Trainer.settle) settles on one image. */
+  | { type: 'settle'; id: number; pixels: Uint8Array };
+
+/** How a recurrent net settled on one image, with each label in turn clamped at the top. */
+export interface Settling {
+  /** Width of each hidden layer, input side first. */
+  widths: number[];
+  /** Time steps it ran for. */
+  steps: number;
+  /** The first and last step (1-based) whose goodness the rule's scores sum. */
+  scored: readonly [number, number];
+  /**
+   * Per label: every step's activity, step by step, each step the hidden layers' units one
+   * layer after another [steps × sum of widths].
+   */
+  activity: Float32Array[];
+  /** Per label: the goodness at each step (the squared activities of every layer, summed). */
+  goodness: number[][];
+  /** Per label: the rule's own score (labelScores); its largest is the prediction. */
+  scores: number[];
+}
 
 /** What the page needs to show a model: its summary and architecture. */
 export interface ModelInfo {
@@ -73,4 +94,5 @@ export type FromWorker =
       /** Forward-Forward only: the goodness of the image paired with each candidate label. */
       goodness?: number[];
     }
+  | { type: 'settling'; id: number; settling: Settling }
   | { type: 'error'; message: string };

@@ -3,7 +3,7 @@
 // changes. Views never talk to workers directly.
 
 import type { Algorithm, CheckpointMetadata, LayerStats, Split } from '../../src/browser.js';
-import type { FromWorker, ModelInfo, ToWorker, TrainingSplits, TrainSettings } from './protocol.js';
+import type { FromWorker, ModelInfo, Settling, ToWorker, TrainingSplits, TrainSettings } from './protocol.js';
 
 export type SessionState =
   | 'idle'
@@ -46,7 +46,8 @@ export class Session {
   private worker: Worker | null = null;
   private epochs = 0;
   private nextId = 0;
-  private readonly predictions = new Map<number, Waiter<Prediction>>();
+  /** Requests the worker answers by id: predictions and settlings. */
+  private readonly requests = new Map<number, Waiter<never>>();
   private checkpointWaiter: Waiter<Uint8Array> | null = null;
 
   constructor(
@@ -106,18 +107,32 @@ export class Session {
   }
 
   predict(pixels: Uint8Array): Promise<Prediction> {
+    return this.request((id) => ({ type: 'predict', id, pixels }));
+  }
+
+  /** How the model settles on an image over time; only a model whose trainer settles can. */
+  settle(pixels: Uint8Array): Promise<Settling> {
+    return this.request((id) => ({ type: 'settle', id, pixels }));
+  }
+
+  private request<T>(message: (id: number) => ToWorker): Promise<T> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.predictions.set(id, { resolve, reject });
-      this.send({ type: 'predict', id, pixels });
+      this.requests.set(id, { resolve: resolve as (value: never) => void, reject });
+      this.send(message(id));
     });
+  }
+
+  private answer(id: number, value: unknown): void {
+    this.requests.get(id)?.resolve(value as never);
+    this.requests.delete(id);
   }
 
   private reset(): void {
     this.worker?.terminate();
     this.worker = null;
-    for (const waiter of this.predictions.values()) waiter.reject(new Error('the model was replaced'));
-    this.predictions.clear();
+    for (const waiter of this.requests.values()) waiter.reject(new Error('the model was replaced'));
+    this.requests.clear();
     Object.assign(this, {
       info: null,
       loss: [],
@@ -143,12 +158,12 @@ export class Session {
 
   private fail(message: string): void {
     this.error = message;
-    // A failed run or load leaves no usable model; a failed request (a prediction) leaves it be.
+    // A failed run or load leaves no usable model; a failed request (a prediction, a settling) leaves it be.
     if (this.busy) this.state = 'failed';
     this.checkpointWaiter?.reject(new Error(message));
     this.checkpointWaiter = null;
-    for (const waiter of this.predictions.values()) waiter.reject(new Error(message));
-    this.predictions.clear();
+    for (const waiter of this.requests.values()) waiter.reject(new Error(message));
+    this.requests.clear();
     this.changed(this, null);
   }
 
@@ -181,8 +196,10 @@ export class Session {
         this.accuracy = [{ seconds: 0, value: message.testAccuracy }];
         break;
       case 'prediction':
-        this.predictions.get(message.id)?.resolve(message);
-        this.predictions.delete(message.id);
+        this.answer(message.id, message);
+        break;
+      case 'settling':
+        this.answer(message.id, message.settling);
         break;
       case 'error':
         this.fail(message.message);

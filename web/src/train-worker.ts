@@ -38,6 +38,7 @@ import {
   type ToWorker,
   type TrainSettings,
 } from './protocol.js';
+import { settlingOf } from './settling.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (message: FromWorker, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
@@ -202,12 +203,27 @@ function load(bytes: Uint8Array, name: string, test: Split, testExamples: number
   post({ type: 'loaded', metadata, testAccuracy: accuracy, ...modelInfo(trainer) });
 }
 
-function predict(id: number, pixels: Uint8Array): void {
-  if (!model) throw new Error('no model to predict with yet: train one or load a checkpoint first');
+/** The model, and one image of pixel bytes as its input [1, ...]. */
+function modelInput(pixels: Uint8Array, use: string): { trainer: Trainer; x: Tensor } {
+  if (!model) throw new Error(`no model to ${use} yet: train one or load a checkpoint first`);
   const { trainer, normalization } = model;
   const x = new Tensor(normalizePixels(pixels, normalization), [1, ...inputShapeOf(trainer.architecture)]);
+  return { trainer, x };
+}
+
+function predict(id: number, pixels: Uint8Array): void {
+  const { trainer, x } = modelInput(pixels, 'predict with');
   const probabilities = [...noGrad(() => trainer.probabilities(x)).data];
   post({ type: 'prediction', id, probabilities, goodness: labelScoresOf(trainer, x) });
+}
+
+function settle(id: number, pixels: Uint8Array): void {
+  const { trainer, x } = modelInput(pixels, 'settle');
+  const settling = settlingOf(trainer, x);
+  post(
+    { type: 'settling', id, settling },
+    settling.activity.map((a) => a.buffer),
+  );
 }
 
 /** Requests that replace the model must wait until training has stopped. */
@@ -235,6 +251,8 @@ async function handle(message: ToWorker): Promise<void> {
       return load(message.bytes, message.name, message.test, message.testExamples);
     case 'predict':
       return predict(message.id, message.pixels);
+    case 'settle':
+      return settle(message.id, message.pixels);
   }
 }
 

@@ -203,6 +203,10 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     });
   }
 
+  get scoredSteps(): readonly [number, number] {
+    return [this.config.scoredFrom, this.config.scoredTo];
+  }
+
   protected scoresBy(_mode: string, x: Tensor): Tensor {
     return this.labelScores(x);
   }
