@@ -7,39 +7,33 @@
 
 import type { DataArray, DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape } from '../errors.js';
-import type { Tensor } from './tensor.js';
 
-/** A tensor's storage without the released check (for the scope's own bookkeeping). */
-export const STORAGE = Symbol('chainrule.storage');
-/** Ends a tensor: its storage, graph and gradient are dropped, and using it throws. */
-export const RELEASE = Symbol('chainrule.release');
-/** The scope that will decide whether a tensor lives on (null: none; it lives as long as it is referenced). */
-export const OWNER = Symbol('chainrule.owner');
-
-export interface Scope {
-  readonly parent: Scope | null;
+/** A scope over tensors of type T (Tensor: this file does not import it, which imports this one). */
+export interface Scope<T extends object = object> {
+  readonly parent: Scope<T> | null;
   /** Tensors made while this scope was the innermost, and those that outlived its inner scopes. */
-  readonly tensors: Tensor[];
+  readonly tensors: T[];
   /** Buffers the pool handed out in this scope, and those its inner scopes' survivors hold. */
   readonly buffers: ArrayBuffer[];
   /** Tensors whose `.grad` was set in this scope: the gradient of a tensor that lives on lives on. */
-  readonly gradOwners: Tensor[];
+  readonly gradOwners: T[];
 }
 
 let innermost: Scope | null = null;
 
 /** The scope that new tensors and buffers belong to, or null outside every scope. */
-export function currentScope(): Scope | null {
-  return innermost;
+export function currentScope<T extends object>(): Scope<T> | null {
+  return innermost as Scope<T> | null;
 }
 
-export function openScope(): Scope {
-  innermost = { parent: innermost, tensors: [], buffers: [], gradOwners: [] };
-  return innermost;
+export function openScope<T extends object>(): Scope<T> {
+  const scope: Scope<T> = { parent: innermost as Scope<T> | null, tensors: [], buffers: [], gradOwners: [] };
+  innermost = scope;
+  return scope;
 }
 
 /** Makes `scope`'s parent the innermost again; `scope` must be the innermost. */
-export function leaveScope(scope: Scope): void {
+export function leaveScope(scope: Scope<object>): void {
   if (innermost !== scope) throw new ChainruleError('internal: tidy() scopes closed out of order');
   innermost = scope.parent;
   if (innermost === null) trimPool();

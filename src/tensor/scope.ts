@@ -12,7 +12,7 @@
 // later backward() keeps all it made, since the graph's ops may hold storage it cannot see.
 
 import { ChainruleError } from '../errors.js';
-import { leaveScope, OWNER, openScope, RELEASE, recycle, STORAGE, type Scope } from './pool.js';
+import { leaveScope, openScope, recycle, type Scope } from './pool.js';
 import { Tensor } from './tensor.js';
 
 export { type PoolStats, poolStats, ReleasedTensorError } from './pool.js';
@@ -36,7 +36,7 @@ export function keep<T extends Tensor>(t: T): T {
  * synchronous. Scopes nest: what an inner one returns belongs to the outer one.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = openScope();
+  const scope = openScope<Tensor>();
   let result: T;
   try {
     result = fn();
@@ -60,35 +60,35 @@ function isThenable(value: unknown): boolean {
 }
 
 /** Ends `scope`: what lives on moves to the parent scope (or leaves scopes at the outermost); the rest is released. */
-function close(scope: Scope, result: unknown, keepEverything: boolean): void {
+function close(scope: Scope<Tensor>, result: unknown, keepEverything: boolean): void {
   try {
     const survivors = keepEverything ? null : livingOn(scope, result);
     const parent = scope.parent;
     const living = new Set<ArrayBuffer>();
     for (const t of scope.tensors) {
       if (survivors && !survivors.has(t)) {
-        t[RELEASE]();
+        t.releaseForScope();
         continue;
       }
-      living.add(t[STORAGE]!.buffer as ArrayBuffer);
-      t[OWNER] = parent;
+      living.add(t.liveData!.buffer as ArrayBuffer);
+      t.scope = parent;
       parent?.tensors.push(t);
     }
     for (const buffer of scope.buffers) {
       if (!living.has(buffer)) recycle(buffer);
       else parent?.buffers.push(buffer);
     }
-    if (parent) for (const owner of scope.gradOwners) if (owner[STORAGE]) parent.gradOwners.push(owner);
+    if (parent) for (const owner of scope.gradOwners) if (owner.liveData) parent.gradOwners.push(owner);
   } finally {
     leaveScope(scope);
   }
 }
 
 /** The scope's tensors that live on, or null if all must (the result carries a graph). */
-function livingOn(scope: Scope, result: unknown): Set<Tensor> | null {
+function livingOn(scope: Scope<Tensor>, result: unknown): Set<Tensor> | null {
   const survivors = new Set<Tensor>();
   const mark = (t: Tensor | null) => {
-    for (; t && t[OWNER] === scope && !survivors.has(t); t = t.grad) survivors.add(t);
+    for (; t && t.scope === scope && !survivors.has(t); t = t.grad) survivors.add(t);
   };
   visitTensors(result, mark);
   for (const t of scope.tensors) if (kept.has(t)) mark(t);
@@ -96,7 +96,7 @@ function livingOn(scope: Scope, result: unknown): Set<Tensor> | null {
   for (let before = -1; before !== survivors.size; ) {
     before = survivors.size;
     for (const owner of scope.gradOwners) {
-      if (owner[STORAGE] && (owner[OWNER] !== scope || survivors.has(owner))) mark(owner.grad);
+      if (owner.liveData && (owner.scope !== scope || survivors.has(owner))) mark(owner.grad);
     }
   }
   for (const t of survivors) if (t.node && t.node.inputs.length > 0) return null;

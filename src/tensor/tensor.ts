@@ -5,7 +5,7 @@
 import type { DataArray, DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import type { Node } from './node.js';
-import { currentScope, OWNER, RELEASE, ReleasedTensorError, STORAGE, type Scope, storage } from './pool.js';
+import { currentScope, ReleasedTensorError, type Scope, storage } from './pool.js';
 import { defaultRng, type Rng } from './random.js';
 
 export type { DType } from '../backend/kernels.js';
@@ -28,7 +28,8 @@ export class Tensor {
   requiresGrad = false;
   /** A label for printing and for `explain` (variable names of expressions). */
   name: string | undefined;
-  [OWNER]: Scope | null;
+  /** @internal The open scope that decides at its end whether this tensor lives on (null: none does). */
+  scope: Scope<Tensor> | null;
 
   constructor(data: DataArray, shape: Shape) {
     const size = sizeOf(shape);
@@ -40,8 +41,8 @@ export class Tensor {
     this.#data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
-    const scope = currentScope();
-    this[OWNER] = scope;
+    const scope = currentScope<Tensor>();
+    this.scope = scope;
     scope?.tensors.push(this);
   }
 
@@ -51,8 +52,8 @@ export class Tensor {
     return this.#data;
   }
 
-  /** The storage, or null once released; for the scopes' bookkeeping, which must not throw. */
-  get [STORAGE](): DataArray | null {
+  /** @internal The storage, or null once released: for the scopes' bookkeeping, which must not throw. */
+  get liveData(): DataArray | null {
     return this.#data;
   }
 
@@ -74,15 +75,16 @@ export class Tensor {
   /** A gradient set inside a scope lives on as long as this tensor does (the scope asks). */
   set grad(grad: Tensor | null) {
     this.#grad = grad;
-    currentScope()?.gradOwners.push(this);
+    currentScope<Tensor>()?.gradOwners.push(this);
   }
 
-  [RELEASE](): void {
+  /** @internal Ends the tensor (its scope ended without it): using it throws from now on. */
+  releaseForScope(): void {
     this.#madeBy = this.#node ? this.#node.op.name : null;
     this.#data = null;
     this.#node = null;
     this.#grad = null;
-    this[OWNER] = null;
+    this.scope = null;
   }
 
   get size(): number {
