@@ -225,6 +225,29 @@ test('a returned tensor that still has a graph keeps what it was made from, so b
   for (const [i, g] of w.grad!.data.entries()) assert.ok(Math.abs(g - expected[i]) < 1e-6, `grad ${i}`);
 });
 
+test('a returned loss backpropagates after the scope as without one, the fused ops keeping their saved storage', () => {
+  const rng = new Rng(4);
+  const x = randn([8, 6], { rng });
+  const labels = tensor([0, 1, 2, 3, 4, 5, 0, 1], { dtype: 'int32' });
+  const gradients = (scoped: boolean) => {
+    const bn = new BatchNorm1d(6);
+    // Fused batch norm saves its statistics, fused cross-entropy its probabilities, for backward.
+    const lossOf = () => crossEntropy(bn.forward(x).tanh(), labels);
+    const loss = scoped ? tidy(lossOf) : lossOf();
+    // Work of the same sizes, which would take and overwrite any storage the scope gave back.
+    for (let i = 0; i < 3; i++)
+      tidy(() =>
+        randn([8, 6], { rng: new Rng(i) })
+          .add(randn([6], { rng }))
+          .sum()
+          .item(),
+      );
+    loss.backward();
+    return [...bn.weight!.grad!.data, ...bn.bias!.grad!.data];
+  };
+  assert.deepEqual(gradients(true), gradients(false));
+});
+
 test('nested scopes: an inner result belongs to the outer scope, and is released when that one ends', () => {
   let inner: Tensor | null = null;
   let innerTemp: Tensor | null = null;

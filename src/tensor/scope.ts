@@ -74,8 +74,9 @@ function close(scope: Scope<Tensor>, result: unknown, keepEverything: boolean): 
       t.scope = parent;
       parent?.tensors.push(t);
     }
+    // With a graph alive, storage no tensor holds may still be an op's (saved probabilities): keep all.
     for (const buffer of scope.buffers) {
-      if (!living.has(buffer)) recycle(buffer);
+      if (survivors && !living.has(buffer)) recycle(buffer);
       else parent?.buffers.push(buffer);
     }
     if (parent) for (const owner of scope.gradOwners) if (owner.liveData) parent.gradOwners.push(owner);
