@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backendInfo, useBackend } from '../src/backend/index.js';
+import { trainLoop } from '../src/learn/loop.js';
 import { ALGORITHMS, createTrainer } from '../src/learn/registry.js';
 import type { Algorithm, StepOptions, StepResult, Trainer } from '../src/learn/types.js';
 import { BatchNorm1d, Linear, Sequential, Tanh } from '../src/nn/index.js';
@@ -99,6 +100,34 @@ test('the seed network (784-1024-BN-tanh-10, Adam, batch 128) steps with no new 
       `on ${backendInfo().name}, step ${i + 3}`,
     );
   }
+});
+
+test('the training loop: after its first epoch no step allocates (the last, smaller batch neither), nor evaluation but for its answers', async () => {
+  const train = [...batches(3, 32), ...batches(1, 12)];
+  const test = batches(2, 50);
+  const data = {
+    trainBatches: () => train,
+    trainBatchCount: 4,
+    testBatches: () => test,
+    trainEvalBatches: () => test,
+  };
+  const perEvent: number[][] = [];
+  let last = poolStats().freshBuffers;
+  await trainLoop(createTrainer('bp', { hidden: [16] }), data, {
+    epochs: 3,
+    onEvent: (event) => {
+      if (event.type !== 'progress' && event.type !== 'epoch') return;
+      if (event.type === 'progress' && event.batch === 1) perEvent.push([]);
+      const fresh = poolStats().freshBuffers;
+      perEvent.at(-1)!.push(fresh - last);
+      last = fresh;
+    },
+  });
+  // Per epoch: four steps, then the evaluations, whose four answers (argmax indices) are returned.
+  assert.deepEqual(perEvent.slice(1), [
+    [0, 0, 0, 0, 4],
+    [0, 0, 0, 0, 4],
+  ]);
 });
 
 test("a user's own loop in tidy() steps with no new storage once its gradients are cleared in the scope", () => {

@@ -47,9 +47,10 @@ const idle = new Map<number, { buffers: ArrayBuffer[]; lastUsed: number }>();
 let generation = 0;
 /**
  * A size no outermost scope has used for this many scopes (the last, smaller batch of an
- * epoch, a run with other shapes) leaves the pool, so idle storage stays about one step's.
+ * epoch, a run with other shapes) leaves the pool. Enough for an evaluation's batches (each in
+ * a scope of its own) to pass without evicting the training steps' storage, and the other way.
  */
-const IDLE_SCOPES = 2;
+const IDLE_SCOPES = 64;
 
 function trimPool(): void {
   generation++;
