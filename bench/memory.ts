@@ -12,8 +12,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { backendInfo, useBackend } from '../src/backend/index.js';
 import { createTrainer } from '../src/learn/registry.js';
-import { poolStats } from '../src/tensor/scope.js';
 import { Rng } from '../src/tensor/random.js';
+import { poolStats } from '../src/tensor/scope.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 
 // Each sample follows a full collection, so that garbage not yet collected does not count.
