@@ -21,6 +21,7 @@ import { BatchNorm1d, Linear, Sequential, Tanh } from '../src/nn/index.js';
 import { crossEntropy } from '../src/ops/nn.js';
 import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/tensor/random.js';
+import { tidy } from '../src/tensor/scope.js';
 import { randn, Tensor } from '../src/tensor/tensor.js';
 import { ONE_THREAD_ENV } from './gemm.js';
 import { progress } from './progress.js';
@@ -90,9 +91,17 @@ async function chainruleSeed(
   return row(task, 'chainrule', settings, batch, await timeSteps(() => trainer.step(x, y)));
 }
 
-/** The seed network as a user writes it: nn modules, crossEntropy, Adam, reading the loss each step. */
-async function chainruleUserLoop(kernels: Kernels, settings: string): Promise<TrainingBenchRow> {
-  progress(`training: chainrule seed network as a user's own loop, ${settings}`);
+/**
+ * The seed network as a user writes it: nn modules, crossEntropy, Adam, reading the loss each
+ * step; `scoped`, each step in tidy() as the trainer's are (so it reuses its storage).
+ */
+async function chainruleUserLoop(
+  kernels: Kernels,
+  settings: string,
+  scoped: boolean,
+): Promise<TrainingBenchRow> {
+  const how = scoped ? "a user's own loop in tidy()" : "a user's own loop";
+  progress(`training: chainrule seed network as ${how}, ${settings}`);
   setBackend(kernels);
   const model = new Sequential(
     new Linear(784, SEED.hidden),
@@ -103,18 +112,18 @@ async function chainruleUserLoop(kernels: Kernels, settings: string): Promise<Tr
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
   const { x, y } = randomBatch(SEED.batch, 784);
   const step = () => {
-    optimizer.zeroGrad();
     const loss = crossEntropy(model.forward(x), y);
     loss.backward();
     optimizer.step();
+    optimizer.zeroGrad();
     return loss.item();
   };
   return row(
     'seed network',
     'chainrule',
-    `${settings}, a user's own loop`,
+    `${settings}, ${how}`,
     SEED.batch,
-    await timeSteps(step),
+    await timeSteps(scoped ? () => tidy(step) : step),
   );
 }
 
@@ -240,7 +249,8 @@ async function chainruleRows(): Promise<TrainingBenchRow[]> {
     // measured twice, alternately, keeping its best, so neither gains from going second.
     const seedRows = await alternately(
       () => chainruleSeed(native, nativeSettings(native)),
-      () => chainruleUserLoop(native, nativeSettings(native)),
+      () => chainruleUserLoop(native, nativeSettings(native), false),
+      () => chainruleUserLoop(native, nativeSettings(native), true),
     );
     rows.push(...seedRows);
     rows.push(await chainruleSeed(native1, nativeSettings(native1)));

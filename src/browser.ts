@@ -137,6 +137,7 @@ export * from './optim/index.js';
 export { RULE_COLORS } from './report/rule-colors.js';
 export type { Node, Op } from './tensor/node.js';
 export { manualSeed, Rng } from './tensor/random.js';
+export { keep, type PoolStats, poolStats, ReleasedTensorError, tidy } from './tensor/scope.js';
 export {
   arange,
   eye,

@@ -6,6 +6,7 @@ import type { Batch } from '../data/loader.js';
 import { ChainruleError } from '../errors.js';
 import { graphMemory, noGrad, resetGraphPeak } from '../ops/dispatch.js';
 import { argmax } from '../ops/reduce.js';
+import { tidy } from '../tensor/scope.js';
 import type { LayerStats, Trainer } from './types.js';
 
 export type { Batch } from '../data/loader.js';
@@ -128,7 +129,8 @@ function* evaluationSteps(
   let correct = 0;
   let total = 0;
   for (const { x, y } of batches) {
-    const predicted = noGrad(() => argmax(trainer.scores(x), -1).data);
+    // Each batch's scores in a scope: their storage serves the next batch's.
+    const predicted = tidy(() => noGrad(() => argmax(trainer.scores(x), -1))).data;
     for (let i = 0; i < predicted.length; i++) {
       confusion[y.data[i]][predicted[i]]++;
       if (predicted[i] === y.data[i]) correct++;

@@ -6,6 +6,7 @@ import { ChainruleError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { noGrad } from '../ops/dispatch.js';
 import type { Rng } from '../tensor/random.js';
+import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { check, checkChoice, checkRecord } from '../validate.js';
 import { type Architecture, describeArchitecture } from './models.js';
@@ -32,7 +33,16 @@ export abstract class ModelTrainer<C extends object> implements Trainer {
     this.inference = inference;
   }
 
-  abstract step(x: Tensor, y: Tensor, options?: StepOptions): StepResult;
+  /**
+   * One update, in a tidy() scope: what the step made and did not keep goes back to the pool
+   * for the next step's ops, so after the first a step allocates no new storage.
+   */
+  step(x: Tensor, y: Tensor, options?: StepOptions): StepResult {
+    return tidy(() => this.trainStep(x, y, options));
+  }
+
+  /** The rule's update; it keeps any state it makes that must outlive the step (see keep()). */
+  protected abstract trainStep(x: Tensor, y: Tensor, options?: StepOptions): StepResult;
 
   /** Class scores by a mode already checked to be one of the capabilities' inference modes. */
   protected abstract scoresBy(mode: string, x: Tensor): Tensor;

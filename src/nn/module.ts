@@ -12,6 +12,7 @@ import '../engine.js';
 import type { DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
+import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Record<string, Tensor>;
@@ -45,14 +46,14 @@ export abstract class Module<Args extends unknown[] = [Tensor]> {
         `${this.constructor.name}: parameter '${name}' must be a leaf tensor, not the result of an op; pass value.detach()`,
       );
     }
-    this.#parameters.set(name, value.requireGrad());
+    this.#parameters.set(name, keep(value.requireGrad()));
     return value;
   }
 
   /** Registers state saved in the state dict but not trained (running statistics, counters). */
   protected registerBuffer(name: string, value: Tensor): Tensor {
     this.checkNewName(name);
-    this.#buffers.set(name, value);
+    this.#buffers.set(name, keep(value));
     return value;
   }
 

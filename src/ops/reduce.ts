@@ -105,7 +105,7 @@ export function argmax(x: Tensor, axis = -1): Tensor {
   const [a] = normalizeAxes('argmax', axis, x.ndim);
   const outer = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
   const inner = x.shape.slice(a + 1).reduce((p, d) => p * d, 1);
-  const out = new Int32Array(outer * inner);
+  const out = allocateUninitialized('int32', outer * inner) as Int32Array;
   getBackend().argmax(x.data, outer, x.shape[a], inner, out);
   return new Tensor(
     out,

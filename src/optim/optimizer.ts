@@ -7,6 +7,7 @@
 import type { FloatArray } from '../backend/kernels.js';
 import { ChainruleError, formatShape } from '../errors.js';
 import { sameShape } from '../ops/broadcast.js';
+import { keep } from '../tensor/scope.js';
 import { allocate, Tensor } from '../tensor/tensor.js';
 import { check, checkRecord } from '../validate.js';
 
@@ -97,7 +98,7 @@ export abstract class Optimizer<
       for (const p of group.params) {
         if (!p.grad) continue;
         let state = this.state.get(p);
-        if (!state) this.state.set(p, (state = this.initialState(p)));
+        if (!state) this.state.set(p, (state = keepState(this.initialState(p))));
         this.update(p, p.grad, state, group);
       }
     }
@@ -203,12 +204,18 @@ function copyState(state: Partial<ParamState>, param: Tensor): ParamState {
     if (value instanceof Tensor) {
       const data = allocate(param.dtype, value.size);
       data.set(value.data);
-      out[name] = new Tensor(data, value.shape);
+      out[name] = keep(new Tensor(data, value.shape));
     } else {
       out[name] = value;
     }
   }
   return out;
+}
+
+/** The state's tensors kept (see keep()): made inside a training step's scope, they outlive it. */
+function keepState<S extends Partial<ParamState>>(state: S): S {
+  for (const value of Object.values(state)) if (value instanceof Tensor) keep(value);
+  return state;
 }
 
 /** A parameter's (or its gradient's or state's) values; the constructor refused int32 parameters. */

@@ -3,6 +3,7 @@
 
 import { getBackend } from '../backend/index.js';
 import { ChainruleError } from '../errors.js';
+import { keep } from '../tensor/scope.js';
 import { type Tensor, zeros } from '../tensor/tensor.js';
 import { check, checkBoolean } from '../validate.js';
 import { floatData, Optimizer, type ParamState, type ParamsInput } from './optimizer.js';
@@ -50,7 +51,7 @@ export class SGD extends Optimizer<SGDHyperparameters, SGDState> {
 
   protected update(param: Tensor, grad: Tensor, state: SGDState, group: SGDHyperparameters): void {
     const firstStep = group.momentum !== 0 && !state.momentumBuffer;
-    if (firstStep) state.momentumBuffer = zeros(param.shape, { dtype: param.dtype });
+    if (firstStep) state.momentumBuffer = keep(zeros(param.shape, { dtype: param.dtype }));
     const buffer = group.momentum !== 0 ? floatData(state.momentumBuffer!) : null;
     getBackend().sgd(floatData(param), floatData(grad), buffer, { ...group, firstStep });
   }

@@ -5,6 +5,7 @@
 import type { DataArray, DType } from '../backend/kernels.js';
 import { ChainruleError, formatShape, ShapeError } from '../errors.js';
 import type { Node } from './node.js';
+import { currentScope, ReleasedTensorError, type Scope, storage } from './pool.js';
 import { defaultRng, type Rng } from './random.js';
 
 export type { DType } from '../backend/kernels.js';
@@ -17,14 +18,18 @@ export class Tensor {
   readonly id = nextTensorId++;
   readonly shape: Shape;
   readonly dtype: DType;
-  readonly data: DataArray;
+  /** Null once the tidy() scope that made the tensor ended without it (see src/tensor/scope.ts). */
+  #data: DataArray | null;
+  #grad: Tensor | null = null;
+  #node: Node | null = null;
+  /** What made a released tensor, for the error that says it was used. */
+  #madeBy: string | null = null;
   /** Set on leaves whose gradient the user wants in `.grad` after `backward()`. */
   requiresGrad = false;
-  grad: Tensor | null = null;
-  /** The operation that produced this tensor in a recorded graph; null for leaves. */
-  node: Node | null = null;
   /** A label for printing and for `explain` (variable names of expressions). */
   name: string | undefined;
+  /** @internal The open scope that decides at its end whether this tensor lives on (null: none does). */
+  scope: Scope<Tensor> | null;
 
   constructor(data: DataArray, shape: Shape) {
     const size = sizeOf(shape);
@@ -33,9 +38,53 @@ export class Tensor {
         `Tensor: ${data.length} values cannot fill shape ${formatShape(shape)} (needs ${size})`,
       );
     }
-    this.data = data;
+    this.#data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtypeOf(data);
+    const scope = currentScope<Tensor>();
+    this.scope = scope;
+    scope?.tensors.push(this);
+  }
+
+  /** The values, row-major: the tensor's storage itself, not a copy. */
+  get data(): DataArray {
+    if (this.#data === null) throw new ReleasedTensorError(this.shape, this.#madeBy);
+    return this.#data;
+  }
+
+  /** @internal The storage, or null once released: for the scopes' bookkeeping, which must not throw. */
+  get liveData(): DataArray | null {
+    return this.#data;
+  }
+
+  /** The operation that produced this tensor in a recorded graph; null for leaves. */
+  get node(): Node | null {
+    if (this.#data === null) throw new ReleasedTensorError(this.shape, this.#madeBy);
+    return this.#node;
+  }
+
+  set node(node: Node | null) {
+    this.#node = node;
+  }
+
+  get grad(): Tensor | null {
+    if (this.#data === null) throw new ReleasedTensorError(this.shape, this.#madeBy);
+    return this.#grad;
+  }
+
+  /** A gradient set inside a scope lives on as long as this tensor does (the scope asks). */
+  set grad(grad: Tensor | null) {
+    this.#grad = grad;
+    currentScope<Tensor>()?.gradOwners.push(this);
+  }
+
+  /** @internal Ends the tensor (its scope ended without it): using it throws from now on. */
+  releaseForScope(): void {
+    this.#madeBy = this.#node ? this.#node.op.name : null;
+    this.#data = null;
+    this.#node = null;
+    this.#grad = null;
+    this.scope = null;
   }
 
   get size(): number {
@@ -132,46 +181,14 @@ export function dtypeOf(data: DataArray): DType {
   throw new ChainruleError('tensor data must be a Float32Array, Float64Array or Int32Array');
 }
 
-const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
-
+/** Zeroed storage for `size` values (from the pool inside a scope: see pool.ts). */
 export function allocate(dtype: DType, size: number): DataArray {
-  const array = Object.hasOwn(ARRAYS, dtype) ? ARRAYS[dtype] : undefined;
-  if (array === undefined) {
-    throw new ChainruleError(`unknown dtype '${dtype as string}': use float32, float64 or int32`);
-  }
-  try {
-    return new array(size);
-  } catch (err) {
-    // The engine refuses lengths past its typed-array limit or memory it cannot get: say which tensor.
-    if (!(err instanceof RangeError)) throw err;
-    const gib = (size * array.BYTES_PER_ELEMENT) / 2 ** 30;
-    throw new ChainruleError(
-      `cannot allocate a ${dtype} tensor of ${size} elements (${gib.toFixed(1)} GiB): ${err.message}; ` +
-        'one tensor cannot hold that many; use a smaller shape',
-      { cause: err },
-    );
-  }
+  return storage(dtype, size, true);
 }
 
-const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
-
-/** Node's Buffer, absent in browsers. */
-const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
-
-/** Below this many bytes typed arrays live on V8's heap, where zeroing them costs next to nothing. */
-const UNINITIALIZED_MIN_BYTES = 4096;
-
-/**
- * Storage that a kernel is about to overwrite whole (an op's output). In Node it is not zeroed
- * first: zeroing fresh memory, and faulting its pages in, cost more than many of the kernels
- * that fill it (1.6 ms against 9 µs for 3 MiB, measured). Elsewhere it is allocate()'s.
- */
+/** Storage that a kernel is about to overwrite whole (an op's output): not zeroed where that costs. */
 export function allocateUninitialized(dtype: DType, size: number): DataArray {
-  const bytes = size * (BYTES_PER_ELEMENT[dtype] ?? 0);
-  if (!NodeBuffer || bytes < UNINITIALIZED_MIN_BYTES) return allocate(dtype, size);
-  const { buffer } = NodeBuffer.allocUnsafeSlow(bytes);
-  if (dtype === 'float32') return new Float32Array(buffer, 0, size);
-  return dtype === 'float64' ? new Float64Array(buffer, 0, size) : new Int32Array(buffer, 0, size);
+  return storage(dtype, size, false);
 }
 
 export interface CreateOptions {

@@ -73,7 +73,7 @@ export class BackpropTrainer extends ModelTrainer<BPConfig> {
     super(config, architecture, model, scheduledOptimizer(model.parameters(), config), capabilities, null);
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.model.train();
     const loss = crossEntropy(this.model.forward(x), y);
     loss.backward();

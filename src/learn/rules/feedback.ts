@@ -49,7 +49,7 @@ export class FeedbackAlignmentTrainer extends ModelTrainer<FeedbackConfig> {
     super(config, architecture, model, scheduledOptimizer(model.parameters(), config), capabilities, null);
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     const { activation } = this.config;
     const { layers, feedback } = this.model;
     const direct = this.architecture.kind === 'dfa-mlp';

@@ -136,7 +136,7 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     super(config, architecture, model, scheduledFF(groups, config), capabilities, rng, 'goodness');
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.checkBatch(x, y);
     const labels = y.data as Int32Array;
     const negatives = sampleNegativeLabels(

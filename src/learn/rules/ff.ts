@@ -147,7 +147,7 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
   }
 
   /** One update of every layer and the head; the loss is the head's cross-entropy plus every layer's FF loss. */
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.checkBatch(x, y);
     // The head learns from a neutral-label pass whose activities carry no graph, so its
     // cross-entropy reaches the head alone; its predictions pick the hard negatives.

@@ -174,7 +174,7 @@ export class FGATrainer extends ModelTrainer<FGAConfig> {
     this.linears = (model as Sequential).layers.filter((_, i) => i % 2 === 0) as Linear[];
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     const loss = this.estimateGradients(x, y);
     this.optimizer.step();
     return { loss, layers: options.layerStats ? weightGradNorms(this.model) : undefined };

@@ -146,7 +146,7 @@ export class FGTrainer extends ModelTrainer<FGConfig> {
     super(config, architecture, model, scheduledOptimizer(model.parameters(), config), capabilities, rng);
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     this.checkInput(x);
     this.model.train();
     const params = this.model.parameters();

@@ -89,7 +89,7 @@ export class LocalLossTrainer extends ModelTrainer<LocalConfig> {
     return exampleCrossEntropy(this.model.heads[l].forward(activity), Int32Array.from(y.data)).mean();
   }
 
-  step(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
+  protected trainStep(x: Tensor, y: Tensor, options: StepOptions = {}): StepResult {
     let below = x;
     let loss = Number.NaN;
     for (let l = 0; l < this.model.blocks.length; l++) {
