@@ -84,7 +84,7 @@ export {
   snapshotOf,
 } from './learn/checkpoint.js';
 export { trainingData } from './learn/data.js';
-export type { FFRecurrentArchitecture } from './learn/ff-recurrent-model.js';
+export { type FFRecurrentArchitecture, RECURRENT_DAMPING } from './learn/ff-recurrent-model.js';
 export type { FeedbackMlpArchitecture, LocalMlpArchitecture } from './learn/local-models.js';
 export {
   type EpochMetrics,

@@ -9,7 +9,8 @@ import { Module } from '../nn/module.js';
 import type { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
 import { check, checkKnownKeys, checkWidths } from '../validate.js';
-import { type ArchitectureEntry, rmsNormalize } from './models.js';
+import type { ArchitectureEntry } from './models.js';
+import { rmsNormalize } from './rms-normalize.js';
 
 export interface FFRecurrentArchitecture {
   kind: 'ff-recurrent';

@@ -9,7 +9,6 @@ import { Flatten, Linear, ModuleList, ReLU, Sequential, Tanh } from '../nn/layer
 import { Module } from '../nn/module.js';
 import { BatchNorm1d } from '../nn/normalization.js';
 import { sameShape } from '../ops/broadcast.js';
-import { rmsNormalize as rmsNormalizeRows } from '../ops/rows.js';
 import { concat } from '../ops/shape.js';
 import type { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
@@ -31,6 +30,7 @@ import {
   type LocalMlpArchitecture,
   localMlp,
 } from './local-models.js';
+import { rmsNormalize } from './rms-normalize.js';
 
 export const ACTIVATIONS = ['tanh', 'relu'] as const;
 export type HiddenActivation = (typeof ACTIVATIONS)[number];
@@ -171,14 +171,6 @@ const mlp: ArchitectureEntry<MlpArchitecture> = {
       '-',
     ),
 };
-
-/** Added to the root mean square before dividing, so an all-zero activity stays zero. */
-const RMS_EPSILON = 1e-8;
-
-/** Each row divided by its root mean square: only the direction of the activity passes on. */
-export function rmsNormalize(h: Tensor): Tensor {
-  return rmsNormalizeRows(h, RMS_EPSILON);
-}
 
 /**
  * Hinton's initialisation, W ~ N(0, 1/fan_in) and zero biases: on a length-normalised input it

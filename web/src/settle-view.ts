@@ -4,6 +4,7 @@
 // goodness over the steps, the scored ones marked, so the winning label shows. The worker
 // computes the settling (settling.ts); this only draws it.
 
+import { RECURRENT_DAMPING } from '../../src/browser.js';
 import { LOOKS } from './algorithms.js';
 import { h, type Panel, svg } from './dom.js';
 import { digitCanvas, imageOf, testSplitOnce } from './mnist.js';
@@ -179,8 +180,9 @@ export function settlePanel(session: () => Session | undefined): Panel {
     h(
       'p',
       { class: 'help' },
-      'The image is shown at every step, a label clamped above the top layer. Each layer starts at zero and moves 70% of the way ' +
-        'to what its neighbours ask of it; damping keeps 30% of where it was (the paper’s 0.3 old + 0.7 new), so each step changes it less. ' +
+      'The image is shown at every step, a label clamped above the top layer. Each layer starts at zero and moves ' +
+        `${percent(1 - RECURRENT_DAMPING)} of the way to what its neighbours ask of it; damping keeps ${percent(RECURRENT_DAMPING)} ` +
+        `of where it was (the paper’s ${RECURRENT_DAMPING} old + ${1 - RECURRENT_DAMPING} new), so each step changes it less. ` +
         'The label whose goodness (summed squared activity) is highest over the scored steps wins.',
     ),
     h(
