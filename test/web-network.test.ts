@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTrainer } from '../src/learn/registry.js';
+import { FF_PRESETS } from '../src/learn/rules/ff-config.js';
 import type { Trainer } from '../src/learn/types.js';
 import { Rng } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -39,6 +40,16 @@ test('backprop: nothing updates until the backward pass has returned, then every
     firstMark(phases, 4, 'backward') < firstMark(phases, 1, 'backward'),
     'the backward pass runs output to input',
   );
+});
+
+test("the locally connected Forward-Forward layers say so, with each layer's fields", () => {
+  const { config } = FF_PRESETS['unsupervised-local'];
+  const details = layerBoxes(createTrainer('ff', config).architecture).map((b) => b.detail);
+  assert.deepEqual(details.slice(1, 4), [
+    '784 → 2048, locally connected (10x10 fields, stride 6), ReLU',
+    '2048 → 1980, locally connected (2x2 fields, stride 1), ReLU',
+    '1980 → 2048, locally connected (2x2 fields, stride 1), ReLU',
+  ]);
 });
 
 test("Forward-Forward: each layer can update right after its own forward step, before the next layer's", () => {

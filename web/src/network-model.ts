@@ -80,15 +80,25 @@ function convolutionalBoxes({
 }
 
 /** Forward-Forward: label-carrying input, ReLU layers with a goodness loss each, a softmax head. */
-function forwardForwardBoxes({ inputs, hidden, classes, readoutFrom }: FFStackArchitecture): LayerBox[] {
+function forwardForwardBoxes({
+  inputs,
+  hidden,
+  classes,
+  readoutFrom,
+  receptiveFields,
+}: FFStackArchitecture): LayerBox[] {
   const widths = [inputs, ...hidden];
+  const connection = (i: number) => {
+    const field = receptiveFields?.[i];
+    return field ? `, locally connected (${field.size}x${field.size} fields, stride ${field.stride})` : '';
+  };
   const read =
     readoutFrom === hidden.length ? `layer ${readoutFrom}` : `layers ${readoutFrom}–${hidden.length}`;
   return [
     { title: 'Input', detail: `${inputs} pixels, label in the first ${classes}`, learns: false },
     ...hidden.map((width, i) => ({
       title: `Layer ${i + 1}`,
-      detail: `${widths[i]} → ${width}, ReLU`,
+      detail: `${widths[i]} → ${width}${connection(i)}, ReLU`,
       learns: true,
       stats: `layer ${i + 1}`,
       ownLoss: 'its own goodness loss: high for the true label, low for the wrong one',
