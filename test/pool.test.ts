@@ -337,3 +337,19 @@ test('outside any scope nothing is released or pooled, as before', () => {
   assert.deepEqual([a.data[0], b.data[0]], [2, 3]);
   assert.equal(poolStats().reusedBuffers, before.reusedBuffers);
 });
+
+test("goodness inference scores one label at a time: ten labels' passes hold no more storage than two", () => {
+  // Buffers, not bytes, so the two batch sizes (distinct, so neither reuses the other's) compare.
+  for (const rule of ['ff', 'ff-recurrent'] as const) {
+    const fresh = (classes: number, rows: number) => {
+      const trainer = createTrainer(rule, { hidden: [24, 24], classes }) as Trainer & {
+        labelScores(x: Tensor): Tensor;
+      };
+      const x = randn([rows, 784], { rng: new Rng(5) });
+      return freshBuffersDuring(() => tidy(() => trainer.labelScores(x).data.slice()));
+    };
+    const two = fresh(2, 37);
+    const ten = fresh(10, 41);
+    assert.ok(ten < 1.5 * two, `${rule}: ten labels took ${ten} new buffers, two took ${two}`);
+  }
+});

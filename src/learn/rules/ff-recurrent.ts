@@ -10,6 +10,7 @@ import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
 import { concat } from '../../ops/shape.js';
 import { Rng } from '../../tensor/random.js';
+import { tidy } from '../../tensor/scope.js';
 import { Tensor, zeros } from '../../tensor/tensor.js';
 import { check } from '../../validate.js';
 import type { FFRecurrentArchitecture, FFRecurrentNetwork } from '../ff-recurrent-model.js';
@@ -217,18 +218,25 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     const batch = x.shape[0];
     const { classes, scoredFrom, scoredTo } = this.config;
     const out = new Float32Array(batch * classes);
+    // A scope per label and per step: in one batch's scope, ten labels' settling would hold
+    // every step's storage at once (11.8 GB at 3 x 2000 on evaluation batches, measured).
     noGrad(() => {
       for (let c = 0; c < classes; c++) {
-        const top = this.oneHot([new Int32Array(batch).fill(c)]);
-        let state = this.model.initialState(batch);
-        for (let t = 1; t <= scoredTo; t++) {
-          state = this.model.step(state, x, top);
-          if (t < scoredFrom) continue;
-          for (const activity of state) {
-            const g = activity.square().sum(1).data;
-            for (let r = 0; r < batch; r++) out[r * classes + c] += g[r];
+        tidy(() => {
+          const top = this.oneHot([new Int32Array(batch).fill(c)]);
+          let state = this.model.initialState(batch);
+          for (let t = 1; t <= scoredTo; t++) {
+            const previous = state;
+            state = tidy(() => this.model.step(previous, x, top));
+            if (t < scoredFrom) continue;
+            for (const activity of state) {
+              tidy(() => {
+                const g = activity.square().sum(1).data;
+                for (let r = 0; r < batch; r++) out[r * classes + c] += g[r];
+              });
+            }
           }
-        }
+        });
       }
     });
     return new Tensor(out, [batch, classes]);

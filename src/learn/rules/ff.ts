@@ -13,6 +13,7 @@ import { sumSquares } from '../../ops/rows.js';
 import { concat } from '../../ops/shape.js';
 import { LRScheduler } from '../../optim/schedules.js';
 import { Rng } from '../../tensor/random.js';
+import { tidy } from '../../tensor/scope.js';
 import { allocate, Tensor, zeros } from '../../tensor/tensor.js';
 import { buildModel, type FFNetwork, type FFStackArchitecture } from '../models.js';
 import { makeOptimizer, makeSchedule, ScheduledOptimizer } from '../optimizer-state.js';
@@ -238,13 +239,16 @@ export class FFTrainer extends ModelTrainer<FFConfig> {
     const batch = x.shape[0];
     const { classes, readoutFrom } = this.config;
     const out = new Float32Array(batch * classes);
+    // A scope per label, so one batch's ten passes do not hold all their storage at once.
     noGrad(() => {
       for (let c = 0; c < classes; c++) {
-        const activities = this.model.activities(this.labelled(x, [new Int32Array(batch).fill(c)]));
-        for (const a of activities.slice(readoutFrom - 1)) {
-          const g = this.goodness(a).data;
-          for (let r = 0; r < batch; r++) out[r * classes + c] += g[r];
-        }
+        tidy(() => {
+          const activities = this.model.activities(this.labelled(x, [new Int32Array(batch).fill(c)]));
+          for (const a of activities.slice(readoutFrom - 1)) {
+            const g = this.goodness(a).data;
+            for (let r = 0; r < batch; r++) out[r * classes + c] += g[r];
+          }
+        });
       }
     });
     return new Tensor(out, [batch, classes]);
