@@ -7,28 +7,18 @@ import { test } from 'node:test';
 import { backendInfo, useBackend } from '../src/backend/index.js';
 import { trainLoop } from '../src/learn/loop.js';
 import { ALGORITHMS, createTrainer } from '../src/learn/registry.js';
-import type { Algorithm, StepOptions, StepResult, Trainer } from '../src/learn/types.js';
+import type { StepOptions, StepResult, Trainer } from '../src/learn/types.js';
 import { BatchNorm1d, Linear, Sequential, Tanh } from '../src/nn/index.js';
 import { crossEntropy } from '../src/ops/nn.js';
 import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/tensor/random.js';
 import { keep, poolStats, ReleasedTensorError, tidy } from '../src/tensor/scope.js';
 import { ones, randn, Tensor, tensor, zeros } from '../src/tensor/tensor.js';
+import { smallConfigs } from './helpers/small-configs.js';
 
 await useBackend(undefined);
 
-const small: Record<Algorithm, object> = {
-  bp: { hidden: [16] },
-  ff: { hidden: [16, 16] },
-  fg: { hidden: [16] },
-  'fg-a': { hidden: [16, 16] },
-  'lg-bp': { hidden: [16, 16] },
-  'lg-fg-w': { hidden: [16, 16] },
-  'lg-fg-a': { hidden: [16, 16], groups: 4 },
-  fa: { hidden: [16, 16] },
-  dfa: { hidden: [16, 16] },
-  'ff-recurrent': { hidden: [16, 16] },
-};
+const small = smallConfigs(16);
 
 function batches(count: number, size: number) {
   const rng = new Rng(3);

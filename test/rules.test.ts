@@ -15,21 +15,10 @@ import { planRun } from '../src/learn/run.js';
 import type { Algorithm, TrainerSnapshot } from '../src/learn/types.js';
 import { Rng } from '../src/tensor/random.js';
 import { rand, Tensor } from '../src/tensor/tensor.js';
+import { smallConfigs } from './helpers/small-configs.js';
 
 const mnist = loadDataset('mnist');
-const small: Record<Algorithm, object> = {
-  bp: { hidden: [8] },
-  // Fully connected, so the locally connected preset takes these widths too.
-  ff: { hidden: [8, 8], receptiveFields: null },
-  fg: { hidden: [8] },
-  'fg-a': { hidden: [8, 8] },
-  'lg-bp': { hidden: [8, 8] },
-  'lg-fg-w': { hidden: [8, 8] },
-  'lg-fg-a': { hidden: [8, 8], groups: 4 },
-  fa: { hidden: [8, 8] },
-  dfa: { hidden: [8, 8] },
-  'ff-recurrent': { hidden: [8, 8] },
-};
+const small = smallConfigs(8);
 
 function batch(size = 8) {
   const rng = new Rng(1);
