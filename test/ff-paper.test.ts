@@ -264,7 +264,7 @@ test('recurrent FF: a layer loss at a step reaches its own weights only, never a
   const labels = y.data as Int32Array;
   const negatives = Int32Array.from(labels, (l) => (l + 1) % 10);
   const seen: string[] = [];
-  for (const objective of trainer.layerObjectives(x, labels, negatives)) {
+  trainer.learnAtScoredSteps(x, labels, negatives, (objective) => {
     const leaves = new Set<Tensor>();
     let operations = 0;
     for (const t of topologicalOrder(objective.loss)) {
@@ -283,7 +283,7 @@ test('recurrent FF: a layer loss at a step reaches its own weights only, never a
     assert.ok(operations < 30, `${operations} operations at step ${objective.iteration}`);
     seen.push(`${objective.iteration}:${objective.layer}`);
     objective.loss.backward();
-  }
+  });
   assert.deepEqual(seen, ['3:0', '3:1', '3:2', '4:0', '4:1', '4:2', '5:0', '5:1', '5:2']);
 });
 

@@ -343,3 +343,32 @@ test("goodness inference scores one label at a time: ten labels' passes hold no 
     assert.ok(ten < 1.5 * two, `${rule}: ten labels took ${ten} new buffers, two took ${two}`);
   }
 });
+
+test("a recurrent training step holds one settling step's graph at a time, not every step's", () => {
+  // A first step's new storage is what it holds at its peak. Distinct sizes, so neither run
+  // takes buffers the other gave back to the pool; many rows, so the graphs dominate.
+  const width = 24;
+  const firstStep = (scoredTo: number, rows: number) => {
+    const trainer = createTrainer('ff-recurrent', {
+      hidden: [width, width],
+      scoredFrom: 1,
+      scoredTo,
+      iterations: 8,
+    });
+    trainer.plan(1);
+    const [{ x, y }] = batches(1, rows);
+    const before = poolStats().freshBytes;
+    trainer.step(x, y);
+    const parameters = trainer.model.parameters().reduce((n, p) => n + p.size, 0);
+    return { bytes: poolStats().freshBytes - before, parameters };
+  };
+  const two = firstStep(2, 200);
+  const eight = firstStep(8, 201);
+  // What a further step may keep to the end of the training step: the parameters' summed
+  // gradients and the layers' (detached) activities, positive and negative rows.
+  const perStep = 4 * (two.parameters + 2 * 201 * 2 * width);
+  assert.ok(
+    eight.bytes <= two.bytes + 6 * perStep,
+    `eight scored steps took ${eight.bytes} new bytes, two took ${two.bytes}, allowed ${6 * perStep} more`,
+  );
+});

@@ -148,44 +148,52 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     );
     let loss = 0;
     const stats = new Map<number, LayerStats>();
-    for (const objective of this.layerObjectives(x, labels, negatives)) {
+    this.learnAtScoredSteps(x, labels, negatives, (objective) => {
       objective.loss.backward();
       loss += objective.loss.item();
       // The last scored step's figures stand for the layer.
       if (options.layerStats) stats.set(objective.layer, this.layerStats(objective, x.shape[0]));
-    }
+    });
     this.optimizer.step();
     return { loss, layers: options.layerStats ? [...stats.values()] : undefined };
   }
 
   /**
-   * Every layer's objective at every scored step, positive rows (x with its label at the top)
-   * then negative ones (x with the wrong label), produced lazily: the caller runs each one's
-   * backward pass before asking for the next step's. Exposed so tests can inspect the graphs.
+   * Settles x against its labels (positive rows) and the wrong ones (negative rows), handing
+   * every layer's objective at every scored step to `learn`, which runs its backward pass.
+   * Each step runs in a scope of its own that ends with it, so only the (detached) state
+   * outlives a step: a training step holds one step's storage at a time, not all of them.
+   * Exposed so tests can inspect the graphs, which `learn` must do before it returns.
    */
-  *layerObjectives(x: Tensor, labels: Int32Array, negatives: Int32Array): Generator<FFRecurrentObjective> {
+  learnAtScoredSteps(
+    x: Tensor,
+    labels: Int32Array,
+    negatives: Int32Array,
+    learn: (objective: FFRecurrentObjective) => void,
+  ): void {
     const batch = x.shape[0];
     const image = concat([x, x], 0);
     const top = this.oneHot([labels, negatives]);
     const { scoredFrom, scoredTo, temperature } = this.config;
     let state = this.model.initialState(2 * batch);
     for (let t = 1; t <= scoredTo; t++) {
-      if (t < scoredFrom) {
-        state = noGrad(() => this.model.step(state, image, top));
-        continue;
-      }
-      state = this.model.step(state, image, top);
-      for (const [i, activity] of state.entries()) {
-        const goodness = activity.square().sum(1);
-        const margin = goodness.sub(this.threshold(i)).div(temperature);
-        const loss = margin
-          .slice(0, 0, batch)
-          .neg()
-          .softplus()
-          .mean()
-          .add(margin.slice(0, batch).softplus().mean());
-        yield { layer: i, iteration: t, loss, goodness: goodness.detach() };
-      }
+      const previous = state;
+      state = tidy(() => {
+        if (t < scoredFrom) return noGrad(() => this.model.step(previous, image, top));
+        const next = this.model.step(previous, image, top);
+        for (const [i, activity] of next.entries()) {
+          const goodness = activity.square().sum(1);
+          const margin = goodness.sub(this.threshold(i)).div(temperature);
+          const loss = margin
+            .slice(0, 0, batch)
+            .neg()
+            .softplus()
+            .mean()
+            .add(margin.slice(0, batch).softplus().mean());
+          learn({ layer: i, iteration: t, loss, goodness: goodness.detach() });
+        }
+        return next.map((activity) => activity.detach());
+      });
     }
   }
 
