@@ -42,6 +42,7 @@ export const RANGES = {
   batchSize: integer(1, 65_536),
   /** Pixels a training image may be shifted by (the loader also checks it against the image size). */
   maxShift: integer(0, 1024),
+  evalEvery: integer(1, 100_000),
   /** Training examples to use (at most a large dataset's worth). */
   limit: integer(1, 100_000_000),
   /** Rng seeds are 32-bit. */

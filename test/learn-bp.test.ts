@@ -6,7 +6,7 @@ import { loadDataset } from '../src/data/datasets.js';
 import { fitNormalization } from '../src/data/loader.js';
 import { decodeCheckpoint, encodeCheckpoint, snapshotOf } from '../src/learn/checkpoint.js';
 import { trainingData } from '../src/learn/data.js';
-import { evaluate, type TrainEvent, trainLoop } from '../src/learn/loop.js';
+import { evaluate, lastEvaluated, type TrainEvent, trainLoop } from '../src/learn/loop.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 
 const mnist = loadDataset('mnist');
@@ -28,7 +28,7 @@ test('the seed network learns MNIST digits by backprop', async () => {
   const { history } = await trainLoop(trainer, data, { epochs: 1, onEvent: (e) => events.push(e.type) });
   assert.ok(before < 0.3, `untrained accuracy is near chance (${before})`);
   assert.ok(
-    history[0].testAccuracy > 0.8,
+    (history[0].testAccuracy ?? 0) > 0.8,
     `one epoch of 3,200 examples reaches 80% (${history[0].testAccuracy})`,
   );
   assert.deepEqual([events[0], events.at(-2), events.at(-1)], ['start', 'epoch', 'end']);
@@ -121,5 +121,53 @@ test('a checkpoint whose architecture does not describe a network is rejected by
   assert.throws(
     () => restoreTrainer('bp', broken as never, 'old.safetensors'),
     /old.safetensors: architecture.hidden must be a list of 1 to 64 layer widths/,
+  );
+});
+
+test('--eval-every: the first, every Nth, the last and a stopped epoch are evaluated, and training is the same', async () => {
+  const small = trainingData(mnist, { batchSize: 64, seed: 1, normalization, limit: 320, testLimit: 200 });
+  const runFor = async (evalEvery: number) => {
+    const trainer = createTrainer('bp', { hidden: [16] }, { seed: 3 });
+    const evaluations: number[] = [];
+    const { history } = await trainLoop(trainer, small, {
+      epochs: 7,
+      evalEvery,
+      onEvent: (e) => {
+        if (e.type === 'evaluation') evaluations.push(e.epoch);
+      },
+    });
+    return { history, evaluations };
+  };
+  const every = await runFor(1);
+  const spaced = await runFor(3);
+  const evaluated = [1, 3, 6, 7];
+  assert.deepEqual(spaced.evaluations, evaluated);
+  for (const [i, m] of spaced.history.entries()) {
+    const expected = evaluated.includes(m.epoch)
+      ? every.history[i]
+      : { trainAccuracy: null, testAccuracy: null };
+    assert.deepEqual(
+      [m.trainLoss, m.trainAccuracy, m.testAccuracy],
+      [every.history[i].trainLoss, expected.trainAccuracy, expected.testAccuracy],
+      `epoch ${m.epoch}`,
+    );
+  }
+  assert.equal(lastEvaluated(spaced.history)?.epoch, 7);
+  assert.equal(lastEvaluated([{ testAccuracy: 0.5 }, { testAccuracy: null }])?.testAccuracy, 0.5);
+  // A stop is evaluated where it ends the run, on an epoch's last batch (here the fifth's).
+  const stopAt = new AbortController();
+  let batches = 0;
+  const trainer = createTrainer('bp', { hidden: [16] }, { seed: 3 });
+  const { history } = await trainLoop(trainer, small, {
+    epochs: 7,
+    evalEvery: 3,
+    signal: stopAt.signal,
+    onEvent: (e) => {
+      if (e.type === 'progress' && ++batches === 5 * small.trainBatchCount) stopAt.abort();
+    },
+  });
+  assert.deepEqual(
+    history.map((m) => m.testAccuracy !== null),
+    [true, false, true, false, true],
   );
 });

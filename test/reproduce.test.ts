@@ -15,6 +15,7 @@ import {
   rowEpochs,
   selectRows,
   tableNamed,
+  trainArguments,
   verifyRun,
 } from '../src/cli/reproduce.js';
 import { REPRODUCE_TABLES, type ReproduceTable } from '../src/cli/reproduce-tables.js';
@@ -61,6 +62,18 @@ test('rows and tables are chosen by name, and a bad name lists the valid ones', 
   );
   assert.throws(() => tableNamed('ff'), /TABLE must be one of ff-paper, fg-local/);
   assert.throws(() => tableNamed(undefined), /reproduce needs a TABLE/);
+});
+
+test("a row's spaced evaluations are part of its command; the supervised row ran before them", () => {
+  const table = tableNamed('ff-paper');
+  const command = (name: string) => trainArguments(selectRows(table, name)[0], 'DIR', {}).join(' ');
+  assert.equal(command('supervised'), '--algo ff --preset supervised --epochs 60 --out DIR');
+  assert.equal(
+    command('supervised-fast'),
+    '--algo ff --preset supervised-fast --epochs 40 --eval-every 5 --out DIR',
+  );
+  assert.match(command('recurrent'), /--eval-every 5 /);
+  assert.match(command('jittered'), /--eval-every 10 /);
 });
 
 const summary = (o: Partial<RunSummary>): RunSummary => ({

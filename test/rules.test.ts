@@ -193,7 +193,14 @@ test('a checkpoint records the run settings once, as they ran', () => {
   const open = () => mnist;
   const run = planRun({ algorithm: 'fg', settings: { batchSize: 50, epochs: 2, limit: 100 } }, open);
   const { metadata } = decodeCheckpoint(run.checkpoint(4, undefined), 'memory');
-  assert.deepEqual(metadata.run, { seed: 0, batchSize: 50, epochs: 2, limit: 100, maxShift: 0 });
+  assert.deepEqual(metadata.run, {
+    seed: 0,
+    batchSize: 50,
+    epochs: 2,
+    limit: 100,
+    maxShift: 0,
+    evalEvery: 1,
+  });
   assert.equal(metadata.epoch, 2);
   for (const key of ['epochs', 'batchSize', 'limit', 'seed'])
     assert.equal(key in metadata.hyperparameters, false, `${key} is not a model setting`);

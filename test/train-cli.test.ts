@@ -162,6 +162,32 @@ test('--resume continues the run from its checkpoint', () => {
   );
 });
 
+test('--eval-every N evaluates every Nth epoch and the first and last, and --resume keeps it', () => {
+  const dir = join(work, 'spaced');
+  const metrics = () =>
+    readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).testAccuracy !== null);
+  const tiny = ['--limit', '300', '--hidden', '16', '--batch-size', '100'];
+  const r = cli('train', ...tiny, '--epochs', '4', '--eval-every', '3', '--out', dir, '--progress', 'lines');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(metrics(), [true, false, true, true]);
+  assert.match(r.stderr, /epoch 2\/4 {2}loss [\d.]+ {2}not evaluated {2}/);
+  assert.match(r.stdout, /^final test accuracy [\d.]+% after 4 epochs/);
+  const saved = join(dir, 'checkpoint.safetensors');
+  assert.equal(decodeCheckpoint(new Uint8Array(readFileSync(saved)), saved).metadata.run.evalEvery, 3);
+  // Resumed, the run keeps its spacing: epoch 5 is skipped, 6 is a multiple, 7 the last.
+  assert.equal(cli('train', '--resume', saved, '--epochs', '7', '--out', dir).code, 0);
+  assert.deepEqual(metrics(), [true, false, true, true, false, true, true]);
+  // and may change it, since it changes nothing the run learns.
+  const changed = cli('train', '--resume', saved, '--epochs', '9', '--eval-every', '1', '--out', dir);
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.deepEqual(metrics().slice(7), [true, true]);
+  const plot = cli('plot', '--metrics', join(dir, 'metrics.jsonl'), '--out', join(dir, 'again.svg'));
+  assert.equal(plot.code, 0, plot.stderr);
+});
+
 test('Ctrl-C stops cleanly and leaves a resumable checkpoint', async () => {
   const dir = join(work, 'interrupted');
   const child = spawn(process.execPath, [
@@ -220,6 +246,7 @@ test('bad input gives a one-line error and a non-zero exit', () => {
     [['train', '--bogus'], /Unknown option '--bogus'.*--help/],
     [['train', '--epochs', 'zero'], /--epochs must be an integer from 1 to 100000, got "zero"/],
     [['train', '--lr', '0'], /--lr must be a number > 0, got "0"/],
+    [['train', '--eval-every', '0'], /--eval-every must be an integer from 1 to 100000, got "0"/],
     [['train', '--algo', 'magic'], new RegExp(`--algo must be one of ${ALGORITHMS.join(', ')}, got "magic"`)],
     [['train', '--optimizer', 'rmsprop'], /--optimizer must be one of adam, adamw, sgd/],
     [['train', '--data-dir', join(work, 'nowhere')], /--data-dir .* is not a directory/],

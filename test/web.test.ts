@@ -286,7 +286,14 @@ test('the checkpoint downloads in the format of the CLI', async () => {
   const { metadata, tensors } = decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
   assert.equal(metadata.algorithm, 'bp');
   assert.equal(metadata.dataset, 'mnist');
-  assert.deepEqual(metadata.run, { seed: 0, batchSize: 64, epochs: 2, limit: 20000, maxShift: 0 });
+  assert.deepEqual(metadata.run, {
+    seed: 0,
+    batchSize: 64,
+    epochs: 2,
+    limit: 20000,
+    maxShift: 0,
+    evalEvery: 1,
+  });
   assert.equal(metadata.epoch, 2);
   assert.ok((metadata.metrics.testAccuracy ?? 0) > 0.9);
   assert.deepEqual(tensors['model.0.weight'].shape, [256, 784]);

@@ -26,18 +26,22 @@ beside its metrics.jsonl.
   -h, --help             this help`;
 
 const MAX_LOG_BYTES = 64 * 2 ** 20;
-const METRICS = ['epoch', 'trainLoss', 'trainAccuracy', 'testAccuracy'] as const;
+const METRICS = ['epoch', 'trainLoss'] as const;
+/** Null on the epochs a run with --eval-every did not evaluate. */
+const ACCURACIES = ['trainAccuracy', 'testAccuracy'] as const;
 
 async function runCurves(path: string): Promise<RunCurves> {
   const lines = readJsonLines(path, { what: 'metrics file', maxBytes: MAX_LOG_BYTES });
   const history = lines.map((line, i) => {
     const m = line as Record<string, unknown>;
-    const missing = METRICS.find((key) => typeof m?.[key] !== 'number');
+    const missing =
+      METRICS.find((key) => typeof m?.[key] !== 'number') ??
+      ACCURACIES.find((key) => typeof m?.[key] !== 'number' && m?.[key] !== null);
     if (missing)
       throw new ChainruleError(
         `metrics file ${path}: line ${i + 1} has no number '${missing}'; pass a metrics.jsonl that chainrule train --out wrote`,
       );
-    return m as Record<(typeof METRICS)[number], number>;
+    return m as Record<(typeof METRICS)[number], number> & Record<(typeof ACCURACIES)[number], number | null>;
   });
   if (!history.length)
     throw new ChainruleError(`metrics file ${path} holds no epochs yet; plot it after one`);

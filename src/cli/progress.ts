@@ -61,9 +61,13 @@ export function formatBytes(bytes: number | null): string {
 }
 
 export function epochLine(m: EpochMetrics, epochs: number): string {
+  const accuracy =
+    m.trainAccuracy === null || m.testAccuracy === null
+      ? 'not evaluated'
+      : `train ${formatPercent(m.trainAccuracy)}  test ${formatPercent(m.testAccuracy)}`;
   return (
-    `epoch ${m.epoch}/${epochs}  loss ${m.trainLoss.toFixed(4)}  train ${formatPercent(m.trainAccuracy)}  ` +
-    `test ${formatPercent(m.testAccuracy)}  ${m.epochSeconds.toFixed(1)}s  ${formatRate(m.samplesPerSecond)} samples/s`
+    `epoch ${m.epoch}/${epochs}  loss ${m.trainLoss.toFixed(4)}  ${accuracy}  ` +
+    `${m.epochSeconds.toFixed(1)}s  ${formatRate(m.samplesPerSecond)} samples/s`
   );
 }
 

@@ -13,7 +13,7 @@ import { backendInfo } from '../backend/index.js';
 import { ChainruleError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readJsonLines } from '../io/files.js';
-import { type EpochMetrics, trainLoop } from '../learn/loop.js';
+import { type EpochMetrics, lastEvaluated, trainLoop } from '../learn/loop.js';
 import { presetOf, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
 import type { RunSettings } from '../learn/types.js';
@@ -135,6 +135,7 @@ export function trainArguments(row: ReproduceRow, dir: string, o: Omit<Reproduce
     String(o.epochs ?? rowEpochs(row)),
     ...(o.limit === undefined ? [] : ['--limit', String(o.limit)]),
     ...(o.seed === undefined ? [] : ['--seed', String(o.seed)]),
+    ...(row.evalEvery === undefined ? [] : ['--eval-every', String(row.evalEvery)]),
     '--out',
     dir,
   ];
@@ -195,8 +196,9 @@ async function reproduceRow(
     }
   }
   const metrics = readMetrics(dir);
-  const final = metrics.at(-1);
-  if (!final) throw new ChainruleError(`${join(dir, METRICS)}: no epoch finished; run the row again`);
+  // A finished run evaluates its last epoch; with --eval-every not every epoch before it.
+  const final = lastEvaluated(metrics);
+  if (!final) throw new ChainruleError(`${join(dir, METRICS)}: no epoch was evaluated; run the row again`);
   const summary: RunSummary = {
     table: table.name,
     row: row.name,

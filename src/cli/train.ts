@@ -9,7 +9,7 @@ import { readJsonLines } from '../io/files.js';
 import { stopOnSignals } from '../io/signals.js';
 import { progressOf } from '../learn/checkpoint.js';
 import type { EpochMetrics, LoopResult, RunProgress, TrainEvent } from '../learn/loop.js';
-import { trainLoop } from '../learn/loop.js';
+import { lastEvaluated, trainLoop } from '../learn/loop.js';
 import { OPTIMIZERS } from '../learn/optimizer-state.js';
 import { ALGORITHMS, rule } from '../learn/registry.js';
 import { planRun } from '../learn/run.js';
@@ -85,9 +85,13 @@ ${ALGORITHMS.map((name) => `                           ${name}: ${rule(name).sch
   --resume FILE          continue the run saved in a checkpoint: the model and the run go on as
                          saved, so --algo, --preset, --hidden, --lr, --optimizer, --schedule,
                          --seed, --batch-size, --limit and --dataset may only repeat its values;
-                         --epochs may raise the total (the schedule is planned for the new length)
+                         --epochs may raise the total (the schedule is planned for the new length),
+                         and --eval-every may change
   --time DURATION        stop training after this much wall time (e.g. 90s, 5m, 1h)
   --evals-per-epoch N    extra test evaluations within each epoch (accuracy-against-time curves)
+  --eval-every N         measure train and test accuracy after every N epochs, and after the
+                         first, the last and one a stop ends at (default 1: each epoch); the
+                         others log null. Goodness inference can cost as much as the training
   --json                 print the result as one JSON object instead of a line of text
   --detect-anomaly       check every op for NaN/Inf and name the first that makes one, forward
                          or backward (slower; for finding where training breaks)
@@ -106,6 +110,7 @@ const RUN_FLAGS = {
   'batch-size': 'batchSize',
   limit: 'limit',
   shift: 'maxShift',
+  'eval-every': 'evalEvery',
 } as const;
 /** The flags that set the rule's settings, by field. */
 const RULE_FLAGS = {
@@ -212,6 +217,7 @@ export async function run(argv: string[]): Promise<number> {
       startProgress: resumed ? progressOf(resumed.metadata) : undefined,
       timeBudgetSeconds,
       evaluationsPerEpoch,
+      evalEvery: planned.settings.evalEvery,
       signal: stop.signal,
       onEvent: (event: TrainEvent) => {
         report(event);
@@ -253,10 +259,11 @@ function finish(
     }
     return 130;
   }
-  const last = history.at(-1);
+  // A finished run's last epoch is always evaluated; lastEvaluated makes no exception of it.
+  const last = lastEvaluated(history);
   if (o.json) {
     const files = o.outDir ? runFiles(o.outDir) : {};
-    const summary = { ...o.run, reason: result.reason, final: last ?? null, history, files };
+    const summary = { ...o.run, reason: result.reason, final: history.at(-1) ?? null, history, files };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } else if (last) {
     process.stdout.write(

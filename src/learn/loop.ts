@@ -14,8 +14,9 @@ export type { Batch } from '../data/loader.js';
 export interface EpochMetrics {
   epoch: number;
   trainLoss: number;
-  trainAccuracy: number;
-  testAccuracy: number;
+  /** Accuracy on the training subset and the test set; null on an epoch that was not evaluated (see evalEvery). */
+  trainAccuracy: number | null;
+  testAccuracy: number | null;
   epochSeconds: number;
   samplesPerSecond: number;
   /** Largest number of bytes the recorded graph held at once (activations kept for backward). */
@@ -51,6 +52,15 @@ export type TrainEvent =
   | { type: 'evaluation'; epoch: number; elapsedSeconds: number; testAccuracy: number }
   | { type: 'epoch'; metrics: EpochMetrics }
   | { type: 'end'; reason: 'done' | 'interrupted' | 'time'; epochsCompleted: number };
+
+/** The last epoch of `history` that was evaluated (with evalEvery above 1 not all are), if any. */
+export function lastEvaluated<M extends Pick<EpochMetrics, 'testAccuracy'>>(
+  history: readonly M[],
+): (M & { testAccuracy: number }) | undefined {
+  for (let i = history.length - 1; i >= 0; i--)
+    if (history[i].testAccuracy !== null) return history[i] as M & { testAccuracy: number };
+  return undefined;
+}
 
 /** Weight of the past in the smoothed loss: about the last 1/(1 - 0.95) = 20 batches count. */
 export const LOSS_SMOOTHING = 0.95;
@@ -102,6 +112,12 @@ export interface LoopOptions {
   timeBudgetSeconds?: number;
   /** Extra test evaluations per epoch, for time-to-accuracy curves. */
   evaluationsPerEpoch?: number;
+  /**
+   * Evaluate (train and test accuracy) after every this many epochs (default 1), and always
+   * after the first, the last and the one a stop ends the run at: goodness inference can take
+   * as long as the epoch's training.
+   */
+  evalEvery?: number;
   signal?: AbortSignal;
   /** An epoch's event may return a promise (its files being written): training waits for it. */
   onEvent?: (event: TrainEvent) => unknown;
@@ -208,6 +224,7 @@ export async function trainLoop(
   const emit = options.onEvent ?? (() => {});
   const batches = data.trainBatchCount;
   const yieldEvery = options.yieldEveryMs ?? 100;
+  const evalEvery = options.evalEvery ?? 1;
   let step = options.startStep ?? 0;
   const startEpoch = Math.floor(step / batches);
   const history: EpochMetrics[] = [];
@@ -308,11 +325,13 @@ export async function trainLoop(
     }
     trainingSeconds += epochSeconds;
     progress = { elapsedSeconds: trainingSeconds, epochLossSum: 0, epochSamples: 0, epochSeconds: 0 };
+    const evaluated =
+      (epoch + 1) % evalEvery === 0 || epoch === 0 || epoch + 1 === options.epochs || reason !== 'done';
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / Math.max(1, samples),
-      trainAccuracy: await evaluateYielding(trainer, data.trainEvalBatches(), yieldEvery),
-      testAccuracy: await testAccuracy(),
+      trainAccuracy: evaluated ? await evaluateYielding(trainer, data.trainEvalBatches(), yieldEvery) : null,
+      testAccuracy: evaluated ? await testAccuracy() : null,
       epochSeconds,
       samplesPerSecond: samples / epochSeconds,
       peakGraphBytes: graphMemory.peakBytes,
@@ -321,12 +340,13 @@ export async function trainLoop(
       lr: trainer.lr,
     };
     history.push(metrics);
-    emit({
-      type: 'evaluation',
-      epoch: epoch + 1,
-      elapsedSeconds: trainingSeconds,
-      testAccuracy: metrics.testAccuracy,
-    });
+    if (metrics.testAccuracy !== null)
+      emit({
+        type: 'evaluation',
+        epoch: epoch + 1,
+        elapsedSeconds: trainingSeconds,
+        testAccuracy: metrics.testAccuracy,
+      });
     await emit({ type: 'epoch', metrics });
     // A stop asked for during the epoch's evaluation ends the run here, not a batch into the next.
     if (options.signal?.aborted) reason = 'interrupted';

@@ -51,7 +51,9 @@ export interface Run {
 /** Options of the data beyond the run's settings (the playground evaluates on fewer examples). */
 export type ExtraDataOptions = Pick<DataOptions, 'testLimit' | 'trainEvalCount'>;
 
-const RUN_SETTINGS = ['seed', 'batchSize', 'epochs', 'limit', 'maxShift'] as const;
+const RUN_SETTINGS = ['seed', 'batchSize', 'epochs', 'limit', 'maxShift', 'evalEvery'] as const;
+/** Settings a resumed run may change: they do not change what it learns. */
+const CHANGEABLE_ON_RESUME: readonly string[] = ['epochs', 'evalEvery'];
 
 export function planRun(
   request: RunRequest,
@@ -122,6 +124,7 @@ function fresh(request: RunRequest, dataset: Dataset, label: (f: string) => stri
     epochs: given.epochs ?? preset.run.epochs,
     limit: given.limit ?? null,
     maxShift: given.maxShift ?? preset.run.maxShift ?? 0,
+    evalEvery: given.evalEvery ?? 1,
   };
   checkRunSettings(settings, label);
   const config = resolveConfig(
@@ -175,7 +178,7 @@ function resumed(
   for (const field of RUN_SETTINGS) {
     const value = given[field];
     // More epochs is how a finished run trains on; the schedule is planned for the new length.
-    if (field === 'epochs' || value === undefined || value === saved[field]) continue;
+    if (CHANGEABLE_ON_RESUME.includes(field) || value === undefined || value === saved[field]) continue;
     refuse(
       field,
       value,
@@ -183,7 +186,11 @@ function resumed(
       `${fixFlag(field)}: the rest of the run must see the data as it began`,
     );
   }
-  const settings = { ...saved, epochs: given.epochs ?? saved.epochs };
+  const settings = {
+    ...saved,
+    epochs: given.epochs ?? saved.epochs,
+    evalEvery: given.evalEvery ?? saved.evalEvery ?? 1,
+  };
   checkRunSettings(settings, label);
   const normalization = parseNormalization(metadata.normalization, source);
   return { rule: r, trainer, settings, dataset, normalization, startStep };
@@ -195,6 +202,7 @@ function checkRunSettings(s: RunSettings, label: (field: string) => string): voi
   check('batchSize', s.batchSize, label('batchSize'));
   if (s.limit !== null) check('limit', s.limit, label('limit'));
   if (s.maxShift !== undefined) check('maxShift', s.maxShift, label('maxShift'));
+  if (s.evalEvery !== undefined) check('evalEvery', s.evalEvery, label('evalEvery'));
 }
 
 /** A checkpoint's run settings, each checked and named under `name`. */
@@ -208,6 +216,8 @@ function readRunSettings(value: unknown, name: string): RunSettings {
     limit: run.limit as number | null,
     // Checkpoints from before image shifts were saved trained without them.
     ...(run.maxShift === undefined ? {} : { maxShift: run.maxShift as number }),
+    // and before evaluations could be spaced, evaluated every epoch.
+    ...(run.evalEvery === undefined ? {} : { evalEvery: run.evalEvery as number }),
   };
   checkRunSettings(settings, field);
   return settings;

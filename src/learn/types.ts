@@ -60,6 +60,8 @@ export interface RunSettings {
   limit: number | null;
   /** Shift each training image by up to this many pixels each way (absent or 0: none); see DataLoader. */
   maxShift?: number;
+  /** Evaluate after every this many epochs (absent or 1: each), and after the first and last; see trainLoop. */
+  evalEvery?: number;
 }
 
 /** The safetensors `__metadata__` of a checkpoint (each field stored as a JSON string). */

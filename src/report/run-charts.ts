@@ -9,7 +9,13 @@ export interface RunCurves {
   /** The legend's name for the run: its rule and model. */
   label: string;
   rule?: Algorithm;
-  history: readonly { epoch: number; trainLoss: number; trainAccuracy: number; testAccuracy: number }[];
+  /** Accuracies are null on epochs that were not evaluated: those points are left out. */
+  history: readonly {
+    epoch: number;
+    trainLoss: number;
+    trainAccuracy: number | null;
+    testAccuracy: number | null;
+  }[];
 }
 
 /** Loss and accuracy by epoch: train and test accuracy for one run, test accuracy for several. */
@@ -25,17 +31,15 @@ export function runPanels(runs: readonly RunCurves[]): Panel[] {
       points: r.history.map((m) => [m.epoch, m.trainLoss]),
     })),
   };
+  const evaluated = (r: RunCurves, accuracy: 'trainAccuracy' | 'testAccuracy') =>
+    r.history.flatMap((m) => (m[accuracy] === null ? [] : [[m.epoch, m[accuracy]] as const]));
   const accuracySeries =
     runs.length === 1
       ? [
-          { name: 'train', points: runs[0].history.map((m) => [m.epoch, m.trainAccuracy] as const) },
-          { name: 'test', points: runs[0].history.map((m) => [m.epoch, m.testAccuracy] as const) },
+          { name: 'train', points: evaluated(runs[0], 'trainAccuracy') },
+          { name: 'test', points: evaluated(runs[0], 'testAccuracy') },
         ]
-      : runs.map((r) => ({
-          name: r.label,
-          rule: r.rule,
-          points: r.history.map((m) => [m.epoch, m.testAccuracy] as const),
-        }));
+      : runs.map((r) => ({ name: r.label, rule: r.rule, points: evaluated(r, 'testAccuracy') }));
   const title = runs.length === 1 ? 'Accuracy' : 'Test accuracy';
   // A dot on each epoch while they are few enough to tell apart (and a one-epoch run shows).
   const dots = runs.every((r) => r.history.length <= 30);
