@@ -124,6 +124,14 @@ const SMALL: ReproduceTable = {
       preset: 'quick',
       inference: 'softmax',
     },
+    {
+      name: 'bp',
+      setting: 'the seed network',
+      paper: 0.25,
+      rule: 'bp',
+      preset: 'default',
+      inference: 'logits',
+    },
   ],
 };
 
@@ -131,7 +139,10 @@ test('a row runs into DIR/ROW, is read back when finished, and its first epoch v
   const out = mkdtempSync(join(tmpdir(), 'chainrule-reproduce-'));
   try {
     const options = { out, epochs: 1, limit: 200, seed: 4, childFlags: ['--progress', 'none'] };
-    const [first] = await reproduce(SMALL, options);
+    const {
+      summaries: [first],
+      markdown,
+    } = await reproduce(SMALL, { ...options, row: 'quick' });
     assert.equal(first.epochs, 1);
     assert.equal(first.limit, 200);
     assert.ok(first.testError > 0 && first.testError < 1);
@@ -139,15 +150,28 @@ test('a row runs into DIR/ROW, is read back when finished, and its first epoch v
     const { metrics, summary: logged } = readRunLog(log);
     assert.equal(metrics.length, 1);
     assert.deepEqual(logged, first);
-    assert.match(readFileSync(join(out, 'small.md'), 'utf8'), /\| quick \| two layers of 256 \| 50\.00% \|/);
+    assert.match(markdown, /\| quick \| two layers of 256 \| 50\.00% \|/);
+    assert.doesNotMatch(markdown, /\| bp \|/, 'a row not run is not in the table');
+    assert.equal(readFileSync(join(out, 'small.md'), 'utf8'), `${markdown}\n`);
 
     // Finished: read back, not trained again (the log, wall time included, is unchanged).
     const before = readFileSync(log, 'utf8');
-    const [again] = await reproduce(SMALL, options);
+    const {
+      summaries: [again],
+    } = await reproduce(SMALL, { ...options, row: 'quick' });
     assert.deepEqual(again, first);
     assert.equal(readFileSync(log, 'utf8'), before);
+    // Rows run one at a time build up one table: the one finished before stays in it.
+    const later = await reproduce(SMALL, { ...options, row: 'bp' });
+    assert.deepEqual(
+      later.markdown
+        .split('\n')
+        .slice(4)
+        .map((line) => line.split(' | ')[0]),
+      ['| quick', '| bp'],
+    );
     await assert.rejects(
-      reproduce(SMALL, { ...options, limit: 300 }),
+      reproduce(SMALL, { ...options, row: 'quick', limit: 300 }),
       /holds a run of row quick with limit 200, not 300/,
     );
 

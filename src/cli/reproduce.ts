@@ -50,7 +50,8 @@ ${Object.values(REPRODUCE_TABLES)
 Each row runs \`chainrule train --algo RULE --preset PRESET --out DIR/ROW\`: a checkpoint every
 epoch, metrics.jsonl, and run.jsonl (the metrics, then a summary line with testError, the
 fraction of test images misclassified by the row's inference mode; docs/runs/ keeps these).
-A finished row is read back from its files, not trained again.
+A finished row is read back from its files, not trained again. TABLE.md (and the table
+printed) holds every row finished in DIR, whichever run of reproduce finished it.
 
   --row NAME             run one row only (default: every row, in order)
   --out DIR              where the rows' directories and TABLE.md go (default reproduce)
@@ -141,13 +142,25 @@ export function trainArguments(row: ReproduceRow, dir: string, o: Omit<Reproduce
   ];
 }
 
-/** Runs (or reads back) the selected rows of `table`; writes DIR/TABLE.md; the summaries. */
-export async function reproduce(table: ReproduceTable, o: ReproduceOptions): Promise<RunSummary[]> {
+/**
+ * Runs (or reads back) the selected rows of `table`, and writes DIR/TABLE.md with every row
+ * finished in DIR, so rows run one at a time (--row) build up one table. Returns the
+ * selected rows' summaries and that table.
+ */
+export async function reproduce(
+  table: ReproduceTable,
+  o: ReproduceOptions,
+): Promise<{ summaries: RunSummary[]; markdown: string }> {
   const rows = selectRows(table, o.row);
   const summaries: RunSummary[] = [];
   for (const row of rows) summaries.push(await reproduceRow(table, row, o));
-  writeFileAtomic(join(o.out, `${table.name}.md`), `${markdownTable(table, summaries)}\n`);
-  return summaries;
+  const finished = table.rows.flatMap((row) => {
+    const summary = summaries.find((s) => s.row === row.name) ?? readSummary(join(o.out, row.name));
+    return summary ? [summary] : [];
+  });
+  const markdown = markdownTable(table, finished);
+  writeFileAtomic(join(o.out, `${table.name}.md`), `${markdown}\n`);
+  return { summaries, markdown };
 }
 
 async function reproduceRow(
@@ -418,7 +431,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.backend === undefined ? [] : ['--backend', values.backend]),
     ...(values.threads === undefined ? [] : ['--threads', values.threads]),
   ];
-  const summaries = await reproduce(table, {
+  const { summaries, markdown } = await reproduce(table, {
     out,
     row: values.row,
     resume: values.resume,
@@ -427,7 +440,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (values.json)
     process.stdout.write(`${JSON.stringify({ table: table.name, rows: summaries }, null, 2)}\n`);
-  else process.stdout.write(`${markdownTable(table, summaries)}\n`);
+  else process.stdout.write(`${markdown}\n`);
   process.stderr.write(`wrote ${join(out, `${table.name}.md`)}\n`);
   return 0;
 }
