@@ -3,10 +3,11 @@
 // read back instead of retrained, and --verify gets a logged first epoch back exactly.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   markdownTable,
   type RunSummary,
@@ -192,5 +193,31 @@ test('a row runs into DIR/ROW, is read back when finished, and its first epoch v
     await assert.rejects(verifyRun(log, tableNamed('ff-paper')), /logs a run of table small, not ff-paper/);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("every logged run in docs/runs is its row's full run, and its summary agrees with its last epoch", () => {
+  const dir = new URL('../../docs/runs/', import.meta.url);
+  const logs = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  assert.ok(logs.includes('ff-supervised.jsonl'));
+  for (const file of logs) {
+    const { metrics, summary } = readRunLog(fileURLToPath(new URL(file, dir)));
+    assert.equal(file, `${summary.table.replace('-paper', '')}-${summary.row}.jsonl`);
+    const [row] = selectRows(tableNamed(summary.table), summary.row);
+    assert.deepEqual(
+      [summary.rule, summary.preset, summary.inference, summary.limit, summary.epochs],
+      [row.rule, row.preset, row.inference, null, rowEpochs(row)],
+      `${file}: the row as the table defines it, all its examples and epochs`,
+    );
+    assert.deepEqual(
+      metrics.map((m) => m.epoch),
+      Array.from({ length: summary.epochs }, (_, i) => i + 1),
+      file,
+    );
+    assert.equal(summary.testError, 1 - metrics.at(-1)!.testAccuracy!, file);
+    assert.match(
+      summary.command,
+      new RegExp(`^chainrule train ${trainArguments(row, '\\S+', {}).join(' ')}$`),
+    );
   }
 });
