@@ -259,7 +259,7 @@ function finish(
     }
     return 130;
   }
-  // A finished run's last epoch is always evaluated; lastEvaluated makes no exception of it.
+  // A run that ends (not stopped) evaluates its last epoch, so this is that epoch.
   const last = lastEvaluated(history);
   if (o.json) {
     const files = o.outDir ? runFiles(o.outDir) : {};
