@@ -196,13 +196,18 @@ test('a row runs into DIR/ROW, is read back when finished, and its first epoch v
   }
 });
 
+const LOGGED_RUNS = new URL('../../docs/runs/', import.meta.url);
+const loggedRuns = () => readdirSync(LOGGED_RUNS).filter((f) => f.endsWith('.jsonl'));
+/** docs/runs/README.md's naming: ff-paper's rows as ff-ROW.jsonl, the others as TABLE-ROW.jsonl. */
+const loggedRunFile = (table: string, row: string) => `${table.replace('-paper', '')}-${row}.jsonl`;
+const readLoggedRun = (file: string) => readRunLog(fileURLToPath(new URL(file, LOGGED_RUNS)));
+
 test("every logged run in docs/runs is its row's full run, and its summary agrees with its last epoch", () => {
-  const dir = new URL('../../docs/runs/', import.meta.url);
-  const logs = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+  const logs = loggedRuns();
   assert.ok(logs.includes('ff-supervised.jsonl'));
   for (const file of logs) {
-    const { metrics, summary } = readRunLog(fileURLToPath(new URL(file, dir)));
-    assert.equal(file, `${summary.table.replace('-paper', '')}-${summary.row}.jsonl`);
+    const { metrics, summary } = readLoggedRun(file);
+    assert.equal(file, loggedRunFile(summary.table, summary.row));
     const [row] = selectRows(tableNamed(summary.table), summary.row);
     assert.deepEqual(
       [summary.rule, summary.preset, summary.inference, summary.limit, summary.epochs],
@@ -220,4 +225,33 @@ test("every logged run in docs/runs is its row's full run, and its summary agree
       new RegExp(`^chainrule train ${trainArguments(row, '\\S+', {}).join(' ')}$`),
     );
   }
+});
+
+test("the README's tables of papers' rows are reproduce's tables of the logged runs", () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('\n');
+  const header = markdownTable(REPRODUCE_TABLES['fg-local'], []).split('\n').at(-2)!;
+  const tables = readme.flatMap((line, i) => (line === header ? [i + 2] : []));
+  assert.equal(tables.length, 2, 'the fg-local and ff-paper tables');
+  const listed = new Set<string>();
+  for (const start of tables) {
+    let end = start;
+    while (readme[end]?.startsWith('| ')) end++;
+    const lines = readme.slice(start, end);
+    const names = lines.map((l) => l.split(' | ')[0].slice(2));
+    const table = Object.values(REPRODUCE_TABLES).find((t) => t.rows.some((r) => r.name === names[0]))!;
+    const summaries = names.map((name) => readLoggedRun(loggedRunFile(table.name, name)).summary);
+    // The README shows where to write a run (runs/ROW), not where this machine's went, and
+    // marks wall times that need a footnote.
+    const expected = markdownTable(table, summaries)
+      .split('\n')
+      .slice(-names.length)
+      .map((l, i) => l.replace(/--out \S+`/, `--out runs/${names[i]}\``));
+    assert.deepEqual(
+      lines.map((l) => l.replace(/(\d+:\d\d)[*†]+ \|/, '$1 |')),
+      expected,
+      `README's ${table.name} table`,
+    );
+    for (const name of names) listed.add(loggedRunFile(table.name, name));
+  }
+  assert.deepEqual([...listed].sort(), loggedRuns().sort(), 'every logged run is in a README table');
 });
