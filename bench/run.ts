@@ -1,6 +1,6 @@
 // `npm run bench`: chainrule's kernels and training speed against its peers, all measured in
 // this run on this machine: GEMM GFLOP/s (bench/gemm.ts), the WASM builds' GEMM in Chromium
-// (bench/browser-gemm.ts) and training throughput (bench/training.ts). Prints the tables with every ratio and writes bench.json; progress goes
+// (bench/browser-gemm.ts), permuting copies (bench/permute.ts) and training throughput (bench/training.ts). Prints the tables with every ratio and writes bench.json; progress goes
 // to stderr. TensorFlow.js takes part once `npm run bench:setup` has installed it.
 
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { CHROMIUM } from '../test/helpers/chromium-page.js';
 import { type BrowserGemm, formatBrowserGemmTable, runBrowserGemmBench } from './browser-gemm.js';
 import { formatCnnTable, runCnnBench } from './cnn.js';
 import { formatGemmTable, runGemmBench } from './gemm.js';
+import { formatPermuteTable, runPermuteBench } from './permute.js';
 import { progress } from './progress.js';
 import { formatTrainingTable, runTrainingBench } from './training.js';
 
@@ -27,6 +28,8 @@ process.stdout.write(
 );
 const gemm = await runGemmBench();
 process.stdout.write(`${formatGemmTable(gemm)}\n\n`);
+const permute = runPermuteBench();
+process.stdout.write(`${formatPermuteTable(permute)}\n\n`);
 let browserGemm: BrowserGemm | null = null;
 if (existsSync(CHROMIUM)) {
   browserGemm = await runBrowserGemmBench();
@@ -41,5 +44,8 @@ process.stdout.write(`${formatTrainingTable(training)}\n\n`);
 const cnn = runCnnBench();
 process.stdout.write(`${formatCnnTable(cnn)}\n`);
 progress('done');
-writeFileAtomic('bench.json', `${JSON.stringify({ machine, gemm, browserGemm, training, cnn }, null, 2)}\n`);
+writeFileAtomic(
+  'bench.json',
+  `${JSON.stringify({ machine, gemm, permute, browserGemm, training, cnn }, null, 2)}\n`,
+);
 process.stdout.write('\nwrote bench.json\n');

@@ -485,6 +485,29 @@ export function kernelConformanceTests(kernels: () => Kernels, seed: number): vo
     }
   });
 
+  test('copy matches the reference for large transposes and permutations, ragged tiles and all', () => {
+    const random = mulberry32(31);
+    const data = uniform(random, 60_000);
+    // Each source runs with stride 1 along a dimension other than the last, the layout a
+    // backend may gather tile by tile; sizes are not multiples of any tile, and the largest
+    // is big enough to be split between threads.
+    const views: [string, readonly number[], View][] = [
+      ['transposed', [67, 129], permutedView(data, [67, 129], [1, 0])],
+      ['transposed slice', [40, 50], { data, offset: 5, strides: [1, 70] }],
+      ['positions first', [17, 70, 45], permutedView(data, [17, 70, 45], [2, 1, 0])],
+      ['rotated', [31, 6, 70], permutedView(data, [31, 6, 70], [1, 2, 0], 3)],
+      ['expanded transpose', [3, 33, 40], { data, offset: 2, strides: [0, 1, 33] }],
+    ];
+    for (const [name, shape, view] of views) {
+      assert.ok(extent(shape, view) <= data.length, `${name} stays inside its buffer`);
+      const actual = new Float32Array(sizeOf(shape));
+      const expected = new Float32Array(sizeOf(shape));
+      kernels().copy(view, actual, shape);
+      reference.copy(view, expected, shape);
+      assertMatches(actual, expected, `copy ${name}`);
+    }
+  });
+
   test('reduce matches the reference over rows, columns, middle axes and everything', () => {
     const random = mulberry32(10);
     const cases: [number[], number[]][] = [

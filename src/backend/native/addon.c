@@ -335,14 +335,71 @@ static void rows_task(void *data, int thread, int threads) {
   }
 }
 
-static napi_value run_rows(napi_env env, napi_value *argv, RowsJob *job, int layout_at) {
+// Reads the layout and the arrays; false with an exception pending when they are unusable.
+static bool prepare_rows(napi_env env, napi_value *argv, RowsJob *job, int layout_at) {
   job->isa = isa_arg(env);
-  if (!job->isa || !read_rows_layout(env, job, layout_at)) return NULL;
+  if (!job->isa || !read_rows_layout(env, job, layout_at)) return false;
   for (int i = 0; i < job->operands; i++)
-    if (!(job->data[i] = float32_data(env, argv[i], NULL, false))) return NULL;
-  if (!(job->out = float32_data(env, argv[job->operands], NULL, false))) return NULL;
-  if (job->rows * job->cols > 0) pool_run(rows_task, job, threads_for(job->rows * job->cols));
+    if (!(job->data[i] = float32_data(env, argv[i], NULL, false))) return false;
+  return (job->out = float32_data(env, argv[job->operands], NULL, false)) != NULL;
+}
+
+static napi_value run_rows(napi_env env, napi_value *argv, RowsJob *job, int layout_at) {
+  if (prepare_rows(env, argv, job, layout_at) && job->rows * job->cols > 0)
+    pool_run(rows_task, job, threads_for(job->rows * job->cols));
   return NULL;
+}
+
+// A copy whose source runs contiguously along another dimension than the output's rows (a
+// transpose, or a permutation such as [batch, taps, positions] -> [positions, taps, batch])
+// goes tile by tile over those two dimensions. Row by row, each source cache line would be
+// fetched again for every element it holds, once per output row, long after it left the
+// cache; a TILE x TILE block reads TILE source lines and writes TILE output rows, all in L1.
+enum { TILE = 32 };
+
+typedef struct {
+  const RowsJob *layout;
+  int across;  // the dimension the source walks with stride 1; the last is the output's rows
+  int64_t tiles_across, tiles_along, outer;  // outer: every other dimension's index, flattened
+  int64_t out_strides[MAX_RANK];
+} TiledCopy;
+
+static void tiled_copy_task(void *data, int thread, int threads) {
+  const TiledCopy *t = data;
+  const RowsJob *job = t->layout;
+  const int last = job->rank - 1, across = t->across;
+  const int64_t per_outer = t->tiles_across * t->tiles_along, total = t->outer * per_outer;
+  const int64_t along_stride = job->strides[0][last], rows_apart = t->out_strides[across];
+  for (int64_t id = total * thread / threads; id < total * (thread + 1) / threads; id++) {
+    // The other dimensions vary fastest: in a permutation such as [batch, taps, positions] ->
+    // [positions, taps, batch] the next of them is the next run of source memory.
+    int64_t rest = id % t->outer, tile = id / t->outer;
+    int64_t from = job->offset[0], to = 0;
+    for (int d = last - 1; d >= 0; d--) {
+      if (d == across) continue;
+      from += rest % job->shape[d] * job->strides[0][d];
+      to += rest % job->shape[d] * t->out_strides[d];
+      rest /= job->shape[d];
+    }
+    const int64_t i0 = tile / t->tiles_along * TILE, j0 = tile % t->tiles_along * TILE;
+    const int64_t i1 = i0 + TILE < job->shape[across] ? i0 + TILE : job->shape[across];
+    const int64_t j1 = j0 + TILE < job->shape[last] ? j0 + TILE : job->shape[last];
+    for (int64_t i = i0; i < i1; i++) {
+      const float *src = job->data[0] + from + i;
+      float *out = job->out + to + i * rows_apart;
+      for (int64_t j = j0; j < j1; j++) out[j] = src[j * along_stride];
+    }
+  }
+}
+
+// The dimension other than the last that the source walks with stride 1, when its rows are
+// strided (not 0 or 1, which the row kernels take straight); -1 when there is none.
+static int contiguous_across(const RowsJob *job) {
+  const int64_t along = job->strides[0][job->rank - 1];
+  if (along == 0 || along == 1) return -1;
+  for (int d = 0; d < job->rank - 1; d++)
+    if (job->strides[0][d] == 1) return d;
+  return -1;
 }
 
 // binary(a, b, out); args: isa, threads, op, rank, shape..., then per operand offset, strides...
@@ -358,7 +415,21 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, 2, argv)) return NULL;
   RowsJob job = {.operands = 1};
-  return run_rows(env, argv, &job, 2);
+  if (!prepare_rows(env, argv, &job, 2) || job.rows * job.cols == 0) return NULL;
+  int across = contiguous_across(&job);
+  if (across < 0) {
+    pool_run(rows_task, &job, threads_for(job.rows * job.cols));
+    return NULL;
+  }
+  TiledCopy tiled = {.layout = &job, .across = across, .outer = 1};
+  tiled.out_strides[job.rank - 1] = 1;
+  for (int d = job.rank - 2; d >= 0; d--) tiled.out_strides[d] = tiled.out_strides[d + 1] * job.shape[d + 1];
+  for (int d = 0; d < job.rank - 1; d++)
+    if (d != across) tiled.outer *= job.shape[d];
+  tiled.tiles_across = (job.shape[across] + TILE - 1) / TILE;
+  tiled.tiles_along = (job.shape[job.rank - 1] + TILE - 1) / TILE;
+  pool_run(tiled_copy_task, &tiled, threads_for(job.rows * job.cols));
+  return NULL;
 }
 
 // select(cond, a, b, out); args: isa, threads, rank, shape..., then per operand offset, strides...
