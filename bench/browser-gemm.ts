@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LIBRARY_PATH, openLibraryPage } from '../test/helpers/chromium-page.js';
+import { alignedColumns } from './columns.js';
 import { GEMM_SHAPES, type GemmShape } from './gemm.js';
 import { progress } from './progress.js';
 
@@ -205,9 +206,6 @@ export function formatBrowserGemmTable({ rows, corePeak, peakSkipped }: BrowserG
     `${(row.relaxed.gflops / row.plain.gflops).toFixed(2)}x`,
     `${row.pairedSpeedup.toFixed(2)}x`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const largest = rows.reduce((x, y) => (y.m * y.n * y.k > x.m * x.n * x.k ? y : x));
   const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)}%`;
   const peakLines = corePeak
@@ -222,8 +220,7 @@ export function formatBrowserGemmTable({ rows, corePeak, peakSkipped }: BrowserG
   return [
     'GEMM in Chromium, WASM kernels on one thread, float32, GFLOP/s (best of several samples);',
     'relaxed/plain is the ratio of the bests, paired median the median speed-up over back-to-back samples',
-    format(header),
-    ...lines.map(format),
+    ...alignedColumns(header, lines),
     ...peakLines,
   ].join('\n');
 }

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import type { Kernels, MatmulSpec } from '../src/backend/kernels.js';
 import { createNativeKernels, loadNativeAddon } from '../src/backend/native/index.js';
 import { createWasmKernels, createWasmKernelsSync } from '../src/backend/wasm/index.js';
+import { alignedColumns } from './columns.js';
 import { progress } from './progress.js';
 import { SYSTEM_PYTHON } from './python.js';
 import { loadTfjs, type TF } from './tfjs.js';
@@ -261,13 +262,9 @@ export function formatGemmTable(rows: readonly GemmBenchRow[]): string {
     });
     return [label, ...figures, ...ratios];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
     'GEMM, float32, GFLOP/s (best of several runs); ratios are chainrule native (default threads) over each peer',
-    format(header),
-    ...lines.map(format),
+    ...alignedColumns(header, lines),
   ].join('\n');
 }
 

@@ -12,6 +12,7 @@ import { createNativeKernels, loadNativeAddon } from '../src/backend/native/inde
 import { createWasmKernelsSync } from '../src/backend/wasm/index.js';
 import { contiguousStrides } from '../src/ops/broadcast.js';
 import { sizeOf } from '../src/tensor/tensor.js';
+import { alignedColumns } from './columns.js';
 import { ONE_THREAD_ENV } from './gemm.js';
 import { SYSTEM_PYTHON } from './python.js';
 
@@ -120,13 +121,9 @@ export function formatPermuteTable(rows: readonly PermuteBenchRow[]): string {
     ratio(label, 'native', 'torch'),
     ratio(label, 'native-1t', 'torch-1t'),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
     'Permuting copies, float32, M elements/s (best of 40 runs); ratios are chainrule native over PyTorch',
-    format(header),
-    ...lines.map(format),
+    ...alignedColumns(header, lines),
   ].join('\n');
 }
 
