@@ -364,6 +364,29 @@ typedef struct {
   int64_t out_strides[MAX_RANK];
 } TiledCopy;
 
+typedef float f4 __attribute__((vector_size(16)));
+typedef float f4_unaligned __attribute__((vector_size(16), aligned(4)));
+typedef int32_t i4 __attribute__((vector_size(16)));
+// GCC before 12 has no __builtin_shufflevector; clang has no __builtin_shuffle.
+#if defined(__clang__)
+#define SHUFFLE4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define SHUFFLE4(a, b, i, j, k, l) __builtin_shuffle(a, b, (i4){i, j, k, l})
+#endif
+
+// out[r * out_stride + c] = src[c * src_stride + r] for r, c < 4: four loads, eight
+// shuffles and four stores in the 128-bit registers every target has.
+static inline void transpose4(const float *src, int64_t src_stride, float *out, int64_t out_stride) {
+  f4 r0 = *(const f4_unaligned *)src, r1 = *(const f4_unaligned *)(src + src_stride);
+  f4 r2 = *(const f4_unaligned *)(src + 2 * src_stride), r3 = *(const f4_unaligned *)(src + 3 * src_stride);
+  f4 low01 = SHUFFLE4(r0, r1, 0, 4, 1, 5), high01 = SHUFFLE4(r0, r1, 2, 6, 3, 7);
+  f4 low23 = SHUFFLE4(r2, r3, 0, 4, 1, 5), high23 = SHUFFLE4(r2, r3, 2, 6, 3, 7);
+  *(f4_unaligned *)out = SHUFFLE4(low01, low23, 0, 1, 4, 5);
+  *(f4_unaligned *)(out + out_stride) = SHUFFLE4(low01, low23, 2, 3, 6, 7);
+  *(f4_unaligned *)(out + 2 * out_stride) = SHUFFLE4(high01, high23, 0, 1, 4, 5);
+  *(f4_unaligned *)(out + 3 * out_stride) = SHUFFLE4(high01, high23, 2, 3, 6, 7);
+}
+
 static void tiled_copy_task(void *data, int thread, int threads) {
   const TiledCopy *t = data;
   const RowsJob *job = t->layout;
@@ -384,11 +407,18 @@ static void tiled_copy_task(void *data, int thread, int threads) {
     const int64_t i0 = tile / t->tiles_along * TILE, j0 = tile % t->tiles_along * TILE;
     const int64_t i1 = i0 + TILE < job->shape[across] ? i0 + TILE : job->shape[across];
     const int64_t j1 = j0 + TILE < job->shape[last] ? j0 + TILE : job->shape[last];
-    for (int64_t i = i0; i < i1; i++) {
-      const float *src = job->data[0] + from + i;
-      float *out = job->out + to + i * rows_apart;
-      for (int64_t j = j0; j < j1; j++) out[j] = src[j * along_stride];
+    const float *src = job->data[0] + from;
+    float *out = job->out + to;
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      int64_t j = j0;
+      for (; j + 4 <= j1; j += 4)
+        transpose4(src + i + j * along_stride, along_stride, out + i * rows_apart + j, rows_apart);
+      for (; j < j1; j++)
+        for (int r = 0; r < 4; r++) out[(i + r) * rows_apart + j] = src[i + r + j * along_stride];
     }
+    for (; i < i1; i++)
+      for (int64_t j = j0; j < j1; j++) out[i * rows_apart + j] = src[i + j * along_stride];
   }
 }
 
