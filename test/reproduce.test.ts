@@ -247,7 +247,7 @@ test("the README's tables of papers' rows are reproduce's tables of the logged r
       .slice(-names.length)
       .map((l, i) => l.replace(/--out \S+`/, `--out runs/${names[i]}\``));
     assert.deepEqual(
-      lines.map((l) => l.replace(/(\d+:\d\d)[*†]+ \|/, '$1 |')),
+      lines.map((l) => l.replace(/(\d+:\d\d)[*†‡]+ \|/, '$1 |')),
       expected,
       `README's ${table.name} table`,
     );
