@@ -251,9 +251,9 @@ const UNSUPERVISED: FFConfig = {
  *   every location), as for a fully connected layer of that many units;
  * - the optimiser, schedule and minibatch: the unsupervised row's; the rate Hinton's 0.005
  *   (the hinton preset's), not the 0.001-0.0025 the fully connected rows' 2000-unit layers
- *   needed to keep from diverging. In the same short check 0.005 read 92.2% of the test set right, 0.0025
- *   89.4% and 0.001 86.1%, with no sign of divergence. Over the full run (docs/runs): 1.18%
- *   test error after 60 epochs.
+ *   needed to keep from diverging. In the same short check 0.005 read 92.2% of the test set
+ *   right, 0.0025 89.4% and 0.001 86.1%, with no sign of divergence. Over the full run
+ *   (docs/runs): 1.18% test error after 60 epochs.
  */
 const UNSUPERVISED_LOCAL: FFConfig = {
   ...UNSUPERVISED,
