@@ -22,6 +22,14 @@ export interface FFRecurrentArchitecture {
 /** The share of a layer's previous activity it keeps each step (the paper's 0.3 old + 0.7 new). */
 export const RECURRENT_DAMPING = 0.3;
 
+/** A neighbour's activity [..., rows, width], length-normalised and projected by one linear map. */
+function project(linear: Linear, activity: Tensor): Tensor {
+  if (activity.ndim === 2) return linear.forward(rmsNormalize(activity));
+  const lead = activity.shape.slice(0, -1);
+  const rows = activity.reshape([-1, activity.shape.at(-1)!]);
+  return linear.forward(rmsNormalize(rows)).reshape([...lead, linear.outFeatures]);
+}
+
 /** A hidden layer of the recurrent net: bottom-up weights with a bias, top-down weights without. */
 export class RecurrentLayer extends Module {
   readonly up: Linear;
@@ -39,12 +47,12 @@ export class RecurrentLayer extends Module {
     this.down.weight.data.set(randn(this.down.weight.shape, { rng, std }).data);
   }
 
-  /** The layer's next activity from its previous one and its neighbours' (all cut from the graph). */
+  /**
+   * The layer's next activity from its previous one and its neighbours' (all cut from the graph).
+   * Each may carry leading dimensions that broadcast: a label group's axis in front of the rows.
+   */
   next(previous: Tensor, below: Tensor, above: Tensor): Tensor {
-    const fresh = this.up
-      .forward(rmsNormalize(below))
-      .add(this.down.forward(rmsNormalize(above)))
-      .relu();
+    const fresh = project(this.up, below).add(project(this.down, above)).relu();
     return previous.mul(RECURRENT_DAMPING).add(fresh.mul(1 - RECURRENT_DAMPING));
   }
 
@@ -69,14 +77,23 @@ export class FFRecurrentNetwork extends Module {
     this.layers = this.registerModule('layers', new ModuleList(layers)).items;
   }
 
-  /** Every hidden layer's activity before the first step: zero (the first step is bottom-up and top-down alone). */
-  initialState(rows: number): Tensor[] {
-    return this.architecture.hidden.map((width) => zeros([rows, width]));
+  /**
+   * Every hidden layer's activity before the first step, [...lead, width]: zero (the first step
+   * is bottom-up and top-down alone).
+   */
+  initialState(lead: readonly number[]): Tensor[] {
+    return this.architecture.hidden.map((width) => zeros([...lead, width]));
   }
 
   /**
    * One synchronous step: every layer from the state of the step before, which is cut from
    * the graph first, so a layer's new activity reaches only its own weights.
+   *
+   * Leading dimensions broadcast, so several labels can settle on one image at once: with the
+   * image and the zero state [1, rows, ...] and the labels [groups, rows, classes], a layer's
+   * activity is one [1, rows, width] for all groups until the label has reached it (one layer
+   * down per step), and each term a layer takes from a neighbour that has not yet heard from the
+   * label is computed once for all groups.
    */
   step(state: readonly Tensor[], image: Tensor, label: Tensor): Tensor[] {
     const before = state.map((s) => s.detach());

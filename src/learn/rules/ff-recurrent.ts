@@ -8,7 +8,6 @@
 
 import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
-import { concat } from '../../ops/shape.js';
 import { Rng } from '../../tensor/random.js';
 import { tidy } from '../../tensor/scope.js';
 import { Tensor, zeros } from '../../tensor/tensor.js';
@@ -28,6 +27,9 @@ import type {
 import { FF_PRESETS, FF_SCHEDULES, sampleNegativeLabels, scheduledFF } from './ff.js';
 import type { FFConfig } from './ff-config.js';
 import { preset } from './preset.js';
+
+/** Rows settled at once in evaluation, counting each label's copy of a row: bounds its memory. */
+const SETTLING_ROWS = 2000;
 
 /** The settings it shares with FFConfig (documented there), and the recurrent net's own. */
 export interface FFRecurrentConfig
@@ -172,25 +174,31 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     learn: (objective: FFRecurrentObjective) => void,
   ): void {
     const batch = x.shape[0];
-    const image = concat([x, x], 0);
-    const top = this.oneHot([labels, negatives]);
+    // The positive and the negative rows share their image: the two label groups settle together.
+    const image = x.reshape([1, batch, this.config.inputs]);
+    const top = this.labelGroups([labels, negatives]);
     const { scoredFrom, scoredTo, temperature } = this.config;
-    let state = this.model.initialState(2 * batch);
+    let state = this.model.initialState([1, batch]);
     for (let t = 1; t <= scoredTo; t++) {
       const previous = state;
       state = tidy(() => {
         if (t < scoredFrom) return noGrad(() => this.model.step(previous, image, top));
         const next = this.model.step(previous, image, top);
         for (const [i, activity] of next.entries()) {
-          const goodness = activity.square().sum(1);
+          // [groups, batch]: one group while the label has not reached the layer, else two.
+          const goodness = activity.square().sum(-1);
           const margin = goodness.sub(this.threshold(i)).div(temperature);
           const loss = margin
-            .slice(0, 0, batch)
+            .slice(0, 0, 1)
             .neg()
             .softplus()
             .mean()
-            .add(margin.slice(0, batch).softplus().mean());
-          learn({ layer: i, iteration: t, loss, goodness: goodness.detach() });
+            .add(margin.slice(0, -1).softplus().mean());
+          const bothGroups = goodness
+            .detach()
+            .broadcastTo([2, batch])
+            .reshape([2 * batch]);
+          learn({ layer: i, iteration: t, loss, goodness: bothGroups });
         }
         return next.map((activity) => activity.detach());
       });
@@ -203,10 +211,10 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
    */
   settle(x: Tensor, label: number): Tensor[][] {
     this.checkInput(x);
-    const top = this.oneHot([new Int32Array(x.shape[0]).fill(label)]);
+    const top = this.labelGroups([new Int32Array(x.shape[0]).fill(label)]).reshape([x.shape[0], -1]);
     return noGrad(() => {
       const steps: Tensor[][] = [];
-      let state = this.model.initialState(x.shape[0]);
+      let state = this.model.initialState([x.shape[0]]);
       for (let t = 1; t <= this.config.iterations; t++) steps.push((state = this.model.step(state, x, top)));
       return steps;
     });
@@ -224,30 +232,42 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
   labelScores(x: Tensor): Tensor {
     this.checkInput(x);
     const batch = x.shape[0];
-    const { classes, scoredFrom, scoredTo } = this.config;
+    const { classes } = this.config;
     const out = new Float32Array(batch * classes);
-    // A scope per label and per step: in one batch's scope, ten labels' settling would hold
-    // every step's storage at once (11.8 GB at 3 x 2000 on evaluation batches, measured).
-    noGrad(() => {
-      for (let c = 0; c < classes; c++) {
+    // Every label settles at once on a chunk of the rows, in a scope per chunk and per step, so
+    // only a few states are alive at a time (every step's storage at once, for ten labels, was
+    // 11.8 GB at 3 x 2000 on an evaluation batch of 1,000, measured).
+    const chunk = Math.max(1, Math.floor(SETTLING_ROWS / classes));
+    for (let from = 0; from < batch; from += chunk) {
+      const rows = Math.min(chunk, batch - from);
+      noGrad(() =>
         tidy(() => {
-          const top = this.oneHot([new Int32Array(batch).fill(c)]);
-          let state = this.model.initialState(batch);
-          for (let t = 1; t <= scoredTo; t++) {
-            const previous = state;
-            state = tidy(() => this.model.step(previous, x, top));
-            if (t < scoredFrom) continue;
-            for (const activity of state) {
-              tidy(() => {
-                const g = activity.square().sum(1).data;
-                for (let r = 0; r < batch; r++) out[r * classes + c] += g[r];
-              });
-            }
-          }
-        });
-      }
-    });
+          const scores = this.settledGoodness(x.slice(0, from, from + rows)).data;
+          for (let c = 0; c < classes; c++)
+            for (let r = 0; r < rows; r++) out[(from + r) * classes + c] = scores[c * rows + r];
+        }),
+      );
+    }
     return new Tensor(out, [batch, classes]);
+  }
+
+  /** [classes, rows]: the goodness of x settled under each label, summed over layers and scored steps. */
+  private settledGoodness(x: Tensor): Tensor {
+    const rows = x.shape[0];
+    const { classes, inputs, scoredFrom, scoredTo } = this.config;
+    const everyLabel = Array.from({ length: classes }, (_, c) => new Int32Array(rows).fill(c));
+    const image = x.reshape([1, rows, inputs]);
+    const top = this.labelGroups(everyLabel);
+    let state = this.model.initialState([1, rows]);
+    let total = zeros([classes, rows]);
+    for (let t = 1; t <= scoredTo; t++) {
+      const previous = state;
+      state = tidy(() => this.model.step(previous, image, top));
+      if (t < scoredFrom) continue;
+      // A layer the label has not reached yet has one group, standing for every label.
+      for (const activity of state) total = total.add(activity.square().sum(-1));
+    }
+    return total;
   }
 
   /** Each label's logit is its summed goodness over T, as for the feed-forward stack. */
@@ -265,14 +285,14 @@ export class FFRecurrentTrainer extends ModelTrainer<FFRecurrentConfig> {
     return this.config.threshold ?? this.config.hidden[layer];
   }
 
-  /** The one-hot rows of each label set, stacked [rows, classes]. */
-  private oneHot(labelSets: readonly Int32Array[]): Tensor {
+  /** Each label set as one-hot rows, a group apiece: [sets, rows, classes]. */
+  private labelGroups(labelSets: readonly Int32Array[]): Tensor {
     const { classes } = this.config;
-    const rows = labelSets.reduce((n, s) => n + s.length, 0);
-    const out = new Float32Array(rows * classes);
+    const rows = labelSets[0].length;
+    const out = new Float32Array(labelSets.length * rows * classes);
     let r = 0;
     for (const labels of labelSets) for (const label of labels) out[r++ * classes + label] = 1;
-    return new Tensor(out, [rows, classes]);
+    return new Tensor(out, [labelSets.length, rows, classes]);
   }
 
   private layerStats(objective: FFRecurrentObjective, batch: number): LayerStats {
