@@ -15,6 +15,7 @@ import { FFLocalLayer, readArchitecture } from '../src/learn/models.js';
 import { createTrainer, restoreTrainer } from '../src/learn/registry.js';
 import { FF_PRESETS, type FFConfig, type FFTrainer } from '../src/learn/rules/ff.js';
 import type { FFRecurrentConfig, FFRecurrentTrainer } from '../src/learn/rules/ff-recurrent.js';
+import { crossEntropy } from '../src/ops/nn.js';
 import { concat } from '../src/ops/shape.js';
 import { Rng } from '../src/tensor/random.js';
 import { type Tensor, zeros } from '../src/tensor/tensor.js';
@@ -252,11 +253,11 @@ test('every paper preset trains a step and its checkpoint restores it exactly', 
   assert.equal(FF_PRESETS.jittered.run.maxShift, 2);
 });
 
-const createRecurrent = (config: Partial<FFRecurrentConfig> = {}) =>
+const createRecurrent = (config: Partial<FFRecurrentConfig> = {}, preset = 'default') =>
   createTrainer(
     'ff-recurrent',
     { hidden: [12, 10, 8], ...config },
-    { seed: 2, preset: 'default' },
+    { seed: 2, preset },
   ) as FFRecurrentTrainer;
 
 test('recurrent FF: a layer loss at a step reaches its own weights only, never another layer or step', () => {
@@ -286,105 +287,120 @@ test('recurrent FF: a layer loss at a step reaches its own weights only, never a
     objective.loss.backward();
   });
   assert.deepEqual(seen, ['3:0', '3:1', '3:2', '4:0', '4:1', '4:2', '5:0', '5:1', '5:2']);
-});
-
-test('recurrent FF: the label groups settling together learn as each row settling on its own', () => {
-  // Four layers: the label reaches the first only at step 4, after learning starts at step 3.
-  const trainer = createRecurrent({ hidden: [12, 10, 8, 6] });
-  const { x, y } = batches[0];
-  const batch = x.shape[0];
-  const labels = y.data as Int32Array;
-  const negatives = Int32Array.from(labels, (l) => (l + 3) % 10);
-  const params = trainer.model.parameters();
-  const gradients = () => params.map((p) => [...p.grad!.data]);
-  const together: number[][] = [];
-  trainer.learnAtScoredSteps(x, labels, negatives, (objective) => {
-    objective.loss.backward();
-    together.push([objective.loss.item(), ...objective.goodness.data]);
-  });
-  const groupedGradients = gradients();
-  for (const p of params) p.grad = null;
-
-  // The same objectives with every row its own: the image twice, each with its label one-hot.
-  const image = concat([x, x], 0);
-  const top = zeros([2 * batch, 10]);
-  [...labels, ...negatives].forEach((label, r) => {
-    top.data[r * 10 + label] = 1;
-  });
-  const alone: number[][] = [];
-  let state = trainer.model.initialState([2 * batch]);
-  for (let t = 1; t <= 5; t++) {
-    state = trainer.model.step(state, image, top);
-    if (t < 3) continue;
-    for (const [i, activity] of state.entries()) {
-      const goodness = activity.square().sum(1);
-      const margin = goodness.sub(trainer.model.architecture.hidden[i]);
-      const loss = margin
-        .slice(0, 0, batch)
-        .neg()
-        .softplus()
-        .mean()
-        .add(margin.slice(0, batch).softplus().mean());
-      loss.backward();
-      alone.push([loss.item(), ...goodness.data]);
-    }
-  }
-  const close = (a: number[], b: number[], what: string) => {
-    for (const [i, v] of a.entries())
-      assert.ok(Math.abs(v - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), `${what}[${i}]: ${v} vs ${b[i]}`);
-  };
-  for (const [o, figures] of together.entries()) close(figures, alone[o], `objective ${o}: loss, goodness`);
-  for (const [i, g] of gradients().entries()) close(groupedGradients[i], g, `gradient of parameter ${i}`);
-});
-
-test('recurrent FF settles damped, scores by goodness over steps 3-5, and its checkpoint restores it', () => {
-  const trainer = createRecurrent();
-  const { x } = batches[1];
-  const steps = trainer.settle(x, 4);
-  assert.equal(steps.length, 8);
-  // Step 1 from zero: 0.7 of a fresh ReLU activity, never negative.
-  assert.ok(steps[0].every((a) => a.data.every((v) => v >= 0)));
-  const goodness = (a: Tensor) => a.square().sum(1).data;
-  const expected = new Float64Array(x.shape[0]);
-  for (const state of steps.slice(2, 5))
-    for (const a of state) {
-      for (const [r, g] of goodness(a).entries()) expected[r] += g;
-    }
-  const scores = trainer.labelScores(x);
-  for (let r = 0; r < x.shape[0]; r++)
-    assert.ok(Math.abs(scores.data[r * 10 + 4] - expected[r]) <= 1e-4 * expected[r], `row ${r}`);
-  // Every label, over more rows than evaluation settles at once (200 rows of ten labels).
-  const many = concat(
-    batches.slice(0, 11).map((b) => b.x),
-    0,
+  // The head reads the bottom-up pass, which its cross-entropy does not reach.
+  const headLoss = crossEntropy(trainer.model.headLogits(trainer.model.bottomUp(x)), y);
+  const leaves = [...topologicalOrder(headLoss)].flatMap((t) =>
+    t.node!.inputs.filter((input) => !input.node && input.requiresGrad),
   );
-  const manyScores = trainer.labelScores(many);
-  for (let label = 0; label < 10; label++) {
-    const settled = new Float64Array(many.shape[0]);
-    for (const state of trainer.settle(many, label).slice(2, 5))
-      for (const a of state) for (const [r, g] of goodness(a).entries()) settled[r] += g;
-    settled.forEach((g, r) => {
-      const score = manyScores.data[r * 10 + label];
-      assert.ok(Math.abs(score - g) <= 1e-4 * g, `label ${label}, row ${r}: ${score} vs ${g}`);
+  assert.deepEqual(
+    [...new Set(leaves)].map((t) => t.id).sort(),
+    trainer.model.head
+      .parameters()
+      .map((t) => t.id)
+      .sort(),
+    "the head's own weights and bias",
+  );
+});
+
+for (const preset of ['default', 'as-written']) {
+  test(`recurrent FF (${preset}): the label groups settling together learn as each row settling on its own`, () => {
+    // Four layers: the label reaches the first only at step 4, after learning starts at step 3.
+    const trainer = createRecurrent({ hidden: [12, 10, 8, 6] }, preset);
+    const { x, y } = batches[0];
+    const batch = x.shape[0];
+    const labels = y.data as Int32Array;
+    const negatives = Int32Array.from(labels, (l) => (l + 3) % 10);
+    const params = trainer.model.layers.flatMap((l) => l.parameters());
+    const gradients = () => params.map((p) => [...p.grad!.data]);
+    const together: number[][] = [];
+    trainer.learnAtScoredSteps(x, labels, negatives, (objective) => {
+      objective.loss.backward();
+      together.push([objective.loss.item(), ...objective.goodness.data]);
     });
-  }
+    const groupedGradients = gradients();
+    for (const p of params) p.grad = null;
 
-  trainer.plan(6);
-  for (const { x: bx, y } of batches.slice(0, 2)) trainer.step(bx, y);
-  const restored = restoreTrainer(
-    'ff-recurrent',
-    throughCheckpoint(trainer, { normalization, step: 2, seed: 2, batchSize: 20, limit: 200 }),
-  ) as FFRecurrentTrainer;
-  restored.plan(6);
-  const { x: nx, y: ny } = batches[3];
-  assert.deepEqual([...restored.scores(nx).data], [...trainer.scores(nx).data]);
-  assert.equal(
-    restored.step(nx, ny).loss,
-    trainer.step(nx, ny).loss,
-    'the same next step, negatives included',
-  );
-  assert.throws(
-    () => createRecurrent({ scoredFrom: 6, scoredTo: 5 }),
-    /scored steps 6-5 must lie within steps 1-8/,
-  );
-});
+    // The same objectives with every row its own: the image twice, each with its label one-hot.
+    const image = concat([x, x], 0);
+    const top = zeros([2 * batch, 10]);
+    [...labels, ...negatives].forEach((label, r) => {
+      top.data[r * 10 + label] = 1;
+    });
+    const alone: number[][] = [];
+    let state = trainer.model.initialState(image, trainer.config.start);
+    for (let t = 1; t <= 5; t++) {
+      state = trainer.model.step(state, image, top);
+      if (t < 3) continue;
+      for (const [i, activity] of state.entries()) {
+        const goodness = activity.square().sum(1);
+        const margin = goodness.sub(trainer.model.architecture.hidden[i]);
+        const loss = margin
+          .slice(0, 0, batch)
+          .neg()
+          .softplus()
+          .mean()
+          .add(margin.slice(0, batch).softplus().mean());
+        loss.backward();
+        alone.push([loss.item(), ...goodness.data]);
+      }
+    }
+    const close = (a: number[], b: number[], what: string) => {
+      for (const [i, v] of a.entries())
+        assert.ok(Math.abs(v - b[i]) <= 1e-5 * (1 + Math.abs(b[i])), `${what}[${i}]: ${v} vs ${b[i]}`);
+    };
+    for (const [o, figures] of together.entries()) close(figures, alone[o], `objective ${o}: loss, goodness`);
+    for (const [i, g] of gradients().entries()) close(groupedGradients[i], g, `gradient of parameter ${i}`);
+  });
+
+  test(`recurrent FF (${preset}) settles damped, scores by goodness over steps 3-5, and its checkpoint restores it`, () => {
+    const trainer = createRecurrent({}, preset);
+    const { x } = batches[1];
+    const steps = trainer.settle(x, 4);
+    assert.equal(steps.length, 8);
+    // Step 1: damped ReLU activities, never negative.
+    assert.ok(steps[0].every((a) => a.data.every((v) => v >= 0)));
+    const goodness = (a: Tensor) => a.square().sum(1).data;
+    const expected = new Float64Array(x.shape[0]);
+    for (const state of steps.slice(2, 5))
+      for (const a of state) {
+        for (const [r, g] of goodness(a).entries()) expected[r] += g;
+      }
+    const scores = trainer.labelScores(x);
+    for (let r = 0; r < x.shape[0]; r++)
+      assert.ok(Math.abs(scores.data[r * 10 + 4] - expected[r]) <= 1e-4 * expected[r], `row ${r}`);
+    // Every label, over more rows than evaluation settles at once (200 rows of ten labels).
+    const many = concat(
+      batches.slice(0, 11).map((b) => b.x),
+      0,
+    );
+    const manyScores = trainer.labelScores(many);
+    for (let label = 0; label < 10; label++) {
+      const settled = new Float64Array(many.shape[0]);
+      for (const state of trainer.settle(many, label).slice(2, 5))
+        for (const a of state) for (const [r, g] of goodness(a).entries()) settled[r] += g;
+      settled.forEach((g, r) => {
+        const score = manyScores.data[r * 10 + label];
+        assert.ok(Math.abs(score - g) <= 1e-4 * g, `label ${label}, row ${r}: ${score} vs ${g}`);
+      });
+    }
+
+    trainer.plan(6);
+    for (const { x: bx, y } of batches.slice(0, 2)) trainer.step(bx, y);
+    const restored = restoreTrainer(
+      'ff-recurrent',
+      throughCheckpoint(trainer, { normalization, step: 2, seed: 2, batchSize: 20, limit: 200 }),
+    ) as FFRecurrentTrainer;
+    restored.plan(6);
+    const { x: nx, y: ny } = batches[3];
+    assert.deepEqual([...restored.scores(nx).data], [...trainer.scores(nx).data]);
+    assert.equal(
+      restored.step(nx, ny).loss,
+      trainer.step(nx, ny).loss,
+      'the same next step, negatives included',
+    );
+    assert.throws(
+      () => createRecurrent({ scoredFrom: 6, scoredTo: 5 }, preset),
+      /scored steps 6-5 must lie within steps 1-8/,
+    );
+  });
+}

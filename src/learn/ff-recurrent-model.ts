@@ -1,11 +1,14 @@
-// The recurrent Forward-Forward network (Hinton 2022, section 4): the image is a static video,
+// The recurrent Forward-Forward network (Hinton 2022, section 3.4): the image is a static video,
 // and at every time step each hidden layer's activity is computed from the length-normalised
 // activities of the layer below and the layer above at the previous step (the image below the
-// first, the label's one-hot above the last), damped toward its own previous activity.
+// first, the label's one-hot above the last), damped toward its own previous activity. A
+// softmax head reads a single bottom-up pass, which no label reaches: its predictions pick the
+// hard negative labels, and the pass can set the activities before the first step.
 
 import { ChainruleError } from '../errors.js';
 import { Linear, ModuleList } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
+import { concat } from '../ops/shape.js';
 import type { Rng } from '../tensor/random.js';
 import { randn, type Tensor, zeros } from '../tensor/tensor.js';
 import { check, checkKnownKeys, checkWidths } from '../validate.js';
@@ -18,6 +21,10 @@ export interface FFRecurrentArchitecture {
   hidden: number[];
   classes: number;
 }
+
+/** What the hidden layers hold before the first step: see FFRecurrentNetwork.initialState. */
+export type RecurrentStart = 'bottom-up' | 'zero';
+export const RECURRENT_STARTS: readonly RecurrentStart[] = ['bottom-up', 'zero'];
 
 /** The share of a layer's previous activity it keeps each step (the paper's 0.3 old + 0.7 new). */
 export const RECURRENT_DAMPING = 0.3;
@@ -61,8 +68,12 @@ export class RecurrentLayer extends Module {
   }
 }
 
+const totalWidth = (widths: readonly number[]) => widths.reduce((total, w) => total + w, 0);
+
 export class FFRecurrentNetwork extends Module {
   readonly layers: readonly RecurrentLayer[];
+  /** The softmax head over every hidden layer of the bottom-up pass (zero at the start: uniform predictions). */
+  readonly head: Linear;
 
   constructor(
     readonly architecture: FFRecurrentArchitecture,
@@ -75,14 +86,37 @@ export class FFRecurrentNetwork extends Module {
         new RecurrentLayer(i === 0 ? inputs : hidden[i - 1], width, hidden[i + 1] ?? classes, rng),
     );
     this.layers = this.registerModule('layers', new ModuleList(layers)).items;
+    this.head = this.registerModule('head', new Linear(totalWidth(hidden), classes, { rng }));
+    this.head.weight.data.fill(0);
+    this.head.bias!.data.fill(0);
   }
 
   /**
-   * Every hidden layer's activity before the first step, [...lead, width]: zero (the first step
-   * is bottom-up and top-down alone).
+   * Every hidden layer's activity before the first step, for the image [..., rows, inputs]: the
+   * bottom-up pass, or zero (then the first step is bottom-up and top-down alone).
    */
-  initialState(lead: readonly number[]): Tensor[] {
+  initialState(image: Tensor, start: RecurrentStart): Tensor[] {
+    if (start === 'bottom-up') return this.bottomUp(image);
+    const lead = image.shape.slice(0, -1);
     return this.architecture.hidden.map((width) => zeros([...lead, width]));
+  }
+
+  /** A single bottom-up pass from the image, each layer from the one below alone (no label reaches it). */
+  bottomUp(image: Tensor): Tensor[] {
+    const state: Tensor[] = [];
+    let below = image;
+    for (const layer of this.layers) state.push((below = project(layer.up, below).relu()));
+    return state;
+  }
+
+  /** The head's logits [rows, classes] from the bottom-up pass's activities [rows, width] (cut from the graph). */
+  headLogits(state: readonly Tensor[]): Tensor {
+    return this.head.forward(
+      concat(
+        state.map((s) => rmsNormalize(s.detach())),
+        1,
+      ),
+    );
   }
 
   /**
@@ -90,7 +124,7 @@ export class FFRecurrentNetwork extends Module {
    * the graph first, so a layer's new activity reaches only its own weights.
    *
    * Leading dimensions broadcast, so several labels can settle on one image at once: with the
-   * image and the zero state [1, rows, ...] and the labels [groups, rows, classes], a layer's
+   * image and the bottom-up state [1, rows, ...] and the labels [groups, rows, classes], a layer's
    * activity is one [1, rows, width] for all groups until the label has reached it (one layer
    * down per step), and each term a layer takes from a neighbour that has not yet heard from the
    * label is computed once for all groups.
@@ -124,6 +158,8 @@ export const ffRecurrent: ArchitectureEntry<FFRecurrentArchitecture> = {
       shapes[`layers.${i}.up.bias`] = [width];
       shapes[`layers.${i}.down.weight`] = [width, hidden[i + 1] ?? classes];
     });
+    shapes['head.weight'] = [classes, totalWidth(hidden)];
+    shapes['head.bias'] = [classes];
     return shapes;
   },
   build: (a, rng) => new FFRecurrentNetwork(a, rng),

@@ -128,7 +128,7 @@ function localBoxes({ inputs, hidden, classes, activation }: LocalMlpArchitectur
   ];
 }
 
-/** Recurrent Forward-Forward: the image below, the label above, layers settling between them. */
+/** Recurrent Forward-Forward: the image below, the label above, layers settling between them, and a head. */
 function recurrentBoxes({ inputs, hidden, classes }: FFRecurrentArchitecture): LayerBox[] {
   const widths = [inputs, ...hidden, classes];
   return [
@@ -141,6 +141,12 @@ function recurrentBoxes({ inputs, hidden, classes }: FFRecurrentArchitecture): L
       ownLoss: 'its own goodness loss at each counted step, from its neighbours one step before',
     })),
     { title: 'Label', detail: `${classes} one-hot, feeding the top layer`, learns: false },
+    {
+      title: 'Softmax head',
+      detail: `reads the ${hidden.length} layers' bottom-up pass → ${classes}`,
+      learns: true,
+      ownLoss: 'its own cross-entropy, which never reaches the layers (with hard negatives, it picks them)',
+    },
   ];
 }
 
