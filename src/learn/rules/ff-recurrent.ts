@@ -1,12 +1,12 @@
 // Recurrent Forward-Forward with top-down connections (Hinton 2022, section 3.4): the image is
-// shown as a static video; a single bottom-up pass sets every hidden layer's activity, then at
-// each synchronous step every hidden layer's activity comes from the normalised activities of
-// the layers below and above one step before (the label's one-hot feeds the top), damped 0.3
+// shown as a static video; the hidden layers start at rest or from a single bottom-up pass, then
+// at each synchronous step every hidden layer's activity comes from the normalised activities
+// of the layers below and above one step before (the label's one-hot feeds the top), damped 0.3
 // old + 0.7 new. Each layer learns at each counted step from its own goodness loss on what it
 // computed from its neighbours' previous (detached) state, so no gradient crosses a layer or a
-// step; a softmax head learns from the bottom-up pass alone and picks the hard negative labels.
-// A label's score is the goodness summed over the layers and the counted steps with that label
-// clamped at the top.
+// step; a softmax head learns from the bottom-up pass alone (with hard negatives, it picks the
+// negative labels). A label's score is the goodness summed over the layers and the counted
+// steps with that label clamped at the top.
 
 import { ChainruleError, formatShape, ShapeError } from '../../errors.js';
 import { noGrad } from '../../ops/dispatch.js';
