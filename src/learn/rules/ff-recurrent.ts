@@ -79,8 +79,9 @@ export interface FFRecurrentConfig
  * - 'bottom-up', 'hard' (`--preset as-written`): 4.35%, every image scored as a 0 or a 1 (its
  *   head, `chainrule eval --inference softmax`, 65.87%);
  * - at half the rate (`--lr 0.0005`): as-written 11.35%, the default 38.02%.
- * Why the paper's two fail here is not known: at 256 units they trained about as well as the
- * default does (an ad-hoc check, not in the repository). It leaves open, and
+ * Why the paper's two fail here is not known: at 256 units, from the bottom-up start, hard
+ * negatives trained about as well as uniform ones (an ad-hoc check, not in the repository).
+ * It leaves open, and
  * this chooses: the head reads the bottom-up pass of every hidden layer and learns from it by
  * cross-entropy alongside the layers, as the feed-forward rows' head does, whichever the start
  * and negatives; the image and the label one-hot are length-normalised like every layer's
