@@ -124,7 +124,7 @@ export class FFRecurrentNetwork extends Module {
    * the graph first, so a layer's new activity reaches only its own weights.
    *
    * Leading dimensions broadcast, so several labels can settle on one image at once: with the
-   * image and the bottom-up state [1, rows, ...] and the labels [groups, rows, classes], a layer's
+   * image and the starting state [1, rows, ...] and the labels [groups, rows, classes], a layer's
    * activity is one [1, rows, width] for all groups until the label has reached it (one layer
    * down per step), and each term a layer takes from a neighbour that has not yet heard from the
    * label is computed once for all groups.
